@@ -1,0 +1,1 @@
+//! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
