@@ -141,7 +141,7 @@ fn client_of(
             addr,
             source_prefix: Some(prefix),
         },
-        Some(ecs.clone()),
+        Some(*ecs),
     ))
 }
 
