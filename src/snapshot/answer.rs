@@ -121,10 +121,9 @@ impl Snapshot {
         }
         if ans.answers.is_empty() {
             // NODATA: the name exists but not with this type (or every ENI is
-            // down under the "none" policy).
-            let scope = ans.scope_prefix;
+            // down under the "none" policy). Negative answers never depend on
+            // the client: scope 0.
             ans = self.negative(ResponseCode::NoError);
-            ans.scope_prefix = scope;
         }
         ans
     }
@@ -191,4 +190,211 @@ impl Snapshot {
 enum Selected {
     Records,
     ServFail,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::path::Path;
+    use std::str::FromStr;
+
+    use hickory_proto::rr::RData;
+
+    use super::*;
+    use crate::config::load::load_str;
+    use crate::snapshot::tables::Tables;
+
+    const CFG: &str = r#"
+[server]
+[[vpc]]
+id = "v"
+region = "r1"
+cidrs = ["127.0.0.0/16", "fd00::/32"]
+[[vswitch]]
+id = "sa"
+vpc = "v"
+zone = "za"
+cidr = "127.0.1.0/24"
+ipv6_cidr = "fd00:0:1::/64"
+[[vswitch]]
+id = "sb"
+vpc = "v"
+zone = "zb"
+cidr = "127.0.2.0/24"
+ipv6_cidr = "fd00:0:2::/64"
+# A narrower vSwitch inside sb's range? Not allowed to overlap in the cloud,
+# but a longer prefix of another zone inside 127.0.0.0/16 tests longest match.
+[[vswitch]]
+id = "sc"
+vpc = "v"
+zone = "zc"
+cidr = "127.0.3.128/25"
+ipv6_cidr = "fd00:0:3::/64"
+[[vswitch]]
+id = "sc-wide"
+vpc = "v"
+zone = "zd"
+cidr = "127.0.3.0/24"
+[[service]]
+id = "s"
+region = "r1"
+zone_affinity = true
+dual_stack = true
+[[endpoint]]
+id = "e"
+vpc = "v"
+service = "s"
+ip_version = "dual-stack"
+zone_affinity = true
+zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
+          { vswitch = "sb", ip = "127.0.2.10", ipv6 = "fd00:0:2::10" },
+          { vswitch = "sc", ip = "127.0.3.200", ipv6 = "fd00:0:3::10" } ]
+"#;
+
+    fn snapshot(cfg: &str, policy: AllDownPolicy) -> Snapshot {
+        let model = load_str(cfg, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let tables = Arc::new(Tables::build(&model, policy, 1));
+        let up = vec![true; tables.targets.len()].into_boxed_slice();
+        Snapshot { tables, up }
+    }
+
+    fn name() -> Name {
+        Name::from_str("e.s.r1.privatelink.aliyuncs.com.").unwrap()
+    }
+
+    fn client(addr: &str, source_prefix: Option<u8>) -> Client {
+        Client {
+            addr: IpAddr::from_str(addr).unwrap(),
+            source_prefix,
+        }
+    }
+
+    fn ips(a: &Answer<'_>) -> Vec<String> {
+        a.answers
+            .iter()
+            .map(|r| match &r.data {
+                RData::A(a) => a.0.to_string(),
+                RData::AAAA(a) => a.0.to_string(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    fn set_down(s: &mut Snapshot, ip: &str) {
+        let ip = IpAddr::from_str(ip).unwrap();
+        let slot = s.tables.targets.iter().position(|t| t.ip == ip).unwrap();
+        s.up[slot] = false;
+    }
+
+    #[test]
+    fn same_zone_client_gets_its_zones_eni_only() {
+        let s = snapshot(CFG, AllDownPolicy::All);
+        let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", None));
+        assert_eq!(ips(&a), ["127.0.1.10"]);
+        assert_eq!(a.scope_prefix, 24);
+        let a = s.answer(&name(), RecordType::AAAA, &client("fd00:0:2::5", None));
+        assert_eq!(ips(&a), ["fd00:0:2::10"]);
+        assert_eq!(a.scope_prefix, 64);
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let s = snapshot(CFG, AllDownPolicy::All);
+        // 127.0.3.200 is in both sc (/25, zone zc) and sc-wide (/24, zone zd).
+        let a = s.answer(&name(), RecordType::A, &client("127.0.3.201", None));
+        assert_eq!(ips(&a), ["127.0.3.200"]);
+        assert_eq!(a.scope_prefix, 25);
+        // 127.0.3.5 is only in sc-wide (zone zd, no ENI there): all ENIs, and
+        // the answer still depended on the /24.
+        let a = s.answer(&name(), RecordType::A, &client("127.0.3.5", None));
+        assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
+        assert_eq!(a.scope_prefix, 24);
+    }
+
+    #[test]
+    fn client_in_no_vswitch_gets_every_eni() {
+        let s = snapshot(CFG, AllDownPolicy::All);
+        let a = s.answer(&name(), RecordType::A, &client("127.0.9.50", None));
+        assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
+        let a = s.answer(&name(), RecordType::A, &client("127.0.9.0", Some(24)));
+        assert_eq!(a.scope_prefix, 24, "valid for the whole source prefix");
+    }
+
+    #[test]
+    fn ecs_prefix_shorter_than_the_vswitch_does_not_match() {
+        let s = snapshot(CFG, AllDownPolicy::All);
+        // A /16 says nothing about which /24 the client is in.
+        let a = s.answer(&name(), RecordType::A, &client("127.0.0.0", Some(16)));
+        assert_eq!(ips(&a).len(), 3);
+        assert_eq!(a.scope_prefix, 16);
+        // A /28 inside sa: matched, scope = the vSwitch's /24.
+        let a = s.answer(&name(), RecordType::A, &client("127.0.1.48", Some(28)));
+        assert_eq!(ips(&a), ["127.0.1.10"]);
+        assert_eq!(a.scope_prefix, 24);
+    }
+
+    #[test]
+    fn own_zone_eni_down_falls_back_to_every_available_eni() {
+        let mut s = snapshot(CFG, AllDownPolicy::All);
+        set_down(&mut s, "127.0.1.10");
+        let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", None));
+        assert_eq!(ips(&a), ["127.0.2.10", "127.0.3.200"]);
+        assert_eq!(a.scope_prefix, 24);
+    }
+
+    #[test]
+    fn affinity_off_ignores_the_client() {
+        let cfg = CFG.replace(
+            "ip_version = \"dual-stack\"\nzone_affinity = true",
+            "ip_version = \"dual-stack\"",
+        );
+        let s = snapshot(&cfg, AllDownPolicy::All);
+        let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", Some(32)));
+        assert_eq!(ips(&a).len(), 3);
+        assert_eq!(a.scope_prefix, 0);
+    }
+
+    #[test]
+    fn zone_domains_ignore_affinity_and_health() {
+        let mut s = snapshot(CFG, AllDownPolicy::All);
+        set_down(&mut s, "127.0.2.10");
+        let zd = Name::from_str("e-zb.s.r1.privatelink.aliyuncs.com.").unwrap();
+        let a = s.answer(&zd, RecordType::A, &client("127.0.1.50", Some(24)));
+        assert_eq!(ips(&a), ["127.0.2.10"]);
+        assert_eq!(a.scope_prefix, 0);
+    }
+
+    #[test]
+    fn all_down_policies() {
+        for (policy, rcode, n) in [
+            (AllDownPolicy::All, ResponseCode::NoError, 3),
+            (AllDownPolicy::None, ResponseCode::NoError, 0),
+            (AllDownPolicy::ServFail, ResponseCode::ServFail, 0),
+        ] {
+            let mut s = snapshot(CFG, policy);
+            for ip in ["127.0.1.10", "127.0.2.10", "127.0.3.200"] {
+                set_down(&mut s, ip);
+            }
+            let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", None));
+            assert_eq!(a.rcode, rcode, "{policy:?}");
+            assert_eq!(a.answers.len(), n, "{policy:?}");
+            if policy == AllDownPolicy::None {
+                assert_eq!(a.authority.len(), 1, "NODATA carries the SOA");
+            }
+            // IPv6 is still up: unaffected.
+            let a = s.answer(&name(), RecordType::AAAA, &client("127.0.9.1", None));
+            assert_eq!(a.answers.len(), 3, "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn negative_answers_have_scope_zero() {
+        let s = snapshot(CFG, AllDownPolicy::All);
+        let nx = Name::from_str("x.privatelink.aliyuncs.com.").unwrap();
+        let a = s.answer(&nx, RecordType::A, &client("127.0.1.50", Some(24)));
+        assert_eq!(a.rcode, ResponseCode::NXDomain);
+        assert_eq!(a.scope_prefix, 0);
+        let a = s.answer(&name(), RecordType::MX, &client("127.0.1.50", Some(24)));
+        assert_eq!(a.scope_prefix, 0);
+    }
 }
