@@ -16,6 +16,41 @@ pub struct ConfigFile {
     pub service: Vec<ServiceSection>,
     #[serde(default)]
     pub endpoint: Vec<EndpointSection>,
+    #[serde(default)]
+    pub private_zone: Vec<PrivateZoneSection>,
+    #[serde(default)]
+    pub inbound: Vec<InboundSection>,
+    pub forward: Option<ForwardSection>,
+}
+
+/// A PrivateZone zone: an RFC 1035 zone file answered only to the VPCs it is
+/// bound to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateZoneSection {
+    pub name: String,
+    /// Relative paths are relative to the config file's folder.
+    pub file: String,
+    pub vpcs: Vec<String>,
+}
+
+/// An inbound listener: queries arriving on it are answered as for `vpc`
+/// (on-premises resolvers forward to it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundSection {
+    pub listen: String,
+    pub vpc: String,
+}
+
+/// Resolver mode: names outside everything epdns serves are forwarded for
+/// clients of known VPCs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardSection {
+    pub upstreams: Vec<String>,
+    #[serde(default = "default_forward_timeout_ms")]
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +187,9 @@ fn default_expire() -> i32 {
 }
 fn default_minimum() -> u32 {
     60
+}
+fn default_forward_timeout_ms() -> u64 {
+    2000
 }
 fn default_ip_version() -> String {
     "ipv4".to_string()

@@ -13,6 +13,21 @@ pub struct Model {
     pub vswitches: Vec<VSwitch>,
     pub services: Vec<Service>,
     pub endpoints: Vec<Endpoint>,
+    pub inbound: Vec<Inbound>,
+    pub forward: Option<Forward>,
+}
+
+/// Queries arriving on `listen` are answered as for clients of `vpc`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    pub listen: SocketAddr,
+    pub vpc: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward {
+    pub upstreams: Vec<SocketAddr>,
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

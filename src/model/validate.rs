@@ -59,12 +59,17 @@ pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<Va
         previous,
         &mut errs,
     );
+    custom_domains(&endpoints, &services, &mut errs);
+    let inbound = inbound(&cfg.inbound, &vpcs, &server, &mut errs);
+    let forward = cfg.forward.as_ref().map(|f| forward(f, &mut errs));
     let model = Model {
         server,
         vpcs,
         vswitches,
         services,
         endpoints,
+        inbound,
+        forward,
     };
     name_collisions(&model, &mut errs);
     if errs.0.is_empty() {
@@ -418,6 +423,99 @@ fn endpoints(
         });
     }
     out
+}
+
+/// One VPC, one endpoint per custom domain: the first that enables it (in file
+/// order, or the first API call) keeps it.
+fn custom_domains(endpoints: &[Endpoint], services: &[Service], errs: &mut Errors) {
+    let mut owner: HashMap<(&str, &Name), &str> = HashMap::new();
+    for (i, e) in endpoints.iter().enumerate() {
+        if !e.custom_domain {
+            continue;
+        }
+        let Some(domain) = services
+            .iter()
+            .find(|s| s.id == e.service)
+            .and_then(|s| s.custom_domain.as_ref())
+        else {
+            continue;
+        };
+        if let Some(first) = owner.insert((&e.vpc, domain), &e.id) {
+            owner.insert((&e.vpc, domain), first);
+            errs.push(
+                &format!("endpoint '{}' (endpoint[{i}])", e.id),
+                "custom_domain",
+                format!(
+                    "{domain} is already enabled in VPC '{}' by endpoint '{first}': one endpoint per custom domain in a VPC",
+                    e.vpc
+                ),
+            );
+        }
+    }
+}
+
+fn inbound(
+    sections: &[InboundSection],
+    vpcs: &[Vpc],
+    server: &ServerSettings,
+    errs: &mut Errors,
+) -> Vec<Inbound> {
+    let mut out: Vec<Inbound> = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let obj = format!("inbound listener {i} (inbound[{i}])");
+        if !vpcs.iter().any(|v| v.id == s.vpc) {
+            errs.push(&obj, "vpc", format!("no VPC with id '{}'", s.vpc));
+        }
+        let Ok(listen) = SocketAddr::from_str(&s.listen) else {
+            errs.push(
+                &obj,
+                "listen",
+                format!("'{}' is not an address:port", s.listen),
+            );
+            continue;
+        };
+        if server.listen.contains(&listen) || out.iter().any(|o| o.listen == listen) {
+            errs.push(
+                &obj,
+                "listen",
+                format!("{listen} is already a listen address: an inbound listener needs its own"),
+            );
+        }
+        out.push(Inbound {
+            listen,
+            vpc: s.vpc.clone(),
+        });
+    }
+    out
+}
+
+fn forward(f: &ForwardSection, errs: &mut Errors) -> Forward {
+    const OBJ: &str = "[forward]";
+    let mut upstreams = Vec::new();
+    for (i, u) in f.upstreams.iter().enumerate() {
+        match SocketAddr::from_str(u) {
+            Ok(a) => upstreams.push(a),
+            Err(_) => errs.push(
+                OBJ,
+                format!("upstreams[{i}]"),
+                format!("'{u}' is not an address:port (e.g. 127.0.0.53:53)"),
+            ),
+        }
+    }
+    if f.upstreams.is_empty() {
+        errs.push(OBJ, "upstreams", "at least one upstream resolver is needed");
+    }
+    if f.timeout_ms == 0 || f.timeout_ms > 30_000 {
+        errs.push(
+            OBJ,
+            "timeout_ms",
+            format!("{} must be between 1 and 30000", f.timeout_ms),
+        );
+    }
+    Forward {
+        upstreams,
+        timeout: std::time::Duration::from_millis(f.timeout_ms),
+    }
 }
 
 /// Rules between an endpoint and the service it connects to.
