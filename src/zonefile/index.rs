@@ -37,11 +37,18 @@ impl Node {
 pub(crate) type Nodes = HashMap<Box<[u8]>, Node>;
 
 /// Builds the index of a zone whose records passed `rules::check`.
-pub(crate) fn build(origin: &Name, records: BTreeMap<RrKey, RecordSet>) -> Nodes {
+///
+/// `owners` gives the file's spelling of owner names (see `Source::owners`).
+pub(crate) fn build(
+    origin: &Name,
+    records: BTreeMap<RrKey, RecordSet>,
+    owners: &HashMap<Box<[u8]>, Name>,
+) -> Nodes {
     let mut nodes = Nodes::new();
     let origin_labels = WireName::new(origin).labels();
     for set in records.into_values() {
-        let owner = set.name().clone();
+        let key = WireName::new(set.name());
+        let owner = owners.get(key.bytes()).unwrap_or(set.name());
         // One TTL per RRset (RFC 2181 §5.2): the set's, which hickory takes from
         // the last record of the set in the file.
         let ttl = set.ttl();
@@ -50,10 +57,10 @@ pub(crate) fn build(origin: &Name, records: BTreeMap<RrKey, RecordSet>) -> Nodes
             .map(|r| {
                 let mut r = r.clone();
                 r.ttl = ttl;
+                r.name.clone_from(owner);
                 r
             })
             .collect();
-        let key = WireName::new(&owner);
         // Ancestors up to (not including) the apex exist too.
         for skip in 1..key.labels().saturating_sub(origin_labels) {
             nodes.entry(key.ancestor(skip).into()).or_default();

@@ -33,13 +33,17 @@ pub enum Outcome<'a> {
     LeavesZone(Name),
     /// The chain came back to a name already followed: this target.
     Loop(Name),
-    /// `max_chain` CNAMEs were followed and this target is still unresolved.
+    /// `max_chain` CNAMEs were followed and this name (the last target) has
+    /// yet another CNAME, not followed and not in `chain`.
     TooLong(Name),
 }
 
 impl PrivateZone {
     /// Answers `qname`/`qtype`, following at most `max_chain` CNAMEs within
-    /// this zone, and stopping at a loop.
+    /// this zone, and stopping at a loop or where the chain leaves the zone.
+    ///
+    /// A building block for the caller, which follows chains across sources
+    /// (zones, endpoint domains) with its own loop cut.
     pub fn resolve(&self, qname: &Name, qtype: RecordType, max_chain: usize) -> Resolution<'_> {
         let mut chain: Vec<Record> = Vec::new();
         let mut current = qname.clone();
@@ -48,13 +52,17 @@ impl PrivateZone {
                 Ok(step) => step,
                 Err(last) => return Resolution { chain, last },
             };
+            if chain.len() >= max_chain {
+                return Resolution {
+                    chain,
+                    last: Outcome::TooLong(current),
+                };
+            }
             chain.push(cname);
             let last = if !self.contains(&target) {
                 Outcome::LeavesZone(target)
-            } else if target == *qname || chain.iter().any(|r| r.name == target) {
+            } else if chain.iter().any(|r| r.name == target) {
                 Outcome::Loop(target)
-            } else if chain.len() >= max_chain {
-                Outcome::TooLong(target)
             } else {
                 current = target;
                 continue;

@@ -10,13 +10,17 @@
 //! `$ORIGIN` the included file left behind).
 
 use std::{
+    collections::HashMap,
     fs,
     path::{Path, PathBuf},
 };
 
 use hickory_proto::rr::Name;
 
-use super::error::{IncludeProblem, ZoneFileError};
+use super::{
+    error::{IncludeProblem, ZoneFileError},
+    key::key_of,
+};
 
 /// Included files nested deeper than this are refused: the only way to get
 /// there is a mistake (a loop through a symlink, for instance).
@@ -41,6 +45,10 @@ pub(crate) struct Source {
     pub text: String,
     pub files: Vec<PathBuf>,
     pub entries: Vec<Entry>,
+    /// Owner names as the file spells them, by lowercase wire key: hickory's
+    /// parser lowercases owners (it maps labels as IDNA does), and answers
+    /// should carry the zone's own spelling.
+    pub owners: HashMap<Box<[u8]>, Name>,
 }
 
 impl Source {
@@ -50,6 +58,7 @@ impl Source {
             text: String::with_capacity(text.len() + 1),
             files: vec![path.to_path_buf()],
             entries: Vec::new(),
+            owners: HashMap::new(),
         };
         let mut origin = origin.clone();
         let mut stack = vec![canonical(path)];
@@ -85,12 +94,15 @@ impl Source {
                 Some(("$ORIGIN", args)) => {
                     // Mirror hickory, which takes the $ORIGIN argument as is; if it
                     // is bad, hickory reports it at this entry.
-                    if let Some(Ok(name)) = args.first().map(|a| Name::parse(a, None)) {
+                    if let Some(Ok(name)) = args.first().map(|a| spelled(a, None)) {
                         *origin = name;
                     }
                     self.push(raw, file, line);
                 }
-                _ => self.push(raw, file, line),
+                _ => {
+                    self.remember_owner(raw, origin);
+                    self.push(raw, file, line);
+                }
             }
             line += raw.matches('\n').count();
             pos = end;
@@ -167,6 +179,21 @@ impl Source {
         Ok(())
     }
 
+    /// Notes the spelling of the owner that starts `raw`, if it names one.
+    fn remember_owner(&mut self, raw: &str, origin: &Name) {
+        // Blank start: previous owner; `@`: the origin; `;`: a comment.
+        if raw.starts_with(|c: char| c.is_whitespace() || c == '@' || c == ';' || c == '(') {
+            return;
+        }
+        let token = raw
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .next()
+            .unwrap_or_default();
+        if let Ok(owner) = spelled(token, Some(origin)) {
+            self.owners.entry(key_of(&owner)).or_insert(owner);
+        }
+    }
+
     fn push(&mut self, raw: &str, file: usize, line: usize) {
         let start = self.text.len();
         self.text.push_str(raw);
@@ -181,6 +208,16 @@ impl Source {
             file,
             line,
         });
+    }
+}
+
+/// A name as written (ASCII case kept), relative to `origin` unless it ends
+/// with a dot; non-ASCII names go through hickory's usual mapping.
+fn spelled(text: &str, origin: Option<&Name>) -> Result<Name, hickory_proto::ProtoError> {
+    let name = Name::from_ascii(text).or_else(|_| Name::parse(text, None))?;
+    match origin {
+        Some(origin) if !name.is_fqdn() => name.append_domain(origin),
+        _ => Ok(name),
     }
 }
 

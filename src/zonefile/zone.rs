@@ -53,7 +53,7 @@ impl PrivateZone {
         let source = Source::expand(&origin, text, path)?;
         let records = load::parse(&origin, &source)?;
         let record_count = records.values().map(|set| set.records_count()).sum();
-        let nodes = index::build(&origin, records);
+        let nodes = index::build(&origin, records, &source.owners);
         let origin_key = key_of(&origin);
         let soa = nodes
             .get(&origin_key)
