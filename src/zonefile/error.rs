@@ -24,7 +24,7 @@ pub enum ZoneFileError {
         path: PathBuf,
         line: usize,
         text: String,
-        problem: IncludeProblem,
+        problem: Box<IncludeProblem>,
     },
 
     /// The record (or directive) starting at `line` is not valid zone file
@@ -44,7 +44,7 @@ pub enum ZoneFileError {
         path: PathBuf,
         line: usize,
         text: String,
-        rule: ZoneRule,
+        rule: Box<ZoneRule>,
     },
 
     /// The zone has no SOA at its origin (RFC 1035 §5.2: exactly one SOA at the top).

@@ -80,12 +80,13 @@ pub(crate) fn build(
             .collect();
         node.cut = *key != apex && node.set(RecordType::NS).is_some();
     }
-    let glue: Vec<(Box<[u8]>, Box<[Record]>)> = nodes
+    let cuts: Vec<Box<[u8]>> = nodes
         .iter()
         .filter(|(_, node)| node.cut)
-        .map(|(key, node)| (key.clone(), glue_of(origin, &nodes, node)))
+        .map(|(key, _)| key.clone())
         .collect();
-    for (key, glue) in glue {
+    for key in cuts {
+        let glue = glue_of(origin, &nodes, &nodes[&key]);
         if let Some(node) = nodes.get_mut(&key) {
             node.glue = glue;
         }

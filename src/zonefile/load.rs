@@ -23,7 +23,7 @@ use super::{
 /// What a parsed zone can be blamed for.
 enum Fault {
     Syntax(ParseError),
-    Rule(ZoneRule),
+    Rule(Box<ZoneRule>),
 }
 
 /// Parses the expanded zone and checks its rules.

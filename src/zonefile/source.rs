@@ -123,7 +123,7 @@ impl Source {
             path: self.files[file].clone(),
             line,
             text: raw.trim().to_owned(),
-            problem,
+            problem: Box::new(problem),
         };
         let Some(target) = args.first() else {
             return Err(fail(IncludeProblem::MissingFile));
