@@ -5,3 +5,4 @@ pub mod dns;
 pub mod model;
 pub mod server;
 pub mod snapshot;
+pub mod zonefile;
