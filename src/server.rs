@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use tracing::{error, info, warn};
 
 use crate::config::load::{Source, load};
@@ -44,13 +44,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     } else {
         opts.listen.clone()
     };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(snapshot_of(&model)),
+        upstream: ArcSwapOption::empty(),
         metrics: Metrics::default(),
+        runtime: rt.handle().clone(),
     });
 
+    // Inbound listeners serve like the others; the snapshot knows their VPC.
+    let inbound: Vec<SocketAddr> = model.inbound.iter().map(|i| i.listen).collect();
     let mut tcp_listeners = Vec::new();
-    for addr in &listen {
+    for addr in listen.iter().chain(&inbound) {
         for _ in 0..opts.udp_threads.max(1) {
             let sock = udp::bind(*addr).with_context(|| format!("binding UDP {addr}"))?;
             udp::spawn(sock, shared.clone())?;
@@ -64,9 +71,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         "serving"
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async move {
         for l in tcp_listeners {
             tokio::spawn(tcp::serve(l, shared.clone()));

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use hickory_proto::rr::Name;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub server: ServerSettings,
     pub vpcs: Vec<Vpc>,
@@ -15,6 +15,17 @@ pub struct Model {
     pub endpoints: Vec<Endpoint>,
     pub inbound: Vec<Inbound>,
     pub forward: Option<Forward>,
+    pub private_zones: Vec<PrivateZoneDef>,
+}
+
+/// A private zone and the VPCs it is bound to; the zone file is loaded at
+/// validation so that a bad file rejects the config like any other error.
+#[derive(Debug, Clone)]
+pub struct PrivateZoneDef {
+    pub name: Name,
+    pub file: std::path::PathBuf,
+    pub vpcs: Vec<String>,
+    pub zone: std::sync::Arc<crate::zonefile::PrivateZone>,
 }
 
 /// Queries arriving on `listen` are answered as for clients of `vpc`.

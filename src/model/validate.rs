@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use hickory_proto::rr::Name;
@@ -13,6 +14,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::names;
 use super::types::*;
 use crate::config::file::*;
+use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// One broken rule: `object` says which (e.g. `endpoint 'ep-lab1'`), `field`
 /// where (e.g. `zones[1].ip`).
@@ -45,7 +47,16 @@ impl Errors {
 /// Validates `cfg`. `previous` is the model being replaced (on reload), for the
 /// rules that depend on history: an endpoint keeps zone affinity it already had
 /// even after its service stopped supporting it.
-pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<ValidationError>> {
+/// Loads a zone file named in the config (`origin`, the `file` field as
+/// written): the config's source decides where relative paths lead.
+pub type ZoneLoader<'a> = dyn Fn(&Name, &str) -> Result<(PathBuf, PrivateZone), ZoneFileError> + 'a;
+
+/// Validates `cfg`; zone files are read through `load_zone`.
+pub fn build(
+    cfg: &ConfigFile,
+    previous: Option<&Model>,
+    load_zone: &ZoneLoader<'_>,
+) -> Result<Model, Vec<ValidationError>> {
     let mut errs = Errors::default();
     let server = server(&cfg.server, &mut errs);
     let vpcs = vpcs(&cfg.vpc, &mut errs);
@@ -62,6 +73,7 @@ pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<Va
     custom_domains(&endpoints, &services, &mut errs);
     let inbound = inbound(&cfg.inbound, &vpcs, &server, &mut errs);
     let forward = cfg.forward.as_ref().map(|f| forward(f, &mut errs));
+    let private_zones = private_zones(&cfg.private_zone, &vpcs, load_zone, &mut errs);
     let model = Model {
         server,
         vpcs,
@@ -70,6 +82,7 @@ pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<Va
         endpoints,
         inbound,
         forward,
+        private_zones,
     };
     name_collisions(&model, &mut errs);
     if errs.0.is_empty() {
@@ -485,6 +498,50 @@ fn inbound(
             listen,
             vpc: s.vpc.clone(),
         });
+    }
+    out
+}
+
+fn private_zones(
+    sections: &[PrivateZoneSection],
+    vpcs: &[Vpc],
+    load_zone: &ZoneLoader<'_>,
+    errs: &mut Errors,
+) -> Vec<PrivateZoneDef> {
+    let mut bound: HashMap<(String, Name), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, z) in sections.iter().enumerate() {
+        let obj = format!("private_zone '{}' (private_zone[{i}])", z.name);
+        let name = match dns_name(&z.name) {
+            Ok(n) => n,
+            Err(m) => {
+                errs.push(&obj, "name", m);
+                continue;
+            }
+        };
+        if z.vpcs.is_empty() {
+            errs.push(&obj, "vpcs", "bind the zone to at least one VPC");
+        }
+        for (j, v) in z.vpcs.iter().enumerate() {
+            if !vpcs.iter().any(|vpc| vpc.id == *v) {
+                errs.push(&obj, format!("vpcs[{j}]"), format!("no VPC with id '{v}'"));
+            } else if let Some(first) = bound.insert((v.clone(), name.clone()), i) {
+                errs.push(
+                    &obj,
+                    format!("vpcs[{j}]"),
+                    format!("VPC '{v}' is already bound to a zone {name} (private_zone[{first}])"),
+                );
+            }
+        }
+        match load_zone(&name, &z.file) {
+            Ok((file, zone)) => out.push(PrivateZoneDef {
+                name,
+                file,
+                vpcs: z.vpcs.clone(),
+                zone: std::sync::Arc::new(zone),
+            }),
+            Err(e) => errs.push(&obj, "file", e.to_string()),
+        }
     }
     out
 }
