@@ -567,6 +567,11 @@ fn name_collisions(model: &Model, errs: &mut Errors) {
                 format!("generates {name}, a name of the zone apex"),
             );
         } else if let Some(first) = owners.insert(name.clone(), who.clone()) {
+            // The same zone twice in one endpoint is already reported as
+            // "one ENI per zone"; it is not a collision with another object.
+            if first == who {
+                continue;
+            }
             errs.push(
                 &who,
                 "id",
