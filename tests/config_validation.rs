@@ -772,3 +772,17 @@ fn several_errors_are_all_reported() {
     }
     assert_eq!(err.lines().count(), expected.len(), "stderr:\n{err}");
 }
+
+#[test]
+fn suffix_too_long_for_the_soa_names() {
+    // 250 octets: `ns.<suffix>` fits in 255, `hostmaster.<suffix>` does not
+    // (this used to pass validation and panic while building the tables).
+    let a63 = "a".repeat(63);
+    let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(56));
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    assert_only_error(&text, "[server]", "suffix", "hostmaster.");
+    // 253 octets: already `ns.<suffix>` is too long; reported once.
+    let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(59));
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    assert_only_error(&text, "[server]", "suffix", "ns.");
+}

@@ -548,8 +548,15 @@ fn dns_name(s: &str) -> Result<Name, String> {
 fn name_collisions(model: &Model, errs: &mut Errors) {
     let mut owners: HashMap<Name, String> = HashMap::new();
     let mut apex_names = vec![model.server.suffix.clone()];
+    // The SOA names `ns.<suffix>` and `hostmaster.<suffix>`: both must fit
+    // (the longer, hostmaster, fails first when the suffix is long).
     match names::ns_host(&model.server.suffix) {
-        Ok(ns) => apex_names.push(ns),
+        Ok(ns) => {
+            apex_names.push(ns);
+            if let Err(m) = names::hostmaster(&model.server.suffix) {
+                errs.push("[server]", "suffix", m);
+            }
+        }
         Err(m) => errs.push("[server]", "suffix", m),
     }
     for (name, who) in names::generated(model) {
