@@ -409,15 +409,17 @@ fn vswitch_cidr_outside_vpc_ipv4() {
         "cidr",
         "127.2.0.0/24 is outside the CIDRs of VPC 'vpc-a'",
     );
-    // Partly outside: a /15 that holds the VPC's /16.
+    // Partly outside: a /15 that holds the VPC's /16 (a VPC of its own, so
+    // that no other vSwitch overlaps it).
     let text = append(
-        "[[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-b\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.0.0.0/15\"",
+        "[[vpc]]\nid = \"vpc-c\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.4.0.0/16\"]\n\n\
+         [[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-c\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.4.0.0/15\"",
     );
     assert_only_error(
         &text,
         "vswitch 'vsw-x' (vswitch[3])",
         "cidr",
-        "outside the CIDRs of VPC 'vpc-b'",
+        "127.4.0.0/15 is outside the CIDRs of VPC 'vpc-c'",
     );
 }
 
@@ -785,4 +787,53 @@ fn suffix_too_long_for_the_soa_names() {
     let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(59));
     let text = format!("[server]\nsuffix = \"{suffix}\"\n");
     assert_only_error(&text, "[server]", "suffix", "ns.");
+}
+
+#[test]
+fn vpc_region_must_be_a_label() {
+    // An unchecked region silently made every endpoint of the VPC
+    // "cross-region"; it is checked like a service's region.
+    let text = replace(
+        "id = \"vpc-b\"\nregion = \"cn-hangzhou\"",
+        "id = \"vpc-b\"\nregion = \"CN_Hangzhou\"",
+    );
+    assert_only_error(&text, "vpc 'vpc-b' (vpc[1])", "region", "lowercase letters");
+}
+
+#[test]
+fn vswitch_cidrs_overlap_in_a_vpc() {
+    let vsw = |vpc: &str, cidr: &str, v6: &str| {
+        append(&format!(
+            "[[vswitch]]\nid = \"vsw-o\"\nvpc = \"{vpc}\"\nzone = \"cn-hangzhou-j\"\ncidr = \"{cidr}\"{v6}"
+        ))
+    };
+    // Same CIDR, a CIDR inside another, a CIDR holding another.
+    for (cidr, other) in [
+        ("127.0.2.0/24", "127.0.2.0/24"),
+        ("127.0.2.128/25", "127.0.2.0/24"),
+        ("127.0.0.0/22", "127.0.1.0/24"),
+    ] {
+        assert_only_error(
+            &vsw("vpc-a", cidr, ""),
+            "vswitch 'vsw-o' (vswitch[3])",
+            "cidr",
+            &format!("{cidr} overlaps {other} of vSwitch '"),
+        );
+    }
+    assert_only_error(
+        &vsw(
+            "vpc-a",
+            "127.0.9.0/24",
+            "\nipv6_cidr = \"fd00:0:0:1:8000::/65\"",
+        ),
+        "vswitch 'vsw-o' (vswitch[3])",
+        "ipv6_cidr",
+        "fd00:0:0:1:8000::/65 overlaps fd00:0:0:1::/64 of vSwitch 'vsw-h' in VPC 'vpc-a'",
+    );
+    // The same CIDR in another VPC is fine.
+    let text = append(
+        "[[vpc]]\nid = \"vpc-c\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.0.0.0/16\"]\n\n\
+         [[vswitch]]\nid = \"vsw-o\"\nvpc = \"vpc-c\"\nzone = \"cn-hangzhou-h\"\ncidr = \"127.0.1.0/24\"",
+    );
+    assert_ok(&text);
 }

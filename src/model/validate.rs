@@ -136,6 +136,9 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
     for (i, v) in sections.iter().enumerate() {
         let obj = format!("vpc '{}' (vpc[{i}])", v.id);
         id_rules(&v.id, &mut seen, &obj, errs);
+        if let Err(m) = label(&v.region) {
+            errs.push(&obj, "region", m);
+        }
         let mut cidrs = Vec::new();
         for (j, c) in v.cidrs.iter().enumerate() {
             match IpNet::from_str(c) {
@@ -157,6 +160,8 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
 
 fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Vec<VSwitch> {
     let mut seen = HashSet::new();
+    // (VPC, CIDR, vSwitch) of every valid vSwitch CIDR so far.
+    let mut nets_seen: Vec<(String, IpNet, String)> = Vec::new();
     let mut out = Vec::new();
     for (i, s) in sections.iter().enumerate() {
         let obj = format!("vswitch '{}' (vswitch[{i}])", s.id);
@@ -168,6 +173,7 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
         if vpc.is_none() {
             errs.push(&obj, "vpc", format!("no VPC with id '{}'", s.vpc));
         }
+        let cidr_ok = Ipv4Net::from_str(&s.cidr).is_ok();
         let cidr = match Ipv4Net::from_str(&s.cidr) {
             Ok(n) => {
                 let n = n.trunc();
@@ -212,6 +218,26 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
                     None
                 }
             });
+        // The client's zone is the zone of the vSwitch holding its address:
+        // vSwitch CIDRs of one VPC must not overlap (as in the cloud).
+        let nets = [
+            (cidr_ok.then_some(IpNet::V4(cidr)), "cidr"),
+            (ipv6_cidr.map(IpNet::V6), "ipv6_cidr"),
+        ];
+        for (net, field) in nets {
+            let Some(net) = net else { continue };
+            let overlap = nets_seen.iter().find(|(vpc, p, _)| {
+                *vpc == s.vpc && (p.contains(&net.network()) || net.contains(&p.network()))
+            });
+            if let Some((_, p, other)) = overlap {
+                errs.push(
+                    &obj,
+                    field,
+                    format!("{net} overlaps {p} of vSwitch '{other}' in VPC '{}'", s.vpc),
+                );
+            }
+            nets_seen.push((s.vpc.clone(), net, s.id.clone()));
+        }
         out.push(VSwitch {
             id: s.id.clone(),
             vpc: s.vpc.clone(),
