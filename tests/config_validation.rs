@@ -837,3 +837,34 @@ fn vswitch_cidrs_overlap_in_a_vpc() {
     );
     assert_ok(&text);
 }
+
+#[test]
+fn ipv6_address_on_an_ipv4_endpoint() {
+    let text = replace(
+        r#"{ vswitch = "vsw-h", ip = "127.0.1.10" }"#,
+        r#"{ vswitch = "vsw-h", ip = "127.0.1.10", ipv6 = "fd00:0:0:1::10" }"#,
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab1' (endpoint[0])",
+        "zones[0].ipv6",
+        "set, but the endpoint's ip_version is \"ipv4\"",
+    );
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("absent.toml");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run epdns");
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.starts_with(&format!("{}: cannot read", path.display())),
+        "{err}"
+    );
+}
