@@ -154,6 +154,9 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
     for (i, v) in sections.iter().enumerate() {
         let obj = format!("vpc '{}' (vpc[{i}])", v.id);
         id_rules(&v.id, &mut seen, &obj, errs);
+        if let Err(m) = label(&v.region) {
+            errs.push(&obj, "region", m);
+        }
         let mut cidrs = Vec::new();
         for (j, c) in v.cidrs.iter().enumerate() {
             match IpNet::from_str(c) {
@@ -175,6 +178,8 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
 
 fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Vec<VSwitch> {
     let mut seen = HashSet::new();
+    // (VPC, CIDR, vSwitch) of every valid vSwitch CIDR so far.
+    let mut nets_seen: Vec<(String, IpNet, String)> = Vec::new();
     let mut out = Vec::new();
     for (i, s) in sections.iter().enumerate() {
         let obj = format!("vswitch '{}' (vswitch[{i}])", s.id);
@@ -186,6 +191,7 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
         if vpc.is_none() {
             errs.push(&obj, "vpc", format!("no VPC with id '{}'", s.vpc));
         }
+        let cidr_ok = Ipv4Net::from_str(&s.cidr).is_ok();
         let cidr = match Ipv4Net::from_str(&s.cidr) {
             Ok(n) => {
                 let n = n.trunc();
@@ -230,6 +236,26 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
                     None
                 }
             });
+        // The client's zone is the zone of the vSwitch holding its address:
+        // vSwitch CIDRs of one VPC must not overlap (as in the cloud).
+        let nets = [
+            (cidr_ok.then_some(IpNet::V4(cidr)), "cidr"),
+            (ipv6_cidr.map(IpNet::V6), "ipv6_cidr"),
+        ];
+        for (net, field) in nets {
+            let Some(net) = net else { continue };
+            let overlap = nets_seen.iter().find(|(vpc, p, _)| {
+                *vpc == s.vpc && (p.contains(&net.network()) || net.contains(&p.network()))
+            });
+            if let Some((_, p, other)) = overlap {
+                errs.push(
+                    &obj,
+                    field,
+                    format!("{net} overlaps {p} of vSwitch '{other}' in VPC '{}'", s.vpc),
+                );
+            }
+            nets_seen.push((s.vpc.clone(), net, s.id.clone()));
+        }
         out.push(VSwitch {
             id: s.id.clone(),
             vpc: s.vpc.clone(),
@@ -703,8 +729,15 @@ fn dns_name(s: &str) -> Result<Name, String> {
 fn name_collisions(model: &Model, errs: &mut Errors) {
     let mut owners: HashMap<Name, String> = HashMap::new();
     let mut apex_names = vec![model.server.suffix.clone()];
+    // The SOA names `ns.<suffix>` and `hostmaster.<suffix>`: both must fit
+    // (the longer, hostmaster, fails first when the suffix is long).
     match names::ns_host(&model.server.suffix) {
-        Ok(ns) => apex_names.push(ns),
+        Ok(ns) => {
+            apex_names.push(ns);
+            if let Err(m) = names::hostmaster(&model.server.suffix) {
+                errs.push("[server]", "suffix", m);
+            }
+        }
         Err(m) => errs.push("[server]", "suffix", m),
     }
     for (name, who) in names::generated(model) {
@@ -722,6 +755,11 @@ fn name_collisions(model: &Model, errs: &mut Errors) {
                 format!("generates {name}, a name of the zone apex"),
             );
         } else if let Some(first) = owners.insert(name.clone(), who.clone()) {
+            // The same zone twice in one endpoint is already reported as
+            // "one ENI per zone"; it is not a collision with another object.
+            if first == who {
+                continue;
+            }
             errs.push(
                 &who,
                 "id",
