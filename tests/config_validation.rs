@@ -868,3 +868,13 @@ fn missing_config_file_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn server_section_may_be_left_out() {
+    let text = base();
+    let start = text.find("[server]").expect("base has [server]");
+    let end = text[start..].find("[[vpc]]").expect("[[vpc]] follows") + start;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    assert!(!without.contains("[server]"));
+    assert_ok(&without);
+}

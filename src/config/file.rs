@@ -7,6 +7,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Every server setting has a default.
+    #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
     pub vpc: Vec<VpcSection>,
@@ -71,6 +73,12 @@ pub struct ServerSection {
     pub udp_payload: u16,
     #[serde(default)]
     pub soa: SoaSection,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        toml::from_str("").expect("every [server] field has a default")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -43,6 +43,12 @@ pub async fn complete(shared: &Shared, pending: PendingForward) -> Option<Vec<u8
         },
     };
     pending
-        .finish(&shared.metrics, up.rcode, &up.answers, &up.authorities, &mut out)
+        .finish(
+            &shared.metrics,
+            up.rcode,
+            &up.answers,
+            &up.authorities,
+            &mut out,
+        )
         .then_some(out)
 }

@@ -106,7 +106,14 @@ pub fn respond(
         None => (&[][..], &[][..], &[][..]),
     };
     let sections = [an, ns, ar].map(|s| s.iter().map(|r| r.as_ref()));
-    if encode_limited(&mut reply.meta, reply.query, sections, reply.edns.as_ref(), limit, out) {
+    if encode_limited(
+        &mut reply.meta,
+        reply.query,
+        sections,
+        reply.edns.as_ref(),
+        limit,
+        out,
+    ) {
         Outcome::Reply
     } else {
         Outcome::Drop
@@ -179,14 +186,24 @@ fn encode_limited<'r, I: Iterator<Item = &'r Record>>(
     out: &mut Vec<u8>,
 ) -> bool {
     let [mut an, mut ns, mut ar] = sections;
-    let fits = emit(meta, query, &mut an, &mut ns, &mut ar, edns, out).is_ok() && out.len() <= limit;
+    let fits =
+        emit(meta, query, &mut an, &mut ns, &mut ar, edns, out).is_ok() && out.len() <= limit;
     if fits {
         return true;
     }
     meta.truncation = true;
     out.clear();
     let none = || std::iter::empty::<&Record>();
-    emit(meta, query, &mut none(), &mut none(), &mut none(), edns, out).is_ok()
+    emit(
+        meta,
+        query,
+        &mut none(),
+        &mut none(),
+        &mut none(),
+        edns,
+        out,
+    )
+    .is_ok()
 }
 
 fn emit<'r>(

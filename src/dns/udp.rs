@@ -33,38 +33,40 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = socket.local_addr()?;
     let socket = Arc::new(socket);
-    std::thread::Builder::new().name(format!("udp-{listener}")).spawn(move || {
-        let mut buf = vec![0u8; 65535];
-        let mut out = Vec::with_capacity(4096);
-        loop {
-            let (len, src) = match socket.recv_from(&mut buf) {
-                Ok(r) => r,
-                Err(e) => {
-                    // ICMP errors from earlier sends surface here; keep serving.
-                    warn!(error = %e, "udp receive failed");
-                    continue;
-                }
-            };
-            let origin = Origin {
-                src: src.ip(),
-                listener,
-                transport: Transport::Udp,
-            };
-            let snapshot = shared.snapshot.load();
-            match respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out) {
-                Outcome::Reply => send(&socket, &out, src),
-                Outcome::Drop => {}
-                Outcome::Forward(pending) => {
-                    let (socket, shared2) = (socket.clone(), shared.clone());
-                    shared.runtime.spawn(async move {
-                        if let Some(reply) = complete(&shared2, pending).await {
-                            send(&socket, &reply, src);
-                        }
-                    });
+    std::thread::Builder::new()
+        .name(format!("udp-{listener}"))
+        .spawn(move || {
+            let mut buf = vec![0u8; 65535];
+            let mut out = Vec::with_capacity(4096);
+            loop {
+                let (len, src) = match socket.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // ICMP errors from earlier sends surface here; keep serving.
+                        warn!(error = %e, "udp receive failed");
+                        continue;
+                    }
+                };
+                let origin = Origin {
+                    src: src.ip(),
+                    listener,
+                    transport: Transport::Udp,
+                };
+                let snapshot = shared.snapshot.load();
+                match respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out) {
+                    Outcome::Reply => send(&socket, &out, src),
+                    Outcome::Drop => {}
+                    Outcome::Forward(pending) => {
+                        let (socket, shared2) = (socket.clone(), shared.clone());
+                        shared.runtime.spawn(async move {
+                            if let Some(reply) = complete(&shared2, pending).await {
+                                send(&socket, &reply, src);
+                            }
+                        });
+                    }
                 }
             }
-        }
-    })?;
+        })?;
     Ok(())
 }
 

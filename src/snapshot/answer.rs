@@ -206,8 +206,10 @@ impl Snapshot {
                 }
                 if matches!(qtype, RecordType::NS | RecordType::ANY) {
                     add(ans, &zone.ns);
-                    ans.additionals.extend(zone.ns_host_a.iter().map(Cow::Borrowed));
-                    ans.additionals.extend(zone.ns_host_aaaa.iter().map(Cow::Borrowed));
+                    ans.additionals
+                        .extend(zone.ns_host_a.iter().map(Cow::Borrowed));
+                    ans.additionals
+                        .extend(zone.ns_host_aaaa.iter().map(Cow::Borrowed));
                 }
             }
             Node::NsHost => {
@@ -345,7 +347,6 @@ enum Selected {
     ServFail,
 }
 
-
 /// A private zone's answer for one name.
 fn private<'s>(
     p: &'s PrivateView,
@@ -406,8 +407,6 @@ vpc = "v"
 zone = "zb"
 cidr = "127.0.2.0/24"
 ipv6_cidr = "fd00:0:2::/64"
-# A narrower vSwitch inside sb's range? Not allowed to overlap in the cloud,
-# but a longer prefix of another zone inside 127.0.0.0/16 tests longest match.
 [[vswitch]]
 id = "sc"
 vpc = "v"
@@ -415,10 +414,10 @@ zone = "zc"
 cidr = "127.0.3.128/25"
 ipv6_cidr = "fd00:0:3::/64"
 [[vswitch]]
-id = "sc-wide"
+id = "sd"
 vpc = "v"
 zone = "zd"
-cidr = "127.0.3.0/24"
+cidr = "127.0.4.0/24"
 [[service]]
 id = "s"
 region = "r1"
@@ -485,16 +484,33 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
 
     #[test]
     fn longest_prefix_wins() {
+        // vSwitches of one VPC may not overlap (validation), but the matcher
+        // must not depend on that: nested CIDRs pick the longest.
+        let subnets = crate::snapshot::tables::VpcSubnets {
+            zone_names: vec!["wide".into(), "narrow".into(), "v6".into()],
+            subnets: vec![
+                ("127.0.3.128/25".parse().unwrap(), 1),
+                ("127.0.3.0/24".parse().unwrap(), 0),
+                ("fd00::/64".parse().unwrap(), 2),
+            ],
+        };
+        let ip = |s: &str| IpAddr::from_str(s).unwrap();
+        assert_eq!(subnets.zone_of(ip("127.0.3.200"), None), Some((1, 25)));
+        assert_eq!(subnets.zone_of(ip("127.0.3.5"), None), Some((0, 24)));
+        assert_eq!(subnets.zone_of(ip("127.0.4.5"), None), None);
+        assert_eq!(subnets.zone_of(ip("fd00::1"), None), Some((2, 64)));
+        assert_eq!(subnets.zone_of(ip("fd00:0:0:1::1"), None), None);
+        // Known only to /24: the /25 cannot be said to hold the client.
+        assert_eq!(subnets.zone_of(ip("127.0.3.128"), Some(24)), Some((0, 24)));
+    }
+
+    #[test]
+    fn client_in_a_zone_without_an_eni_gets_every_eni() {
         let s = snapshot(CFG, AllDownPolicy::All);
-        // 127.0.3.200 is in both sc (/25, zone zc) and sc-wide (/24, zone zd).
-        let a = s.answer(&name(), RecordType::A, &client("127.0.3.201", None));
-        assert_eq!(ips(&a), ["127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 25);
-        // 127.0.3.5 is only in sc-wide (zone zd, no ENI there): all ENIs, and
-        // the answer still depended on the /24.
-        let a = s.answer(&name(), RecordType::A, &client("127.0.3.5", None));
+        // 127.0.4.5 is in vSwitch sd (zone zd), where the endpoint has no ENI.
+        let a = s.answer(&name(), RecordType::A, &client("127.0.4.5", None));
         assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 24);
+        assert_eq!(a.scope_prefix, 24, "the answer held for sd's /24");
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub(crate) struct ZoneDomainAnswers {
 
 /// Per VPC: vSwitch CIDRs with their zone, longest prefix first, so the first
 /// match is the longest-prefix match.
+#[derive(Debug)]
 pub(crate) struct VpcSubnets {
     pub zone_names: Vec<String>,
     pub subnets: Vec<(IpNet, u32)>,
@@ -266,14 +267,20 @@ impl Tables {
                 .ipv6
                 .filter(|_| dual_stack)
                 .map(|ip| (ip, self.slot(ep, &z.zone, IpAddr::V6(ip))));
-            enis.push(Eni { zone: zone_idx, v4, v6 });
+            enis.push(Eni {
+                zone: zone_idx,
+                v4,
+                v6,
+            });
             if !ep.cross_region {
                 let zname =
                     names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated");
                 let zd = ZoneDomainAnswers {
                     a: vec![Record::from_rdata(zname.clone(), ttl, RData::A(A(z.ip)))],
                     aaaa: v6
-                        .map(|(ip, _)| Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip))))
+                        .map(|(ip, _)| {
+                            Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip)))
+                        })
                         .into_iter()
                         .collect(),
                 };
@@ -286,7 +293,11 @@ impl Tables {
             vpc,
             affinity: ep.zone_affinity,
             dual_stack,
-            a: family(owner, ttl, enis.iter().map(|e| (RData::A(A(e.v4.0)), e.v4.1, e.zone))),
+            a: family(
+                owner,
+                ttl,
+                enis.iter().map(|e| (RData::A(A(e.v4.0)), e.v4.1, e.zone)),
+            ),
             aaaa: family(
                 owner,
                 ttl,
@@ -345,7 +356,8 @@ struct Eni {
 fn family(owner: &Name, ttl: u32, enis: impl Iterator<Item = (RData, Slot, u32)>) -> FamilyAnswers {
     let mut f = FamilyAnswers::default();
     for (rdata, slot, zone) in enis {
-        f.records.push(Record::from_rdata(owner.clone(), ttl, rdata));
+        f.records
+            .push(Record::from_rdata(owner.clone(), ttl, rdata));
         f.slots.push(slot);
         f.zones.push(zone);
     }
