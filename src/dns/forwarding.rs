@@ -31,7 +31,7 @@ pub trait Upstream: Send + Sync {
 /// Resolves what `pending` needs upstream and returns the encoded reply
 /// (`None` when nothing can be sent). Without an upstream (no `[forward]` in
 /// the config), the answer is SERVFAIL.
-pub async fn complete(shared: &Shared, pending: PendingForward) -> Option<Vec<u8>> {
+pub async fn complete(shared: &Shared, pending: Box<PendingForward>) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(512);
     let upstream = shared.upstream.load_full();
     let up = match upstream.as_deref() {

@@ -34,7 +34,7 @@ pub enum Outcome {
     Drop,
     /// The answer needs an upstream resolver: resolve `name`/`qtype`, then
     /// `finish` builds the reply.
-    Forward(PendingForward),
+    Forward(Box<PendingForward>),
 }
 
 /// Answers one query message into `out` (cleared first).
@@ -85,7 +85,7 @@ pub fn respond(
                 reply.meta.response_code = answer.rcode;
                 reply.meta.authoritative = answer.authoritative;
                 if let Some(name) = answer.forward.clone() {
-                    return Outcome::Forward(PendingForward {
+                    return Outcome::Forward(Box::new(PendingForward {
                         name,
                         qtype: q.query_type(),
                         meta: reply.meta,
@@ -93,7 +93,7 @@ pub fn respond(
                         edns: reply.edns,
                         chain: answer.answers.iter().map(|r| r.as_ref().clone()).collect(),
                         limit: limit(snapshot, origin.transport, edns_in),
-                    });
+                    }));
                 }
                 reply.answer = Some(answer);
             }
@@ -136,32 +136,33 @@ impl PendingForward {
     /// Builds the reply from the upstream's answer; false when it cannot be
     /// encoded at all.
     pub fn finish(
-        mut self,
+        self: Box<Self>,
         metrics: &Metrics,
         rcode: ResponseCode,
         answers: &[Record],
         authorities: &[Record],
         out: &mut Vec<u8>,
     ) -> bool {
+        let mut this = *self;
         out.clear();
         // A chain that left our data keeps its RCODE unless the rest failed.
-        if self.chain.is_empty() || rcode != ResponseCode::NoError {
-            self.meta.response_code = rcode;
+        if this.chain.is_empty() || rcode != ResponseCode::NoError {
+            this.meta.response_code = rcode;
         }
-        self.meta.recursion_available = true;
-        metrics.count(self.meta.response_code);
-        let an = self.chain.iter().chain(answers.iter());
+        this.meta.recursion_available = true;
+        metrics.count(this.meta.response_code);
+        let an = this.chain.iter().chain(answers.iter());
         let sections = [
             Box::new(an) as Box<dyn Iterator<Item = &Record>>,
             Box::new(authorities.iter()),
             Box::new(std::iter::empty()),
         ];
         encode_limited(
-            &mut self.meta,
-            Some(&self.query),
+            &mut this.meta,
+            Some(&this.query),
             sections,
-            self.edns.as_ref(),
-            self.limit,
+            this.edns.as_ref(),
+            this.limit,
             out,
         )
     }
