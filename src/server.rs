@@ -55,15 +55,21 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     });
 
     // Inbound listeners serve like the others; the snapshot knows their VPC.
-    let inbound: Vec<SocketAddr> = model.inbound.iter().map(|i| i.listen).collect();
     let mut tcp_listeners = Vec::new();
-    for addr in listen.iter().chain(&inbound) {
+    for (addr, vpc) in listen
+        .iter()
+        .map(|a| (a, None))
+        .chain(model.inbound.iter().map(|i| (&i.listen, Some(&i.vpc))))
+    {
         for _ in 0..opts.udp_threads.max(1) {
             let sock = udp::bind(*addr).with_context(|| format!("binding UDP {addr}"))?;
             udp::spawn(sock, shared.clone())?;
         }
         tcp_listeners.push(tcp::bind(*addr).with_context(|| format!("binding TCP {addr}"))?);
-        info!(%addr, "listening on UDP and TCP");
+        match vpc {
+            None => info!(%addr, "listening on UDP and TCP"),
+            Some(vpc) => info!(%addr, vpc = %vpc, "inbound listener on UDP and TCP"),
+        }
     }
     info!(
         config = %opts.source.name().display(),
