@@ -189,6 +189,12 @@ impl Source {
             .split(|c: char| c.is_whitespace() || c == ';')
             .next()
             .unwrap_or_default();
+        // hickory lowercases ASCII: only names with capitals need remembering.
+        let capitals = |name: &Name| name.iter().flatten().any(u8::is_ascii_uppercase);
+        let relative = !token.ends_with('.');
+        if !token.bytes().any(|b| b.is_ascii_uppercase()) && !(relative && capitals(origin)) {
+            return;
+        }
         if let Ok(owner) = spelled(token, Some(origin)) {
             self.owners.entry(key_of(&owner)).or_insert(owner);
         }
