@@ -192,7 +192,9 @@ impl Source {
         // hickory lowercases ASCII: only names with capitals need remembering.
         let capitals = |name: &Name| name.iter().flatten().any(u8::is_ascii_uppercase);
         let relative = !token.ends_with('.');
-        if !token.bytes().any(|b| b.is_ascii_uppercase()) && !(relative && capitals(origin)) {
+        let spelled_differently =
+            token.bytes().any(|b| b.is_ascii_uppercase()) || (relative && capitals(origin));
+        if !spelled_differently {
             return;
         }
         if let Ok(owner) = spelled(token, Some(origin)) {
