@@ -274,7 +274,10 @@ fn entry_end(text: &[u8], mut pos: usize) -> usize {
             b')' if in_list => in_list = false,
             b if b.is_ascii_whitespace() => {}
             _ => {
-                // A token runs to whitespace, a comment or a closing parenthesis.
+                // A token runs to whitespace, a comment or a closing
+                // parenthesis; its first byte may be a stray `)`, which hickory
+                // rejects, so it is always consumed.
+                pos += 1;
                 while pos < text.len() && !matches!(text[pos], b';' | b')') {
                     if text[pos].is_ascii_whitespace() {
                         break;
@@ -316,6 +319,11 @@ mod tests {
                 "z A 127.0.0.2",
             ]
         );
+    }
+
+    #[test]
+    fn stray_closing_parenthesis_ends_nothing() {
+        assert_eq!(ends("a ) b\nc\n"), vec!["a ) b\n", "c\n"]);
     }
 
     #[test]
