@@ -534,6 +534,22 @@ fn soa_below_the_apex_is_rejected() {
 }
 
 #[test]
+fn classes_other_than_in_are_rejected() {
+    let message = error(&format!(
+        "{SOA_LINE}www 60 A 127.0.0.1\nver 60 CH TXT \"x\"\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+    assert!(message.contains("only IN is served"), "{message}");
+}
+
+#[test]
+fn records_lists_the_whole_zone() {
+    let zone = zone();
+    assert_eq!(zone.records().count(), zone.len());
+    assert!(zone.records().any(|r| r.record_type() == RecordType::SRV));
+}
+
+#[test]
 fn error_reports_line_and_path_accessors() {
     let err = PrivateZone::from_str(
         &origin(),
