@@ -129,8 +129,8 @@ impl Source {
             return Err(fail(IncludeProblem::MissingFile));
         };
         let target = Path::new(target.trim_matches('"'));
-        // Relative to the including file's directory, as hickory (and BIND's
-        // default) resolve it.
+        // Relative to the including file's directory, as hickory resolves it
+        // (so a zone directory can move as a whole).
         let target = match self.files[file].parent() {
             Some(dir) if target.is_relative() => dir.join(target),
             _ => target.to_path_buf(),
