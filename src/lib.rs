@@ -1,1 +1,3 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
+
+pub mod probe;
