@@ -210,9 +210,13 @@ async fn http(addr: SocketAddr, path: &str, expect: &std::ops::RangeInclusive<u1
     let response = tokio::select! {
         biased;
         r = &mut response => r,
-        c = &mut conn => match c {
-            Ok(()) => return ProbeResult::fail("http: connection closed before response"),
-            Err(e) => return ProbeResult::fail(format!("http: {e}")),
+        // With `Connection: close` the connection can finish in the very poll that
+        // hands over the response, so the response is still collected; once the
+        // connection is gone it resolves at once (with the response or an error).
+        c = &mut conn => match (response.await, c) {
+            (Ok(r), _) => Ok(r),
+            (Err(_), Err(e)) => return ProbeResult::fail(format!("http: {e}")),
+            (Err(e), Ok(())) => Err(e),
         },
     };
     match response {
