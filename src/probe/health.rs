@@ -418,6 +418,24 @@ impl HealthTable {
         self.effective_state(key) != Some(State::Down)
     }
 
+    /// [`HealthTable::effective_up`] for many targets at once, in their order,
+    /// read under one lock: a snapshot rebuild sees every state from one moment
+    /// (never half of an override that covers several addresses).
+    pub fn effective_up_of<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a TargetKey>,
+    ) -> Box<[bool]> {
+        let inner = self.lock();
+        keys.into_iter()
+            .map(|key| match inner.targets.get(key) {
+                Some(entry) => {
+                    effective(entry.threshold.state(), inner.override_of(key)) != State::Down
+                }
+                None => true,
+            })
+            .collect()
+    }
+
     fn status_of(inner: &Inner, key: &TargetKey, entry: &Entry) -> TargetStatus {
         let admin = inner.override_of(key);
         TargetStatus {
@@ -624,6 +642,12 @@ mod tests {
             (a6.ip, State::Down, State::Up)
         );
         assert_eq!(last.reason, "admin override cleared, probe state up");
+
+        let unprobed = key("ep-9", "z1", "127.0.1.9");
+        assert_eq!(
+            &*t.effective_up_of([&a4, &a6, &other, &unprobed]),
+            [false, true, true, true]
+        );
 
         // Forcing up wins over a down probe state.
         t.set_override("ep-1", "z1", Some(State::Up)).unwrap();

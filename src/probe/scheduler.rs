@@ -108,6 +108,12 @@ impl Prober {
         &self.health
     }
 
+    /// Shortcut for [`HealthTable::subscribe`]: the generation counter that
+    /// changes with every effective state.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.health.subscribe()
+    }
+
     /// The targets being probed, ordered by key.
     pub fn targets(&self) -> Vec<(TargetKey, ProbeSettings)> {
         let mut all: Vec<_> = self
