@@ -7,18 +7,21 @@
 //! task per target.
 
 mod check;
+mod events;
 mod health;
 mod kind;
+mod metrics;
 mod scheduler;
 mod threshold;
 
 #[cfg(test)]
+mod health_tests;
+#[cfg(test)]
 mod scheduler_tests;
 
 pub use check::{Check, CheckFuture, NetChecker, ProbeResult};
-pub use health::{
-    DEFAULT_EVENT_CAPACITY, Event, HealthError, HealthTable, TargetKey, TargetStatus,
-};
+pub use events::{DEFAULT_EVENT_CAPACITY, Event};
+pub use health::{HealthError, HealthTable, TargetKey, TargetStatus};
 pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
 pub use threshold::{State, Threshold, Transition};
