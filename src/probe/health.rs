@@ -279,8 +279,10 @@ impl HealthTable {
             );
             return true;
         }
-        let reason = if was_first {
+        let reason = if from == State::Unknown {
             format!("first probe: {detail}")
+        } else if was_first {
+            format!("first probe with new settings: {detail}")
         } else {
             let what = if ok { "successes" } else { "failures" };
             format!("{streak} consecutive {what}: {detail}")

@@ -180,6 +180,10 @@ fn reconfigure_keeps_state_and_ignores_stale_epoch() {
         Some(State::Down),
         "first new result decides"
     );
+    assert_eq!(
+        t.events().last().unwrap().reason,
+        "first probe with new settings: connect refused"
+    );
     assert_eq!(t.pending_first(), 0);
 }
 

@@ -51,8 +51,12 @@ struct Running {
 /// of changes coalesce into one rebuild, and no probe task ever runs the
 /// integrator's code.
 ///
-/// Must be created and updated inside a tokio runtime. Dropping the prober stops
-/// every probe task; the health table lives on in its `Arc`.
+/// Dropping the prober stops every probe task; the health table lives on in its
+/// `Arc`.
+///
+/// # Panics
+/// [`Prober::start`], [`Prober::with_checker`] and [`Prober::update_targets`]
+/// spawn tasks, and panic outside a tokio runtime.
 pub struct Prober {
     health: Arc<HealthTable>,
     checker: Arc<dyn Check>,
