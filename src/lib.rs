@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dns;
 pub mod model;
+pub mod probe;
 pub mod server;
 pub mod snapshot;
 pub mod zonefile;
