@@ -16,6 +16,8 @@ pub struct Model {
     pub inbound: Vec<Inbound>,
     pub forward: Option<Forward>,
     pub private_zones: Vec<PrivateZoneDef>,
+    /// Where the admin HTTP API listens, when enabled.
+    pub admin: Option<SocketAddr>,
 }
 
 /// A private zone and the VPCs it is bound to; the zone file is loaded at
@@ -50,6 +52,20 @@ pub struct ServerSettings {
     pub ecs: bool,
     pub udp_payload: u16,
     pub soa: SoaSettings,
+    pub all_down: AllDownPolicy,
+    /// TTL of an endpoint's answer while some of its ENIs are down.
+    pub degraded_ttl: Option<u32>,
+}
+
+/// What to answer when every ENI of an endpoint domain is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AllDownPolicy {
+    /// Fail open: answer every ENI, as large providers do.
+    #[default]
+    All,
+    /// NODATA with the SOA.
+    None,
+    ServFail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +118,8 @@ pub struct Endpoint {
     pub custom_domain: bool,
     pub cross_region: bool,
     pub zones: Vec<EndpointZone>,
+    /// How its ENIs are probed; `None`: not probed, always available.
+    pub probe: Option<crate::probe::ProbeSettings>,
 }
 
 /// One zone of an endpoint: the ENI the endpoint has in that zone.

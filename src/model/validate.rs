@@ -62,18 +62,28 @@ pub fn build(
     let vpcs = vpcs(&cfg.vpc, &mut errs);
     let vswitches = vswitches(&cfg.vswitch, &vpcs, &mut errs);
     let services = services(&cfg.service, &mut errs);
-    let endpoints = endpoints(
-        &cfg.endpoint,
-        &vpcs,
-        &vswitches,
-        &services,
-        previous,
-        &mut errs,
-    );
+    let endpoints = endpoints(cfg, &vpcs, &vswitches, &services, previous, &mut errs);
     custom_domains(&endpoints, &services, &mut errs);
     let inbound = inbound(&cfg.inbound, &vpcs, &server, &mut errs);
     let forward = cfg.forward.as_ref().map(|f| forward(f, &mut errs));
     let private_zones = private_zones(&cfg.private_zone, &vpcs, load_zone, &mut errs);
+    let admin = cfg
+        .admin
+        .as_ref()
+        .and_then(|a| match SocketAddr::from_str(&a.listen) {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                errs.push(
+                    "[admin]",
+                    "listen",
+                    format!(
+                        "'{}' is not an address:port (e.g. 127.0.0.1:8053)",
+                        a.listen
+                    ),
+                );
+                None
+            }
+        });
     let model = Model {
         server,
         vpcs,
@@ -83,6 +93,7 @@ pub fn build(
         inbound,
         forward,
         private_zones,
+        admin,
     };
     name_collisions(&model, &mut errs);
     if errs.0.is_empty() {
@@ -138,6 +149,31 @@ fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
             errs.push(OBJ, field, format!("{v} must be positive"));
         }
     }
+    let all_down = match s.all_down.as_str() {
+        "all" => AllDownPolicy::All,
+        "none" => AllDownPolicy::None,
+        "servfail" => AllDownPolicy::ServFail,
+        other => {
+            errs.push(
+                OBJ,
+                "all_down",
+                format!("'{other}' is not one of \"all\", \"none\", \"servfail\""),
+            );
+            AllDownPolicy::All
+        }
+    };
+    if let Some(t) = s.degraded_ttl
+        && t > s.ttl
+    {
+        errs.push(
+            OBJ,
+            "degraded_ttl",
+            format!(
+                "{t} is longer than ttl {}: it exists to shorten caching",
+                s.ttl
+            ),
+        );
+    }
     ServerSettings {
         listen,
         suffix,
@@ -145,6 +181,8 @@ fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
         ecs: s.ecs,
         udp_payload: s.udp_payload,
         soa,
+        all_down,
+        degraded_ttl: s.degraded_ttl,
     }
 }
 
@@ -295,7 +333,7 @@ fn services(sections: &[ServiceSection], errs: &mut Errors) -> Vec<Service> {
 }
 
 fn endpoints(
-    sections: &[EndpointSection],
+    cfg: &ConfigFile,
     vpcs: &[Vpc],
     vswitches: &[VSwitch],
     services: &[Service],
@@ -306,8 +344,31 @@ fn endpoints(
     // An ENI address belongs to one ENI within a VPC.
     let mut eni_owner: HashMap<(String, IpAddr), String> = HashMap::new();
     let mut out = Vec::new();
-    for (i, e) in sections.iter().enumerate() {
+    for (i, e) in cfg.endpoint.iter().enumerate() {
         let obj = format!("endpoint '{}' (endpoint[{i}])", e.id);
+        let service_probe = cfg
+            .service
+            .iter()
+            .find(|s| s.id == e.service)
+            .and_then(|s| s.probe.as_ref());
+        let probe = super::probe::resolve(&[
+            super::probe::Level {
+                section: cfg.probe.as_ref(),
+                name: "[probe]".to_string(),
+            },
+            super::probe::Level {
+                section: service_probe,
+                name: format!("service '{}'", e.service),
+            },
+            super::probe::Level {
+                section: e.probe.as_ref(),
+                name: "this endpoint".to_string(),
+            },
+        ])
+        .unwrap_or_else(|(field, message)| {
+            errs.push(&obj, field, message);
+            None
+        });
         id_rules(&e.id, &mut seen, &obj, errs);
         let vpc = vpcs.iter().find(|v| v.id == e.vpc);
         if vpc.is_none() {
@@ -459,6 +520,7 @@ fn endpoints(
             custom_domain: e.custom_domain,
             cross_region: e.cross_region,
             zones,
+            probe,
         });
     }
     out

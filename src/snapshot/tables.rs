@@ -10,6 +10,7 @@ use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
+pub use crate::model::AllDownPolicy;
 use crate::model::{self, IpVersion, Model, names};
 use crate::zonefile::PrivateZone;
 
@@ -22,17 +23,6 @@ pub struct Target {
     pub endpoint: String,
     pub zone: String,
     pub ip: IpAddr,
-}
-
-/// What to answer when every ENI of an endpoint domain is down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AllDownPolicy {
-    /// Fail open: answer every ENI, as large providers do.
-    #[default]
-    All,
-    /// NODATA with the SOA.
-    None,
-    ServFail,
 }
 
 pub struct Tables {
