@@ -30,15 +30,27 @@ use map::map_result;
 
 /// How many times a failed lookup is retried (after the first try). Each try
 /// is bounded by the configured timeout, so a lookup with every upstream down
-/// gives up after about `timeout × (RETRIES + 1)`.
+/// gives up after about `timeout × (RETRIES + 1)`. At least one retry is
+/// needed for failover: a try that hit a dead upstream has used its whole
+/// deadline, and only the retry reaches the next upstream.
 pub const RETRIES: usize = 1;
+// Checked at compile time: without a retry there is no failover at all.
+const _: () = assert!(RETRIES >= 1, "failover needs a retry");
 
 /// Upper bound of the response cache, in responses (hickory evicts beyond it).
 pub const CACHE_SIZE: u64 = 8_192;
 
-/// How many upstreams one try queries in parallel. Two means a dead first
-/// upstream does not cost a full timeout before the second one is asked.
-pub const PARALLEL_UPSTREAMS: usize = 2;
+/// How many upstreams one try queries in parallel: one, i.e. the upstreams
+/// are asked in turn, fastest first (hickory ranks them by smoothed RTT and
+/// penalises timeouts), as BIND and unbound forwarders do.
+///
+/// Why not hickory's default of two: when one of the parallel upstreams is
+/// dead and the live one answers with TC, hickory 0.26.3 waits for the dead
+/// one before retrying over TCP, by which time the try's deadline has passed,
+/// so every large answer became SERVFAIL while any upstream was down. Serial
+/// tries cost one timeout when a dead upstream is ranked first (then the
+/// retry goes to the next one), and halve the upstream load.
+pub const PARALLEL_UPSTREAMS: usize = 1;
 
 /// Why a [`Forwarder`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +215,7 @@ mod tests {
         assert_eq!(opts.use_hosts_file, ResolveHosts::Never);
         assert_eq!(opts.timeout, Duration::from_millis(300));
         assert_eq!(opts.attempts, RETRIES);
+        assert_eq!(opts.num_concurrent_reqs, 1);
         assert!(opts.recursion_desired);
         assert!(opts.preserve_intermediates);
     }
