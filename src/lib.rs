@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod dns;
+pub mod forward;
 pub mod model;
 pub mod probe;
 pub mod server;
