@@ -1,5 +1,6 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
 
+pub mod api;
 pub mod config;
 pub mod dns;
 pub mod forward;

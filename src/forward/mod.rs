@@ -13,6 +13,7 @@
 //! loopback, `*.invalid.` → NXDOMAIN) without reaching an upstream.
 
 mod map;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::time::Duration;

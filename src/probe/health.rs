@@ -46,6 +46,8 @@ impl fmt::Display for TargetKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetStatus {
     pub key: TargetKey,
+    /// False for an ENI that no probe watches (only an override moves it).
+    pub probed: bool,
     /// State from probes alone.
     pub probe: State,
     /// When `probe` last changed (or the target was added).
@@ -66,13 +68,16 @@ impl TargetStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HealthError {
-    #[error("no probed ENI for endpoint `{endpoint}` in zone `{zone}`")]
+    #[error("no ENI for endpoint `{endpoint}` in zone `{zone}`")]
     NoSuchTarget { endpoint: String, zone: String },
     #[error("an admin override must be up or down, not unknown")]
     UnknownOverride,
 }
 
 struct Entry {
+    /// False: an ENI no probe watches, kept so that an admin override can
+    /// take it down; it never awaits a first result.
+    probed: bool,
     threshold: Threshold,
     since: SystemTime,
     last: Option<ProbeResult>,
@@ -176,9 +181,10 @@ impl HealthTable {
         let added;
         let epoch = match inner.targets.get_mut(&key) {
             Some(entry) => {
-                if !entry.threshold.awaiting_first() {
+                if !entry.probed || !entry.threshold.awaiting_first() {
                     self.pending_first.send_modify(|n| *n += 1);
                 }
+                entry.probed = true;
                 entry.threshold.reconfigure(rise, fall);
                 entry.epoch += 1;
                 added = false;
@@ -188,6 +194,7 @@ impl HealthTable {
                 inner.targets.insert(
                     key,
                     Entry {
+                        probed: true,
                         threshold: Threshold::new(rise, fall),
                         since: SystemTime::now(),
                         last: None,
@@ -212,13 +219,43 @@ impl HealthTable {
         let removed = self.lock().targets.remove(key);
         match removed {
             Some(entry) => {
-                if entry.threshold.awaiting_first() {
+                if entry.probed && entry.threshold.awaiting_first() {
                     self.pending_first.send_modify(|n| *n -= 1);
                 }
                 self.bump();
                 true
             }
             None => false,
+        }
+    }
+
+    /// Replaces the set of ENI addresses that no probe watches. They count as
+    /// up and only an admin override takes them down. Probed targets (added
+    /// by the prober) are left alone: call after `Prober::update_targets`.
+    pub fn set_unprobed(&self, keys: impl IntoIterator<Item = TargetKey>) {
+        let wanted: std::collections::HashSet<TargetKey> = keys.into_iter().collect();
+        let mut inner = self.lock();
+        let before = inner.targets.len();
+        inner.targets.retain(|k, e| e.probed || wanted.contains(k));
+        let mut changed = inner.targets.len() != before;
+        for key in wanted {
+            if !inner.targets.contains_key(&key) {
+                inner.targets.insert(
+                    key,
+                    Entry {
+                        probed: false,
+                        threshold: Threshold::new(1, 1),
+                        since: SystemTime::now(),
+                        last: None,
+                        epoch: 0,
+                    },
+                );
+                changed = true;
+            }
+        }
+        drop(inner);
+        if changed {
+            self.bump();
         }
     }
 
@@ -410,6 +447,7 @@ impl HealthTable {
         let admin = inner.override_of(key);
         TargetStatus {
             key: key.clone(),
+            probed: entry.probed,
             probe: entry.threshold.state(),
             since: entry.since,
             last: entry.last.clone(),

@@ -299,11 +299,19 @@ impl Snapshot {
         ans: &mut Answer<'s>,
     ) -> Selected {
         let up = |i: usize| self.up[fam.slots[i] as usize];
-        let any_up = (0..fam.records.len()).any(up);
-        if !any_up && !fam.records.is_empty() {
+        let n = fam.records.len();
+        let up_count = (0..n).filter(|&i| up(i)).count();
+        // While any ENI is down, the shorter TTL makes resolvers ask again
+        // soon after it recovers (or after more fail).
+        let records = if up_count < n && !fam.degraded.is_empty() {
+            &fam.degraded
+        } else {
+            &fam.records
+        };
+        if up_count == 0 && n > 0 {
             return match self.tables.all_down {
                 AllDownPolicy::All => {
-                    ans.answers.extend(fam.records.iter().map(Cow::Borrowed));
+                    ans.answers.extend(records.iter().map(Cow::Borrowed));
                     Selected::Records
                 }
                 AllDownPolicy::None => Selected::Records,
@@ -319,9 +327,9 @@ impl Snapshot {
                         .map_or(prefix_len, |p| p.min(prefix_len));
                     let before = ans.answers.len();
                     ans.answers.extend(
-                        (0..fam.records.len())
+                        (0..n)
                             .filter(|&i| fam.zones[i] == zone && up(i))
-                            .map(|i| Cow::Borrowed(&fam.records[i])),
+                            .map(|i| Cow::Borrowed(&records[i])),
                     );
                     if ans.answers.len() > before {
                         return Selected::Records;
@@ -333,9 +341,9 @@ impl Snapshot {
             }
         }
         ans.answers.extend(
-            (0..fam.records.len())
+            (0..n)
                 .filter(|&i| up(i))
-                .map(|i| Cow::Borrowed(&fam.records[i])),
+                .map(|i| Cow::Borrowed(&records[i])),
         );
         Selected::Records
     }
@@ -436,7 +444,9 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
 
     fn snapshot(cfg: &str, policy: AllDownPolicy) -> Snapshot {
         let model = load_str(cfg, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let tables = Arc::new(Tables::build(&model, policy, 1));
+        let mut tables = Tables::build(&model, 1);
+        tables.all_down = policy;
+        let tables = Arc::new(tables);
         let up = vec![true; tables.targets.len()].into_boxed_slice();
         Snapshot { tables, up }
     }

@@ -17,13 +17,9 @@ use crate::zonefile::PrivateZone;
 /// Index of one ENI address in the health vector.
 pub type Slot = u32;
 
-/// Who a health slot stands for: one address of one ENI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Target {
-    pub endpoint: String,
-    pub zone: String,
-    pub ip: IpAddr,
-}
+/// Who a health slot stands for: one address of one ENI (the probe engine's
+/// key, so health reads need no translation).
+pub use crate::probe::TargetKey as Target;
 
 pub struct Tables {
     pub zone: GeneratedZone,
@@ -45,6 +41,10 @@ pub struct Tables {
     pub(crate) inbound: Vec<(SocketAddr, u32)>,
     /// Resolver mode: forward what we do not serve, for clients of a VPC.
     pub forward: bool,
+    /// Every endpoint's id and domain, in config order (for the admin API).
+    pub endpoint_domains: Vec<(String, Name)>,
+    /// The SOA serial: when these tables were built.
+    pub serial: u32,
 }
 
 /// The names only one VPC sees: custom service domains and private zones.
@@ -95,6 +95,9 @@ pub(crate) enum Node {
 #[derive(Default)]
 pub(crate) struct FamilyAnswers {
     pub records: Vec<Record>,
+    /// The same records with the degraded TTL, used while any of them is
+    /// down; empty when no degraded TTL is configured.
+    pub degraded: Vec<Record>,
     pub slots: Vec<Slot>,
     /// Index into the VPC's zone list, per record.
     pub zones: Vec<u32>,
@@ -135,7 +138,8 @@ impl VpcSubnets {
 
 impl Tables {
     /// Builds the tables. The model is validated, so names build.
-    pub fn build(model: &Model, all_down: AllDownPolicy, serial: u32) -> Tables {
+    pub fn build(model: &Model, serial: u32) -> Tables {
+        let all_down = model.server.all_down;
         let s = &model.server;
         let apex = s.suffix.clone();
         let ns_host = names::ns_host(&apex).expect("validated");
@@ -204,6 +208,8 @@ impl Tables {
                 .map(|i| (i.listen, vpc_index(model, &i.vpc)))
                 .collect(),
             forward: model.forward.is_some(),
+            endpoint_domains: Vec::new(),
+            serial,
         };
         t.names.insert(apex.clone(), Node::Apex);
         t.insert_with_parents(ns_host, Node::NsHost);
@@ -242,6 +248,7 @@ impl Tables {
         let svc = model.service(&ep.service).expect("validated");
         let vpc = vpc_index(model, &ep.vpc);
         let ttl = model.server.ttl;
+        let degraded_ttl = model.server.degraded_ttl;
         let dual_stack = ep.ip_version == IpVersion::DualStack;
         // One health slot per ENI address, shared by every name that answers
         // with it (endpoint domain, custom domain).
@@ -286,16 +293,19 @@ impl Tables {
             a: family(
                 owner,
                 ttl,
+                degraded_ttl,
                 enis.iter().map(|e| (RData::A(A(e.v4.0)), e.v4.1, e.zone)),
             ),
             aaaa: family(
                 owner,
                 ttl,
+                degraded_ttl,
                 enis.iter()
                     .filter_map(|e| e.v6.map(|(ip, slot)| (RData::AAAA(AAAA(ip)), slot, e.zone))),
             ),
         };
         let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
+        self.endpoint_domains.push((ep.id.clone(), name.clone()));
         self.endpoints.push(answers_for(&name));
         let idx = (self.endpoints.len() - 1) as u32;
         self.insert_with_parents(name, Node::Endpoint(idx));
@@ -313,11 +323,7 @@ impl Tables {
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
-        self.targets.push(Target {
-            endpoint: ep.id.clone(),
-            zone: zone.to_string(),
-            ip,
-        });
+        self.targets.push(Target::new(ep.id.clone(), zone, ip));
         (self.targets.len() - 1) as Slot
     }
 
@@ -343,9 +349,18 @@ struct Eni {
     v6: Option<(std::net::Ipv6Addr, Slot)>,
 }
 
-fn family(owner: &Name, ttl: u32, enis: impl Iterator<Item = (RData, Slot, u32)>) -> FamilyAnswers {
+fn family(
+    owner: &Name,
+    ttl: u32,
+    degraded_ttl: Option<u32>,
+    enis: impl Iterator<Item = (RData, Slot, u32)>,
+) -> FamilyAnswers {
     let mut f = FamilyAnswers::default();
     for (rdata, slot, zone) in enis {
+        if let Some(d) = degraded_ttl {
+            f.degraded
+                .push(Record::from_rdata(owner.clone(), d, rdata.clone()));
+        }
         f.records
             .push(Record::from_rdata(owner.clone(), ttl, rdata));
         f.slots.push(slot);
