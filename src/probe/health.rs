@@ -239,17 +239,14 @@ impl HealthTable {
         inner.targets.retain(|k, e| e.probed || wanted.contains(k));
         let mut changed = inner.targets.len() != before;
         for key in wanted {
-            if !inner.targets.contains_key(&key) {
-                inner.targets.insert(
-                    key,
-                    Entry {
-                        probed: false,
-                        threshold: Threshold::new(1, 1),
-                        since: SystemTime::now(),
-                        last: None,
-                        epoch: 0,
-                    },
-                );
+            if let std::collections::btree_map::Entry::Vacant(slot) = inner.targets.entry(key) {
+                slot.insert(Entry {
+                    probed: false,
+                    threshold: Threshold::new(1, 1),
+                    since: SystemTime::now(),
+                    last: None,
+                    epoch: 0,
+                });
                 changed = true;
             }
         }
