@@ -37,8 +37,23 @@ pub enum Outcome {
     Forward(Box<PendingForward>),
 }
 
-/// Answers one query message into `out` (cleared first).
+/// Answers one query message into `out` (cleared first): the wire-level
+/// fast path for the common question, else the general path.
 pub fn respond(
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    packet: &[u8],
+    origin: Origin,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    if super::fast::respond(snapshot, metrics, packet, origin, out) {
+        return Outcome::Reply;
+    }
+    respond_general(snapshot, metrics, packet, origin, out)
+}
+
+/// The general path: decodes into a `Message`, answers any question.
+pub fn respond_general(
     snapshot: &Snapshot,
     metrics: &Metrics,
     packet: &[u8],

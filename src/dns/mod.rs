@@ -1,6 +1,7 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
 //! back out. What to answer is decided in `snapshot/`.
 
+pub mod fast;
 pub mod forwarding;
 pub mod message;
 pub mod metrics;

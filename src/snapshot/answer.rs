@@ -141,7 +141,12 @@ impl Snapshot {
                     ans.additionals.extend(glue.iter().map(Cow::Borrowed));
                     return ans;
                 }
-                Step::ServFail => return Answer::new(ResponseCode::ServFail),
+                Step::ServFail => {
+                    return Answer {
+                        authoritative: false,
+                        ..Answer::new(ResponseCode::ServFail)
+                    };
+                }
                 Step::Cname(target) => {
                     let looped = target == *qname || followed.contains(&target);
                     if looped || followed.len() >= MAX_CNAME_CHAIN {
@@ -298,55 +303,98 @@ impl Snapshot {
         client: &Client,
         ans: &mut Answer<'s>,
     ) -> Selected {
+        match self.choose(ep, fam, client) {
+            Choice::Enis {
+                picked,
+                degraded,
+                scope_prefix,
+            } => {
+                let records = if degraded {
+                    &fam.degraded
+                } else {
+                    &fam.records
+                };
+                ans.answers
+                    .extend(picked.iter().map(|&i| Cow::Borrowed(&records[i as usize])));
+                ans.scope_prefix = scope_prefix;
+                Selected::Records
+            }
+            Choice::NoData => Selected::Records,
+            Choice::ServFail => Selected::ServFail,
+        }
+    }
+
+    /// Which ENIs of one family answer `client`: the available ones, only the
+    /// client's zone's under zone affinity when it is available; the all-down
+    /// policy when none is. The one rule for both answer paths.
+    pub(crate) fn choose(
+        &self,
+        ep: &EndpointAnswers,
+        fam: &FamilyAnswers,
+        client: &Client,
+    ) -> Choice {
         let up = |i: usize| self.up[fam.slots[i] as usize];
         let n = fam.records.len();
         let up_count = (0..n).filter(|&i| up(i)).count();
         // While any ENI is down, the shorter TTL makes resolvers ask again
         // soon after it recovers (or after more fail).
-        let records = if up_count < n && !fam.degraded.is_empty() {
-            &fam.degraded
-        } else {
-            &fam.records
+        let degraded = up_count < n && !fam.degraded.is_empty();
+        let all = |filter: &dyn Fn(usize) -> bool| -> Picked {
+            (0..n).filter(|&i| filter(i)).map(|i| i as u16).collect()
         };
-        if up_count == 0 && n > 0 {
+        if up_count == 0 {
             return match self.tables.all_down {
-                AllDownPolicy::All => {
-                    ans.answers.extend(records.iter().map(Cow::Borrowed));
-                    Selected::Records
-                }
-                AllDownPolicy::None => Selected::Records,
-                AllDownPolicy::ServFail => Selected::ServFail,
+                AllDownPolicy::All => Choice::Enis {
+                    picked: all(&|_| true),
+                    degraded,
+                    scope_prefix: 0,
+                },
+                AllDownPolicy::None => Choice::NoData,
+                AllDownPolicy::ServFail => Choice::ServFail,
             };
         }
+        let mut scope_prefix = 0;
         if ep.affinity {
             let vpc = &self.tables.vpcs[ep.vpc as usize];
             match vpc.zone_of(client.addr, client.source_prefix) {
                 Some((zone, prefix_len)) => {
-                    ans.scope_prefix = client
+                    scope_prefix = client
                         .source_prefix
                         .map_or(prefix_len, |p| p.min(prefix_len));
-                    let before = ans.answers.len();
-                    ans.answers.extend(
-                        (0..n)
-                            .filter(|&i| fam.zones[i] == zone && up(i))
-                            .map(|i| Cow::Borrowed(&records[i])),
-                    );
-                    if ans.answers.len() > before {
-                        return Selected::Records;
+                    let own = all(&|i| fam.zones[i] == zone && up(i));
+                    if !own.is_empty() {
+                        return Choice::Enis {
+                            picked: own,
+                            degraded,
+                            scope_prefix,
+                        };
                     }
                 }
                 // The answer "every available ENI" holds for the client's
                 // whole source prefix: it is in no vSwitch of this VPC.
-                None => ans.scope_prefix = client.source_prefix.unwrap_or(0),
+                None => scope_prefix = client.source_prefix.unwrap_or(0),
             }
         }
-        ans.answers.extend(
-            (0..n)
-                .filter(|&i| up(i))
-                .map(|i| Cow::Borrowed(&records[i])),
-        );
-        Selected::Records
+        Choice::Enis {
+            picked: all(&up),
+            degraded,
+            scope_prefix,
+        }
     }
+}
+
+/// Indices of the chosen ENIs within a family.
+pub(crate) type Picked = SmallVec<[u16; 8]>;
+
+pub(crate) enum Choice {
+    Enis {
+        picked: Picked,
+        /// Use the degraded-TTL records.
+        degraded: bool,
+        scope_prefix: u8,
+    },
+    NoData,
+    ServFail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod tables;
+pub mod wire;
 
 pub use answer::{Answer, Client, Snapshot};
 pub use tables::{AllDownPolicy, Slot, Tables, Target};

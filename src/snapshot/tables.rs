@@ -41,6 +41,15 @@ pub struct Tables {
     pub(crate) inbound: Vec<(SocketAddr, u32)>,
     /// Resolver mode: forward what we do not serve, for clients of a VPC.
     pub forward: bool,
+    /// The wire-level fast path (`dns::fast`): names by their lowercase wire
+    /// form (labels without the final root octet).
+    pub(crate) wire_names: HashMap<Box<[u8]>, Node, rustc_hash::FxBuildHasher>,
+    /// The apex in the same form.
+    pub(crate) apex_wire: Box<[u8]>,
+    /// False when some VPC sees a custom domain or private zone at or below
+    /// the apex: such a view may answer names of the generated zone, which
+    /// only the general path knows.
+    pub(crate) fast_path: bool,
     /// Every endpoint's id and domain, in config order (for the admin API).
     pub endpoint_domains: Vec<(String, Name)>,
     /// The SOA serial: when these tables were built.
@@ -78,6 +87,8 @@ pub struct GeneratedZone {
     pub ns_host: Name,
     pub ns_host_a: Vec<Record>,
     pub ns_host_aaaa: Vec<Record>,
+    /// `soa_negative` in pieces for the wire-level fast path.
+    pub negative_soa: super::wire::NegativeSoa,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +109,10 @@ pub(crate) struct FamilyAnswers {
     /// The same records with the degraded TTL, used while any of them is
     /// down; empty when no degraded TTL is configured.
     pub degraded: Vec<Record>,
+    /// `records` and `degraded` on the wire, owner compressed to the
+    /// question (which is the owner).
+    pub wire: Vec<Box<[u8]>>,
+    pub wire_degraded: Vec<Box<[u8]>>,
     pub slots: Vec<Slot>,
     /// Index into the VPC's zone list, per record.
     pub zones: Vec<u32>,
@@ -114,6 +129,9 @@ pub(crate) struct EndpointAnswers {
 pub(crate) struct ZoneDomainAnswers {
     pub a: Vec<Record>,
     pub aaaa: Vec<Record>,
+    /// The same on the wire (see `FamilyAnswers::wire`).
+    pub a_wire: Vec<Box<[u8]>>,
+    pub aaaa_wire: Vec<Box<[u8]>>,
 }
 
 /// Per VPC: vSwitch CIDRs with their zone, longest prefix first, so the first
@@ -154,6 +172,28 @@ impl Tables {
         );
         let soa = Record::from_rdata(apex.clone(), s.soa.ttl, RData::SOA(soa_rdata.clone()));
         let negative_ttl = s.soa.ttl.min(s.soa.minimum);
+        let apex_labels = apex.num_labels() as usize;
+        let above_apex = |n: &Name| {
+            let labels = n.num_labels() as usize - apex_labels;
+            let w = wire_name(n);
+            let mut end = 0;
+            for _ in 0..labels {
+                end += 1 + w[end] as usize;
+            }
+            w[..end].to_vec().into_boxed_slice()
+        };
+        let mut counters = [0u8; 20];
+        counters[0..4].copy_from_slice(&soa_rdata.serial.to_be_bytes());
+        counters[4..8].copy_from_slice(&soa_rdata.refresh.to_be_bytes());
+        counters[8..12].copy_from_slice(&soa_rdata.retry.to_be_bytes());
+        counters[12..16].copy_from_slice(&soa_rdata.expire.to_be_bytes());
+        counters[16..20].copy_from_slice(&soa_rdata.minimum.to_be_bytes());
+        let negative_soa = super::wire::NegativeSoa {
+            ttl: negative_ttl,
+            mname_labels: above_apex(&soa_rdata.mname),
+            rname_labels: above_apex(&soa_rdata.rname),
+            counters,
+        };
         let soa_negative = Record::from_rdata(apex.clone(), negative_ttl, RData::SOA(soa_rdata));
         let ns = vec![Record::from_rdata(
             apex.clone(),
@@ -191,6 +231,7 @@ impl Tables {
                 ns_host: ns_host.clone(),
                 ns_host_a,
                 ns_host_aaaa,
+                negative_soa,
             },
             names: HashMap::new(),
             endpoints: Vec::new(),
@@ -208,6 +249,9 @@ impl Tables {
                 .map(|i| (i.listen, vpc_index(model, &i.vpc)))
                 .collect(),
             forward: model.forward.is_some(),
+            wire_names: HashMap::default(),
+            apex_wire: wire_name(&apex),
+            fast_path: true,
             endpoint_domains: Vec::new(),
             serial,
         };
@@ -216,6 +260,18 @@ impl Tables {
         for ep in &model.endpoints {
             t.add_endpoint(model, ep);
         }
+        // A view zone at or below the apex may shadow generated names for
+        // its VPC; then every query takes the general path.
+        t.fast_path = !t
+            .views
+            .iter()
+            .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
+            && !model.private_zones.iter().any(|pz| apex.zone_of(&pz.name));
+        t.wire_names = t
+            .names
+            .iter()
+            .map(|(name, node)| (wire_name(name), *node))
+            .collect();
         for pz in &model.private_zones {
             for vpc in &pz.vpcs {
                 let soa = pz.zone.soa();
@@ -272,14 +328,16 @@ impl Tables {
             if !ep.cross_region {
                 let zname =
                     names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated");
+                let a = vec![Record::from_rdata(zname.clone(), ttl, RData::A(A(z.ip)))];
+                let aaaa: Vec<Record> = v6
+                    .map(|(ip, _)| Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip))))
+                    .into_iter()
+                    .collect();
                 let zd = ZoneDomainAnswers {
-                    a: vec![Record::from_rdata(zname.clone(), ttl, RData::A(A(z.ip)))],
-                    aaaa: v6
-                        .map(|(ip, _)| {
-                            Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip)))
-                        })
-                        .into_iter()
-                        .collect(),
+                    a_wire: a.iter().map(rr_wire).collect(),
+                    aaaa_wire: aaaa.iter().map(rr_wire).collect(),
+                    a,
+                    aaaa,
                 };
                 self.zone_domains.push(zd);
                 let idx = (self.zone_domains.len() - 1) as u32;
@@ -366,7 +424,38 @@ fn family(
         f.slots.push(slot);
         f.zones.push(zone);
     }
+    f.wire = f.records.iter().map(rr_wire).collect();
+    f.wire_degraded = f.degraded.iter().map(rr_wire).collect();
     f
+}
+
+/// A name's lowercase wire form without the final root octet: the key of
+/// `Tables::wire_names`.
+pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(name.len());
+    for label in name.iter() {
+        out.push(label.len() as u8);
+        out.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    out.into_boxed_slice()
+}
+
+/// An A or AAAA record on the wire, its owner a pointer to the question
+/// name at offset 12 (the owner is always the question's name).
+fn rr_wire(r: &Record) -> Box<[u8]> {
+    let (rtype, rdata): (u16, &[u8]) = match &r.data {
+        RData::A(a) => (1, &a.0.octets()[..]),
+        RData::AAAA(a) => (28, &a.0.octets()[..]),
+        other => unreachable!("only addresses are precomputed, not {other:?}"),
+    };
+    let mut out = Vec::with_capacity(12 + rdata.len());
+    out.extend_from_slice(&[0xC0, 0x0C]);
+    out.extend_from_slice(&rtype.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes()); // class IN
+    out.extend_from_slice(&r.ttl.to_be_bytes());
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
+    out.into_boxed_slice()
 }
 
 fn vpc_index(model: &Model, id: &str) -> u32 {
