@@ -312,7 +312,8 @@ def main():
         "EPDNS_PORT": a.epdns_port, "KNOT_PORT": a.knot_port, "NSD_PORT": a.nsd_port,
         "ECS_NET": ecs_net, "ECS_OPT": ecs_hex(ecs_net),
         "ECS_CHECK_NAME": ecs_name, "ECS_CHECK_IP": ecs_ip,
-        "FLAP_ENDPOINT": m.endpoints[0][0], "FLAP_ZONES": " ".join(v[1] for v in m.vswitches),
+        "FLAP_ENDPOINT": m.endpoints[0][0],
+        "FLAP_ENDPOINTS": " ".join(e[0] for e in m.endpoints[:10]), "FLAP_ZONES": " ".join(v[1] for v in m.vswitches),
         "FLAP_VSWITCHES": " ".join(v[0] for v in m.vswitches),
     }
     write(os.path.join(a.out, "bench.env"),
