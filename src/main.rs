@@ -1,1 +1,95 @@
-fn main(){}
+//! The command line: `epdns serve` and `epdns check`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use epdns::config::load::{Source, load};
+use epdns::server;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Authoritative DNS for a lab PrivateLink + PrivateZone network"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve DNS (UDP and TCP) from a config.
+    Serve {
+        /// Config file; without it, the embedded default lab config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address (repeatable); overrides the config's `listen`.
+        #[arg(long)]
+        listen: Vec<SocketAddr>,
+        /// UDP sockets per listen address (default: one per core).
+        #[arg(long)]
+        udp_threads: Option<usize>,
+    },
+    /// Validate a config and exit 0 when it would be served.
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn source(config: Option<PathBuf>) -> Source {
+    config.map_or(Source::Embedded, Source::File)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EPDNS_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Check { config } => {
+            let source = source(config);
+            match load(&source, None) {
+                Ok(model) => {
+                    let snapshot = server::snapshot_of(&model);
+                    println!(
+                        "{}: ok: {} endpoints, {} ENI addresses",
+                        source.name().display(),
+                        model.endpoints.len(),
+                        snapshot.tables.targets.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve {
+            config,
+            listen,
+            udp_threads,
+        } => {
+            let opts = server::Options {
+                source: source(config),
+                listen,
+                udp_threads: udp_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            };
+            match server::run(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("epdns: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The TOML file format, as written by the operator. Only syntax and types are
+//! checked here; every rule lives in `model/` so that the control API and a config
+//! file go through the same validation.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub server: ServerSection,
+    #[serde(default)]
+    pub vpc: Vec<VpcSection>,
+    #[serde(default)]
+    pub vswitch: Vec<VswitchSection>,
+    #[serde(default)]
+    pub service: Vec<ServiceSection>,
+    #[serde(default)]
+    pub endpoint: Vec<EndpointSection>,
+    #[serde(default)]
+    pub private_zone: Vec<PrivateZoneSection>,
+    #[serde(default)]
+    pub inbound: Vec<InboundSection>,
+    pub forward: Option<ForwardSection>,
+}
+
+/// A PrivateZone zone: an RFC 1035 zone file answered only to the VPCs it is
+/// bound to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateZoneSection {
+    pub name: String,
+    /// Relative paths are relative to the config file's folder.
+    pub file: String,
+    pub vpcs: Vec<String>,
+}
+
+/// An inbound listener: queries arriving on it are answered as for `vpc`
+/// (on-premises resolvers forward to it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundSection {
+    pub listen: String,
+    pub vpc: String,
+}
+
+/// Resolver mode: names outside everything epdns serves are forwarded for
+/// clients of known VPCs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardSection {
+    pub upstreams: Vec<String>,
+    #[serde(default = "default_forward_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    #[serde(default = "default_suffix")]
+    pub suffix: String,
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// Trust the EDNS Client Subnet option for zone affinity (RFC 7871).
+    #[serde(default = "default_true")]
+    pub ecs: bool,
+    /// Largest UDP answer we send, whatever the client advertises (RFC 9715
+    /// recommends 1232 to stay below common path MTUs).
+    #[serde(default = "default_udp_payload")]
+    pub udp_payload: u16,
+    #[serde(default)]
+    pub soa: SoaSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoaSection {
+    #[serde(default = "default_soa_ttl")]
+    pub ttl: u32,
+    #[serde(default = "default_refresh")]
+    pub refresh: i32,
+    #[serde(default = "default_retry")]
+    pub retry: i32,
+    #[serde(default = "default_expire")]
+    pub expire: i32,
+    /// Negative-caching TTL (RFC 2308): NXDOMAIN/NODATA are cached for
+    /// min(SOA TTL, minimum).
+    #[serde(default = "default_minimum")]
+    pub minimum: u32,
+}
+
+impl Default for SoaSection {
+    fn default() -> Self {
+        Self {
+            ttl: default_soa_ttl(),
+            refresh: default_refresh(),
+            retry: default_retry(),
+            expire: default_expire(),
+            minimum: default_minimum(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSection {
+    pub id: String,
+    pub region: String,
+    pub cidrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VswitchSection {
+    pub id: String,
+    pub vpc: String,
+    pub zone: String,
+    pub cidr: String,
+    pub ipv6_cidr: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    pub id: String,
+    pub region: String,
+    #[serde(default)]
+    pub zone_affinity: bool,
+    #[serde(default)]
+    pub dual_stack: bool,
+    pub custom_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSection {
+    pub id: String,
+    pub vpc: String,
+    pub service: String,
+    #[serde(default = "default_ip_version")]
+    pub ip_version: String,
+    #[serde(default)]
+    pub zone_affinity: bool,
+    #[serde(default)]
+    pub custom_domain: bool,
+    #[serde(default)]
+    pub cross_region: bool,
+    #[serde(default)]
+    pub zones: Vec<EndpointZoneSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointZoneSection {
+    pub vswitch: String,
+    pub ip: String,
+    pub ipv6: Option<String>,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:5300".to_string()]
+}
+fn default_suffix() -> String {
+    "privatelink.aliyuncs.com".to_string()
+}
+fn default_ttl() -> u32 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+fn default_udp_payload() -> u16 {
+    1232
+}
+fn default_soa_ttl() -> u32 {
+    3600
+}
+fn default_refresh() -> i32 {
+    3600
+}
+fn default_retry() -> i32 {
+    600
+}
+fn default_expire() -> i32 {
+    86400
+}
+fn default_minimum() -> u32 {
+    60
+}
+fn default_forward_timeout_ms() -> u64 {
+    2000
+}
+fn default_ip_version() -> String {
+    "ipv4".to_string()
+}

@@ -1,0 +1,39 @@
+//! Reading a config file: TOML syntax here, rules in `model/`.
+
+pub mod file;
+pub mod load;
+
+use std::path::{Path, PathBuf};
+
+pub use file::ConfigFile;
+
+/// The embedded default lab config: loopback addresses only.
+pub const DEFAULT_LAB_CONFIG: &str = include_str!("../../zones/lab.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// toml's message already names the line, column and key.
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+}
+
+/// Parses config text; `path` is used only to name the source in errors.
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}

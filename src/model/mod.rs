@@ -1,0 +1,9 @@
+//! The domain types and every rule about them. A config load, a reload and (later)
+//! an API call all go through `validate::build`.
+
+pub mod names;
+pub mod types;
+pub mod validate;
+
+pub use types::*;
+pub use validate::{ValidationError, build};

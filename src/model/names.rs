@@ -1,0 +1,72 @@
+//! How the cloud builds PrivateLink names.
+
+use hickory_proto::rr::Name;
+
+use super::types::{Endpoint, Model, Service};
+
+pub type NameResult = Result<Name, String>;
+
+/// `<endpoint>.<service>.<region>.<suffix>`; the region is the service's.
+pub fn endpoint_domain(suffix: &Name, endpoint: &Endpoint, service: &Service) -> NameResult {
+    build(suffix, &[&endpoint.id, &service.id, &service.region])
+}
+
+/// `<endpoint>-<zone>.<service>.<region>.<suffix>`.
+pub fn zone_domain(
+    suffix: &Name,
+    endpoint: &Endpoint,
+    service: &Service,
+    zone: &str,
+) -> NameResult {
+    let first = format!("{}-{}", endpoint.id, zone);
+    build(suffix, &[&first, &service.id, &service.region])
+}
+
+/// The generated zone's name server: `ns.<suffix>`.
+pub fn ns_host(suffix: &Name) -> NameResult {
+    build(suffix, &["ns"])
+}
+
+/// The zone's contact mailbox: `hostmaster.<suffix>`.
+pub fn hostmaster(suffix: &Name) -> NameResult {
+    build(suffix, &["hostmaster"])
+}
+
+/// Fails when a label or the whole name is too long (63 / 255 octets); the
+/// message says which name.
+fn build(suffix: &Name, labels: &[&str]) -> NameResult {
+    let mut name = Name::from_labels(labels.iter().map(|l| l.as_bytes()))
+        .and_then(|n| n.append_domain(suffix))
+        .map_err(|e| format!("{}.{suffix} is not a valid name: {e}", labels.join(".")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// Every name the endpoints of `model` generate, with who generates it, in file
+/// order: used to find collisions and to build the answer tables.
+pub fn generated(model: &Model) -> Vec<(NameResult, String)> {
+    let mut out = Vec::new();
+    for ep in &model.endpoints {
+        let Some(svc) = model.service(&ep.service) else {
+            continue;
+        };
+        out.push((
+            endpoint_domain(&model.server.suffix, ep, svc),
+            format!("endpoint '{}'", ep.id),
+        ));
+        if !ep.cross_region {
+            for z in &ep.zones {
+                out.push((
+                    zone_domain(&model.server.suffix, ep, svc, &z.zone),
+                    format!("endpoint '{}' zone {}", ep.id, z.zone),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Length of the first label of a zone domain, which must fit in 63 octets.
+pub fn zone_label_len(endpoint: &str, zone: &str) -> usize {
+    endpoint.len() + 1 + zone.len()
+}

@@ -1,0 +1,8 @@
+//! Immutable answer tables built from model + health, published through
+//! `ArcSwap` and read wait-free by the query path.
+
+pub mod answer;
+pub mod tables;
+
+pub use answer::{Answer, Client, Snapshot};
+pub use tables::{AllDownPolicy, Slot, Tables, Target};

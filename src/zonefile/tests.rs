@@ -1,0 +1,549 @@
+//! Loading and answering, as the integrator will use them.
+
+use std::{borrow::Cow, fs, path::Path};
+
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::*;
+
+const ZONE: &str = r#"$ORIGIN corp.lab.
+$TTL 300
+@        3600 IN SOA ns1 hostmaster ( 2026112601 3600 600 86400 60 )
+         IN NS    ns1
+ns1      IN A     127.0.0.53
+www      IN A     127.0.0.10
+www      IN AAAA  ::1
+MixedCase IN A    127.0.0.11
+@        IN MX    10 mx1
+mx1      IN A     127.0.0.25
+@        IN TXT   "v=spf1 -all"
+_ldap._tcp IN SRV 0 100 389 dc1
+dc1      IN A     127.0.0.30
+oss      IN CNAME ep-lab1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com.
+alias    IN CNAME www
+alias2   IN CNAME alias
+gone     IN CNAME nothere
+*.apps   IN A     127.0.0.80
+*.apps   IN TXT   "wild"
+real.apps IN TXT  "real"
+host.team.apps IN A 127.0.0.81
+a.b.deep IN A     127.0.0.40
+*.wc     IN CNAME www
+sub      IN NS    ns.sub
+ns.sub   IN A     127.0.0.54
+loop1    IN CNAME loop2
+loop2    IN CNAME loop1
+"#;
+
+/// As a query name decoded from the wire: ASCII case kept.
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn origin() -> Name {
+    name("corp.lab.")
+}
+
+fn zone() -> PrivateZone {
+    PrivateZone::from_str(&origin(), ZONE, Path::new("corp.lab.zone")).unwrap()
+}
+
+/// The message of loading `text` as `corp.lab.zone`, which must fail.
+fn error(text: &str) -> String {
+    PrivateZone::from_str(&origin(), text, Path::new("corp.lab.zone"))
+        .unwrap_err()
+        .to_string()
+}
+
+fn records<'a>(answer: ZoneAnswer<'a>) -> Cow<'a, [Record]> {
+    match answer {
+        ZoneAnswer::Records(records) => records,
+        other => panic!("expected records, got {other:?}"),
+    }
+}
+
+fn rdata(answer: ZoneAnswer<'_>) -> Vec<String> {
+    let mut out: Vec<String> = records(answer).iter().map(|r| r.data.to_string()).collect();
+    out.sort();
+    out
+}
+
+const SOA_LINE: &str = "@ 3600 IN SOA ns1 hostmaster ( 1 3600 600 86400 60 )\n";
+
+// ---- record types ---------------------------------------------------------
+
+#[test]
+fn answers_each_record_type() {
+    let zone = zone();
+    let q = |n: &str, t| rdata(zone.lookup(&name(n), t));
+    assert_eq!(q("www.corp.lab.", RecordType::A), ["127.0.0.10"]);
+    assert_eq!(q("www.corp.lab.", RecordType::AAAA), ["::1"]);
+    assert_eq!(q("corp.lab.", RecordType::MX), ["10 mx1.corp.lab."]);
+    assert_eq!(q("corp.lab.", RecordType::TXT), ["v=spf1 -all"]);
+    assert_eq!(
+        q("_ldap._tcp.corp.lab.", RecordType::SRV),
+        ["0 100 389 dc1.corp.lab."]
+    );
+    assert_eq!(q("corp.lab.", RecordType::NS), ["ns1.corp.lab."]);
+    assert_eq!(q("alias.corp.lab.", RecordType::CNAME), ["www.corp.lab."]);
+    assert_eq!(
+        zone.lookup(&origin(), RecordType::SOA),
+        ZoneAnswer::Records(Cow::Borrowed(std::slice::from_ref(zone.soa())))
+    );
+    assert_eq!(zone.soa().name, origin());
+    assert_eq!(zone.soa().ttl, 3600);
+    assert!(zone.len() >= 25);
+}
+
+#[test]
+fn ttls_come_from_the_record_or_ttl_directive() {
+    let zone = zone();
+    assert_eq!(
+        records(zone.lookup(&name("www.corp.lab."), RecordType::A))[0].ttl,
+        300
+    );
+    let text = format!("$TTL 120\n{SOA_LINE}a 30 A 127.0.0.1\nb A 127.0.0.2\n");
+    let zone = PrivateZone::from_str(&origin(), &text, Path::new("z")).unwrap();
+    assert_eq!(
+        records(zone.lookup(&name("a.corp.lab."), RecordType::A))[0].ttl,
+        30
+    );
+    assert_eq!(
+        records(zone.lookup(&name("b.corp.lab."), RecordType::A))[0].ttl,
+        120
+    );
+}
+
+#[test]
+fn names_are_case_insensitive_and_answers_keep_the_zone_case() {
+    let zone = zone();
+    let answer = records(zone.lookup(&name("MIXEDCASE.Corp.LAB."), RecordType::A));
+    assert_eq!(answer[0].name.to_string(), "MixedCase.corp.lab.");
+    let answer = records(zone.lookup(&name("WWW.CORP.LAB."), RecordType::A));
+    assert_eq!(answer[0].name.to_string(), "www.corp.lab.");
+}
+
+#[test]
+fn any_returns_every_record_of_the_name() {
+    let zone = zone();
+    assert_eq!(
+        rdata(zone.lookup(&name("www.corp.lab."), RecordType::ANY)),
+        ["127.0.0.10", "::1"]
+    );
+    assert_eq!(
+        zone.lookup(&name("deep.corp.lab."), RecordType::ANY),
+        ZoneAnswer::NoData
+    );
+}
+
+// ---- negative answers -----------------------------------------------------
+
+#[test]
+fn nxdomain_nodata_and_empty_non_terminals() {
+    let zone = zone();
+    assert_eq!(
+        zone.lookup(&name("nope.corp.lab."), RecordType::A),
+        ZoneAnswer::NxDomain
+    );
+    assert_eq!(
+        zone.lookup(&name("www.corp.lab."), RecordType::MX),
+        ZoneAnswer::NoData
+    );
+    // deep and b.deep exist only because a.b.deep does (RFC 8020).
+    for ent in ["deep.corp.lab.", "b.deep.corp.lab."] {
+        assert_eq!(zone.lookup(&name(ent), RecordType::A), ZoneAnswer::NoData);
+    }
+    assert_eq!(
+        zone.lookup(&name("c.b.deep.corp.lab."), RecordType::A),
+        ZoneAnswer::NxDomain
+    );
+}
+
+#[test]
+fn negative_ttl_is_the_lesser_of_soa_ttl_and_minimum() {
+    assert_eq!(zone().negative_ttl(), 60);
+    let text = "@ 30 IN SOA ns1 hostmaster ( 1 3600 600 86400 60 )\n";
+    let zone = PrivateZone::from_str(&origin(), text, Path::new("z")).unwrap();
+    assert_eq!(zone.negative_ttl(), 30);
+}
+
+#[test]
+fn names_outside_the_zone_are_not_contained() {
+    let zone = zone();
+    assert!(zone.contains(&name("WWW.corp.lab.")));
+    assert!(zone.contains(&name("corp.lab.")));
+    assert!(!zone.contains(&name("lab.")));
+    assert!(!zone.contains(&name("www.corp.lab.example.")));
+    assert_eq!(
+        zone.lookup(&name("www.other.lab."), RecordType::A),
+        ZoneAnswer::NxDomain
+    );
+}
+
+// ---- wildcards (RFC 4592) -------------------------------------------------
+
+#[test]
+fn wildcard_synthesizes_with_the_query_name_as_owner() {
+    let zone = zone();
+    let answer = records(zone.lookup(&name("Web1.Apps.corp.lab."), RecordType::A));
+    assert_eq!(answer.len(), 1);
+    assert_eq!(answer[0].name.to_string(), "Web1.Apps.corp.lab.");
+    assert_eq!(answer[0].data.to_string(), "127.0.0.80");
+    // Several labels below the closest encloser match too.
+    let answer = records(zone.lookup(&name("x.y.apps.corp.lab."), RecordType::TXT));
+    assert_eq!(answer[0].name, name("x.y.apps.corp.lab."));
+    assert_eq!(
+        zone.lookup(&name("web1.apps.corp.lab."), RecordType::AAAA),
+        ZoneAnswer::NoData
+    );
+}
+
+#[test]
+fn wildcard_does_not_match_existing_names_or_below_other_enclosers() {
+    let zone = zone();
+    // real.apps exists: no synthesis, even for a type it lacks.
+    assert_eq!(
+        zone.lookup(&name("real.apps.corp.lab."), RecordType::A),
+        ZoneAnswer::NoData
+    );
+    // team.apps is an empty non-terminal: it exists, so no synthesis.
+    assert_eq!(
+        zone.lookup(&name("team.apps.corp.lab."), RecordType::A),
+        ZoneAnswer::NoData
+    );
+    // Below team.apps the closest encloser is team.apps, which has no `*`.
+    assert_eq!(
+        zone.lookup(&name("other.team.apps.corp.lab."), RecordType::A),
+        ZoneAnswer::NxDomain
+    );
+    // The wildcard name itself is an ordinary exact match.
+    assert_eq!(
+        rdata(zone.lookup(&name("*.apps.corp.lab."), RecordType::A)),
+        ["127.0.0.80"]
+    );
+}
+
+#[test]
+fn wildcard_cname_is_synthesized_too() {
+    let zone = zone();
+    match zone.lookup(&name("x.wc.corp.lab."), RecordType::A) {
+        ZoneAnswer::Cname(cname) => {
+            assert_eq!(cname.name, name("x.wc.corp.lab."));
+            assert_eq!(cname.data.to_string(), "www.corp.lab.");
+        }
+        other => panic!("{other:?}"),
+    }
+    let resolution = zone.resolve(&name("x.wc.corp.lab."), RecordType::A, 8);
+    assert_eq!(rdata_of(&resolution.last), ["127.0.0.10"]);
+}
+
+// ---- delegation -----------------------------------------------------------
+
+#[test]
+fn names_at_and_below_a_cut_are_referrals_with_glue() {
+    let zone = zone();
+    for qname in ["sub.corp.lab.", "ns.sub.corp.lab.", "x.y.sub.corp.lab."] {
+        match zone.lookup(&name(qname), RecordType::A) {
+            ZoneAnswer::Delegation { ns, glue } => {
+                assert_eq!(ns.len(), 1, "{qname}");
+                assert_eq!(ns[0].data.to_string(), "ns.sub.corp.lab.");
+                assert_eq!(glue.len(), 1);
+                assert_eq!(glue[0].data.to_string(), "127.0.0.54");
+            }
+            other => panic!("{qname}: {other:?}"),
+        }
+    }
+    // DS belongs to the parent side of the cut.
+    assert_eq!(
+        zone.lookup(&name("sub.corp.lab."), RecordType::DS),
+        ZoneAnswer::NoData
+    );
+    // NS at the apex is authoritative data, not a cut.
+    assert!(matches!(
+        zone.lookup(&origin(), RecordType::NS),
+        ZoneAnswer::Records(_)
+    ));
+}
+
+// ---- CNAME chains ---------------------------------------------------------
+
+fn rdata_of(outcome: &Outcome<'_>) -> Vec<String> {
+    match outcome {
+        Outcome::Records(records) => records.iter().map(|r| r.data.to_string()).collect(),
+        other => panic!("expected records, got {other:?}"),
+    }
+}
+
+#[test]
+fn cname_is_returned_for_other_types_and_followed_within_the_zone() {
+    let zone = zone();
+    match zone.lookup(&name("alias.corp.lab."), RecordType::A) {
+        ZoneAnswer::Cname(cname) => assert_eq!(cname.name, name("alias.corp.lab.")),
+        other => panic!("{other:?}"),
+    }
+    let resolution = zone.resolve(&name("alias2.corp.lab."), RecordType::A, 8);
+    let owners: Vec<String> = resolution
+        .chain
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    assert_eq!(owners, ["alias2.corp.lab.", "alias.corp.lab."]);
+    assert_eq!(rdata_of(&resolution.last), ["127.0.0.10"]);
+    // The last name decides the response code (RFC 6604).
+    let resolution = zone.resolve(&name("gone.corp.lab."), RecordType::A, 8);
+    assert_eq!(resolution.chain.len(), 1);
+    assert_eq!(resolution.last, Outcome::NxDomain);
+    // No CNAME: nothing to follow.
+    let resolution = zone.resolve(&name("www.corp.lab."), RecordType::MX, 8);
+    assert!(resolution.chain.is_empty());
+    assert_eq!(resolution.last, Outcome::NoData);
+}
+
+#[test]
+fn cname_chain_leaving_the_zone_names_the_target() {
+    let zone = zone();
+    let resolution = zone.resolve(&name("oss.corp.lab."), RecordType::A, 8);
+    assert_eq!(resolution.chain.len(), 1);
+    assert_eq!(
+        resolution.last,
+        Outcome::LeavesZone(name(
+            "ep-lab1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com."
+        ))
+    );
+}
+
+#[test]
+fn cname_loops_and_long_chains_are_cut() {
+    let zone = zone();
+    let resolution = zone.resolve(&name("loop1.corp.lab."), RecordType::A, 8);
+    assert_eq!(resolution.chain.len(), 2);
+    assert_eq!(resolution.last, Outcome::Loop(name("loop1.corp.lab.")));
+
+    let mut text = String::from(SOA_LINE);
+    for i in 0..10 {
+        text.push_str(&format!("c{i} 60 CNAME c{}\n", i + 1));
+    }
+    text.push_str("c10 60 A 127.0.0.1\n");
+    let zone = PrivateZone::from_str(&origin(), &text, Path::new("z")).unwrap();
+    let resolution = zone.resolve(&name("c0.corp.lab."), RecordType::A, 8);
+    assert_eq!(resolution.chain.len(), 8);
+    assert_eq!(resolution.last, Outcome::TooLong(name("c8.corp.lab.")));
+    let resolution = zone.resolve(&name("c0.corp.lab."), RecordType::A, 10);
+    assert_eq!(rdata_of(&resolution.last), ["127.0.0.1"]);
+}
+
+// ---- directives -----------------------------------------------------------
+
+#[test]
+fn origin_directive_changes_relative_names() {
+    let text = format!("{SOA_LINE}$ORIGIN eng.corp.lab.\nbuild 60 A 127.0.0.5\n");
+    let zone = PrivateZone::from_str(&origin(), &text, Path::new("z")).unwrap();
+    assert_eq!(
+        rdata(zone.lookup(&name("build.eng.corp.lab."), RecordType::A)),
+        ["127.0.0.5"]
+    );
+}
+
+#[test]
+fn include_reads_files_beside_the_zone_and_restores_the_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hosts.inc"),
+        "; hosts\n$ORIGIN elsewhere.corp.lab.\nh1 60 A 127.0.0.61\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("eng.inc"), "h2 60 A 127.0.0.62\n").unwrap();
+    let main = dir.path().join("corp.lab.zone");
+    fs::write(
+        &main,
+        format!("{SOA_LINE}$INCLUDE hosts.inc\nafter1 60 A 127.0.0.63\n$INCLUDE eng.inc eng\nafter2 60 A 127.0.0.64\n"),
+    )
+    .unwrap();
+    let zone = PrivateZone::load(&origin(), &main).unwrap();
+    for (qname, ip) in [
+        ("h1.elsewhere.corp.lab.", "127.0.0.61"),
+        ("h2.eng.corp.lab.", "127.0.0.62"),
+        // The included file's $ORIGIN does not leak into the parent (RFC 1035 §5.1).
+        ("after1.corp.lab.", "127.0.0.63"),
+        ("after2.corp.lab.", "127.0.0.64"),
+    ] {
+        assert_eq!(
+            rdata(zone.lookup(&name(qname), RecordType::A)),
+            [ip],
+            "{qname}"
+        );
+    }
+}
+
+#[test]
+fn include_errors_name_the_included_file_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hosts.inc"),
+        "ok 60 A 127.0.0.1\n\nbad 60 A 127.0.0.999\n",
+    )
+    .unwrap();
+    let main = dir.path().join("corp.lab.zone");
+    fs::write(&main, format!("{SOA_LINE}$INCLUDE hosts.inc\n")).unwrap();
+    let message = PrivateZone::load(&origin(), &main).unwrap_err().to_string();
+    assert!(message.contains("hosts.inc:3:"), "{message}");
+    assert!(message.contains("127.0.0.999"), "{message}");
+
+    fs::write(&main, format!("{SOA_LINE}\n$INCLUDE missing.inc\n")).unwrap();
+    let message = PrivateZone::load(&origin(), &main).unwrap_err().to_string();
+    assert!(message.contains("corp.lab.zone:3:"), "{message}");
+    assert!(message.contains("missing.inc"), "{message}");
+
+    fs::write(dir.path().join("self.inc"), "$INCLUDE self.inc\n").unwrap();
+    fs::write(&main, format!("{SOA_LINE}$INCLUDE self.inc\n")).unwrap();
+    let message = PrivateZone::load(&origin(), &main).unwrap_err().to_string();
+    assert!(message.contains("self.inc:1:"), "{message}");
+    assert!(message.contains("includes itself"), "{message}");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let message = PrivateZone::load(&origin(), Path::new("/nonexistent/corp.lab.zone"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("/nonexistent/corp.lab.zone: cannot read"),
+        "{message}"
+    );
+}
+
+// ---- reverse zones --------------------------------------------------------
+
+#[test]
+fn reverse_zones_answer_ptr_for_ptr_name() {
+    let v4 = "@ 60 IN SOA ns1.corp.lab. hostmaster.corp.lab. ( 1 3600 600 86400 60 )\n10 PTR www.corp.lab.\n";
+    let zone = PrivateZone::from_str(&name("0.0.127.in-addr.arpa."), v4, Path::new("v4")).unwrap();
+    let qname = ptr_name("127.0.0.10".parse().unwrap());
+    assert_eq!(
+        rdata(zone.lookup(&qname, RecordType::PTR)),
+        ["www.corp.lab."]
+    );
+
+    let v6_origin = name(&format!("{}ip6.arpa.", "0.".repeat(16)));
+    let v6 = format!(
+        "@ 60 IN SOA ns1.corp.lab. hostmaster.corp.lab. ( 1 3600 600 86400 60 )\n1{} PTR localhost.\n",
+        ".0".repeat(15)
+    );
+    let zone = PrivateZone::from_str(&v6_origin, &v6, Path::new("v6")).unwrap();
+    let qname = ptr_name("::1".parse().unwrap());
+    assert!(zone.contains(&qname));
+    assert_eq!(rdata(zone.lookup(&qname, RecordType::PTR)), ["localhost."]);
+}
+
+// ---- errors name the file and the right line -------------------------------
+
+#[test]
+fn bad_address_is_pinned_on_its_line() {
+    let text = format!(
+        "{SOA_LINE}; hosts\nok 60 A 127.0.0.1\nbad 60 A 127.0.0.300\nlater 60 A 127.0.0.2\n"
+    );
+    let message = error(&text);
+    assert!(message.starts_with("corp.lab.zone:4: "), "{message}");
+    assert!(message.contains("`bad 60 A 127.0.0.300`"), "{message}");
+
+    let message = error(&format!("{SOA_LINE}six 60 AAAA 127.0.0.1\n"));
+    assert!(message.starts_with("corp.lab.zone:2: "), "{message}");
+}
+
+#[test]
+fn unknown_type_is_pinned_on_its_line() {
+    let message = error(&format!("{SOA_LINE}\n\nwww 60 IN AX 127.0.0.1\n"));
+    assert!(message.starts_with("corp.lab.zone:4: "), "{message}");
+    assert!(message.contains("AX"), "{message}");
+}
+
+#[test]
+fn missing_ttl_is_pinned_on_its_line() {
+    let text = "; no $TTL and no TTL on the first record\n\n@ IN SOA ns1 hostmaster (\n 1 3600 600 86400 60 )\n";
+    let message = error(text);
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+    assert!(message.contains("ttl"), "{message}");
+}
+
+#[test]
+fn garbage_is_pinned_on_its_line() {
+    let message = error(&format!("{SOA_LINE}www 60 A 127.0.0.1\nthis is garbage\n"));
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+    assert!(message.contains("`this is garbage`"), "{message}");
+
+    // A parenthesis never closed: blamed on the record that opened it.
+    let message = error(&format!(
+        "{SOA_LINE}txt 60 TXT ( \"a\"\nwww 60 A 127.0.0.1\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:2: "), "{message}");
+}
+
+#[test]
+fn bad_field_in_a_multi_line_record_is_pinned_on_its_first_line() {
+    let text =
+        "$TTL 60\n@ IN SOA ns1 hostmaster (\n 1 ; serial\n soon ; refresh\n 600 86400 60 )\n";
+    let message = error(text);
+    assert!(message.starts_with("corp.lab.zone:2: "), "{message}");
+}
+
+#[test]
+fn zone_without_soa_is_rejected() {
+    let message = error("$TTL 60\nwww A 127.0.0.1\n");
+    assert_eq!(
+        message,
+        "corp.lab.zone: no SOA record at the zone apex corp.lab."
+    );
+}
+
+#[test]
+fn records_outside_the_origin_are_pinned_on_their_line() {
+    let message = error(&format!(
+        "{SOA_LINE}www 60 A 127.0.0.1\nwww.other.lab. 60 A 127.0.0.2\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+    assert!(message.contains("outside the zone corp.lab."), "{message}");
+}
+
+#[test]
+fn cname_beside_other_data_is_pinned_on_the_later_record() {
+    let message = error(&format!(
+        "{SOA_LINE}www 60 A 127.0.0.1\nmail 60 MX 10 www\nwww 60 CNAME mail\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:4: "), "{message}");
+    assert!(
+        message.contains("www.corp.lab. has a CNAME and other data"),
+        "{message}"
+    );
+
+    let message = error(&format!("{SOA_LINE}x 60 CNAME www\nx 60 TXT \"t\"\n"));
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+}
+
+#[test]
+fn soa_below_the_apex_is_rejected() {
+    let message = error(&format!(
+        "{SOA_LINE}sub 60 SOA ns1 hostmaster ( 1 3600 600 86400 60 )\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:2: "), "{message}");
+    assert!(message.contains("not at the zone apex"), "{message}");
+}
+
+#[test]
+fn error_reports_line_and_path_accessors() {
+    let err = PrivateZone::from_str(
+        &origin(),
+        &format!("{SOA_LINE}bad 60 A x\n"),
+        Path::new("corp.lab.zone"),
+    )
+    .unwrap_err();
+    assert_eq!(err.line(), Some(2));
+    assert_eq!(err.path(), Path::new("corp.lab.zone"));
+    assert!(matches!(err, ZoneFileError::Syntax { .. }));
+}
+
+#[test]
+fn rdata_types_are_what_the_file_says() {
+    let zone = zone();
+    let mx = records(zone.lookup(&origin(), RecordType::MX));
+    assert!(matches!(mx[0].data, RData::MX(_)));
+}

@@ -1,0 +1,200 @@
+//! A loaded private zone and its lookup.
+
+use std::{
+    borrow::Cow,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::{
+    answer::ZoneAnswer,
+    error::ZoneFileError,
+    index::{self, Node, Nodes},
+    key::{WireName, key_of, wildcard_buf, wildcard_of},
+    load,
+    source::Source,
+};
+
+/// An RFC 1035 zone file, loaded and indexed for answering.
+///
+/// Immutable once loaded: a changed file is loaded into a new `PrivateZone`
+/// that replaces this one in the next snapshot.
+#[derive(Debug)]
+pub struct PrivateZone {
+    origin: Name,
+    origin_key: Box<[u8]>,
+    origin_labels: usize,
+    soa: Record,
+    nodes: Nodes,
+    path: PathBuf,
+    record_count: usize,
+}
+
+impl PrivateZone {
+    /// Loads the zone file at `path` for the zone `origin` (the origin relative
+    /// names start from; `$ORIGIN` may change it within the file).
+    pub fn load(origin: &Name, path: &Path) -> Result<Self, ZoneFileError> {
+        let text = fs::read_to_string(path).map_err(|source| ZoneFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(origin, &text, path)
+    }
+
+    /// Loads a zone from `text`; `path` names it in errors, and relative
+    /// `$INCLUDE`s are resolved against its directory.
+    // Not `FromStr`: a zone needs its origin and path too.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+        let mut origin = origin.clone();
+        origin.set_fqdn(true);
+        let source = Source::expand(&origin, text, path)?;
+        let records = load::parse(&origin, &source)?;
+        let record_count = records.values().map(|set| set.records_count()).sum();
+        let nodes = index::build(&origin, records, &source.owners);
+        let origin_key = key_of(&origin);
+        let soa = nodes
+            .get(&origin_key)
+            .and_then(|apex| apex.set(RecordType::SOA))
+            .and_then(|soa| soa.first())
+            .cloned()
+            .ok_or_else(|| ZoneFileError::NoSoa {
+                path: path.to_path_buf(),
+                origin: origin.clone(),
+            })?;
+        Ok(Self {
+            origin_labels: WireName::new(&origin).labels(),
+            origin,
+            origin_key,
+            soa,
+            nodes,
+            path: path.to_path_buf(),
+            record_count,
+        })
+    }
+
+    /// The apex of the zone.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The file the zone was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The SOA record, for the authority section of negative answers.
+    pub fn soa(&self) -> &Record {
+        &self.soa
+    }
+
+    /// TTL of negative answers: the lesser of the SOA's own TTL and its
+    /// MINIMUM field (RFC 2308 §5).
+    pub fn negative_ttl(&self) -> u32 {
+        match &self.soa.data {
+            RData::SOA(soa) => self.soa.ttl.min(soa.minimum),
+            _ => self.soa.ttl,
+        }
+    }
+
+    /// Whether `qname` is at or below the apex (case-insensitive).
+    pub fn contains(&self, qname: &Name) -> bool {
+        self.origin.zone_of(qname)
+    }
+
+    /// Number of records in the zone.
+    pub fn len(&self) -> usize {
+        self.record_count
+    }
+
+    /// Whether the zone holds no record (never true for a loaded zone: it has an SOA).
+    pub fn is_empty(&self) -> bool {
+        self.record_count == 0
+    }
+
+    /// Every record of the zone, in no particular order (for AXFR or dumps).
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.nodes.values().flat_map(|node| node.all().iter())
+    }
+
+    /// The authoritative answer for `qname`/`qtype`.
+    ///
+    /// A name outside the zone gets `NxDomain`: check `contains` first.
+    /// ANY returns every record of the name (not RFC 8482's minimal answer).
+    /// Allocates only when a wildcard answer is synthesized.
+    pub fn lookup<'a>(&'a self, qname: &Name, qtype: RecordType) -> ZoneAnswer<'a> {
+        let key = WireName::new(qname);
+        let below = match key.labels().checked_sub(self.origin_labels) {
+            Some(below) if key.ancestor(below) == &*self.origin_key => below,
+            _ => return ZoneAnswer::NxDomain,
+        };
+
+        // Walk down from the apex: the first cut on the way wins, and the last
+        // name that exists is the closest encloser (RFC 4592 §3.3.1).
+        let mut encloser = (below, self.nodes.get(&self.origin_key));
+        for skip in (0..below).rev() {
+            let Some(node) = self.nodes.get(key.ancestor(skip)) else {
+                break;
+            };
+            // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
+            if node.cut && !(skip == 0 && qtype == RecordType::DS) {
+                return ZoneAnswer::Delegation {
+                    ns: node.set(RecordType::NS).unwrap_or_default(),
+                    glue: &node.glue,
+                };
+            }
+            encloser = (skip, Some(node));
+        }
+
+        match encloser {
+            (0, Some(node)) => answer(node, qtype, None),
+            (skip, _) => {
+                // The name does not exist: only `*.<closest encloser>` may
+                // synthesize it (RFC 4592 §3.3.1).
+                let mut buf = wildcard_buf();
+                let wildcard = wildcard_of(key.ancestor(skip), &mut buf);
+                match self.nodes.get(wildcard) {
+                    Some(node) => answer(node, qtype, Some(qname)),
+                    None => ZoneAnswer::NxDomain,
+                }
+            }
+        }
+    }
+}
+
+/// The answer a node gives; `synthesize` is the query name when the node is a
+/// wildcard, whose records then take that name as owner.
+fn answer<'a>(node: &'a Node, qtype: RecordType, synthesize: Option<&Name>) -> ZoneAnswer<'a> {
+    let records = if qtype == RecordType::ANY {
+        Some(node.all()).filter(|all| !all.is_empty())
+    } else {
+        node.set(qtype)
+    };
+    if let Some(records) = records {
+        return ZoneAnswer::Records(rename(records, synthesize));
+    }
+    if qtype != RecordType::CNAME
+        && let Some(cname) = node.set(RecordType::CNAME).and_then(|set| set.first())
+    {
+        return ZoneAnswer::Cname(match synthesize {
+            None => Cow::Borrowed(cname),
+            Some(qname) => Cow::Owned(renamed(cname, qname)),
+        });
+    }
+    ZoneAnswer::NoData
+}
+
+fn rename<'a>(records: &'a [Record], synthesize: Option<&Name>) -> Cow<'a, [Record]> {
+    match synthesize {
+        None => Cow::Borrowed(records),
+        Some(qname) => Cow::Owned(records.iter().map(|r| renamed(r, qname)).collect()),
+    }
+}
+
+fn renamed(record: &Record, owner: &Name) -> Record {
+    let mut record = record.clone();
+    record.name = owner.clone();
+    record
+}
