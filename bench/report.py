@@ -115,7 +115,7 @@ def persec(path):
 
 
 COLS = ["size", "workload", "round", "server", "sent", "completed", "lost", "qps",
-        "avg_ms", "sd_ms", "cpu_us_per_q", "p50_ms", "p99_ms", "p999_ms", "lat_n", "lat_timeouts"]
+        "avg_ms", "sd_ms", "cpu_us_per_q", "p50_ms", "p99_ms", "p999_ms", "lat_n", "lat_timeouts", "srv_busy_pct"]
 
 
 def fnum(x):
@@ -151,9 +151,9 @@ def table(path):
             cells.append(c)
         if r["server"] not in servers:
             servers.append(r["server"])
-    hdr = ("%-6s %-6s %-6s %6s %9s %8s %8s %8s %8s %7s %8s %10s %10s"
+    hdr = ("%-6s %-6s %-6s %6s %9s %8s %8s %8s %8s %7s %8s %6s %10s %10s"
            % ("size", "load", "server", "rounds", "qps", "avg_ms", "p50_ms", "p99_ms",
-              "p999_ms", "lost", "cpu_us/q", "qps e/ref", "cpu e/ref"))
+              "p999_ms", "lost", "cpu_us/q", "busy%", "qps e/ref", "cpu e/ref"))
     print(hdr)
     print("-" * len(hdr))
     for (size, wl) in cells:
@@ -177,12 +177,12 @@ def table(path):
                        if k in e and fnum(rr[k]["cpu_us_per_q"]) > 0]
                 qr = fmt(med(qrs), 2) if qrs else "-"
                 cr = fmt(med(crs), 2) if crs else "-"
-            print("%-6s %-6s %-6s %6d %9s %8s %8s %8s %8s %7d %8s %10s %10s" % (
+            print("%-6s %-6s %-6s %6d %9s %8s %8s %8s %8s %7d %8s %6s %10s %10s" % (
                 size, wl, srv, len(rr), fmt(qps), fmt(med([fnum(r["avg_ms"]) for r in rr.values()]), 3),
                 fmt(med([fnum(r["p50_ms"]) for r in rr.values()]), 3),
                 fmt(med([fnum(r["p99_ms"]) for r in rr.values()]), 3),
                 fmt(med([fnum(r["p999_ms"]) for r in rr.values()]), 3),
-                lost, fmt(cpu, 2), qr, cr))
+                lost, fmt(cpu, 2), fmt(med([fnum(r.get("srv_busy_pct", "nan")) for r in rr.values()])), qr, cr))
 
 
 def flap(seconds, interval_ms, endpoints, zones):

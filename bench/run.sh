@@ -196,7 +196,7 @@ start_server() {  # $1 name, $2 gen dir; sets PID[name]; returns 1 if it does no
         return 1
       fi
       # the generated config already listens on $EPDNS_PORT (EPDNS_ARGS may add e.g. --listen)
-      RUST_LOG=${RUST_LOG:-warn} setsid $PIN_S "$EPDNS_BIN" serve --config "$dir/epdns.toml" ${EPDNS_ARGS:-} \
+      EPDNS_LOG=${EPDNS_LOG:-warn} setsid $PIN_S "$EPDNS_BIN" serve --config "$dir/epdns.toml" ${EPDNS_ARGS:-} \
         >"$dir/epdns.log" 2>&1 &
       ;;
     knot)
@@ -250,6 +250,8 @@ bench_one() {  # $1 server $2 dir $3 workload $4 round
   set -- $s
   local sent=$1 comp=$2 lost=$3 qps=$4 avg=$5 sd=$6
   cpu=$(awk -v d=$((t1 - t0)) -v c="$comp" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
+  # server CPU use during the run, % of one core: near 100 = the server was the bottleneck
+  local busy; busy=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v l="$DURATION" 'BEGIN{ printf "%.0f", 100*d/hz/l }')
   # -- latency: fixed offered rate, per-query latencies from -v
   local n=0 p50=nan p99=nan p999=nan lto=0
   if [ "$LAT_DURATION" -gt 0 ]; then
@@ -265,15 +267,15 @@ bench_one() {  # $1 server $2 dir $3 workload $4 round
     n=$1 p50=$2 p99=$3 p999=$4 lto=$5
     rm -f "$tag.lat" "$tag.lat-ecs"   # large; the percentiles are in results.tsv
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$GEN_ENDPOINTS" "$wl" "$r" "$srv" "$sent" "$comp" "$lost" "$qps" "$avg" "$sd" "$cpu" \
-    "$p50" "$p99" "$p999" "$n" "$lto" >>"$RESULTS"
+    "$p50" "$p99" "$p999" "$n" "$lto" "$busy" >>"$RESULTS"
   local extra=""
   if [ "$wl" = ecs ]; then
     extra=$(awk '/Queries completed:/{print $3}' "$tag.tp-ecs" 2>/dev/null | awk -v c="$comp" '{ if (c>0) printf ", ECS share %.0f%%", 100*$1/c }')
   fi
-  log "$(printf '  r%s %-5s %-5s %8s qps  lost %-5s cpu %6s us/q  avg %s ms  p50 %s p99 %s ms%s' \
-      "$r" "$wl" "$srv" "$qps" "$lost" "$cpu" "$avg" "$p50" "$p99" "$extra")"
+  log "$(printf '  r%s %-5s %-5s %8s qps  lost %-5s cpu %6s us/q (server busy %s%%)  avg %s ms  p50 %s p99 %s ms%s' \
+      "$r" "$wl" "$srv" "$qps" "$lost" "$cpu" "$busy" "$avg" "$p50" "$p99" "$extra")"
 }
 
 # ---- flap workload: epdns qps while ENI overrides toggle every $FLAP_INTERVAL_MS ----
@@ -354,7 +356,7 @@ fi
   echo "# epdns benchmark $(date -u +%FT%TZ) on $(uname -sr), $NCPU cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
   echo "# epdns $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') | $(knotd -V 2>&1 | head -1) | NSD $(nsd -v 2>&1 | head -1 | awk '{print $NF}') | $(dnsperf -h 2>&1 | grep -m1 Version)"
   echo "# pin: $([ "$PIN" = 1 ] && echo "servers cpu $SERVER_CPUS, dnsperf cpu $CLIENT_CPUS" || echo off) | rounds $ROUNDS | throughput ${DURATION}s -c $CLIENTS -q $OUTSTANDING (rate unlimited) | latency ${LAT_DURATION}s at -Q $LAT_RATE"
-  printf '#%s\n' "$(echo size workload round server sent completed lost qps avg_ms sd_ms cpu_us_per_q p50_ms p99_ms p999_ms lat_n lat_timeouts | tr ' ' '\t')"
+  printf '#%s\n' "$(echo size workload round server sent completed lost qps avg_ms sd_ms cpu_us_per_q p50_ms p99_ms p999_ms lat_n lat_timeouts srv_busy_pct | tr ' ' '\t')"
 } >"$RESULTS"
 head -3 "$RESULTS" | sed 's/^# //' >&2
 log "output: $OUT"
@@ -403,7 +405,8 @@ if [ "$FLAP_ONLY" = 0 ]; then
   head -3 "$RESULTS" | sed 's/^# //'
   echo "qps: median of rounds (unlimited rate, -q $OUTSTANDING); avg_ms: dnsperf mean latency at that load;"
   echo "p50/p99/p999: from per-query latencies (dnsperf -v) at a fixed $LAT_RATE qps; lost: sum over rounds;"
-  echo "cpu_us/q: server utime+stime per completed query; e/ref: median over rounds of epdns/reference."
+  echo "cpu_us/q: server utime+stime per completed query; busy%: server CPU during the run (% of one core);"
+  echo "e/ref: median over rounds of epdns/reference (qps: >1 is better for epdns; cpu: <1 is better)."
   echo
   $REPORT table "$RESULTS"
 fi
