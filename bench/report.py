@@ -109,6 +109,8 @@ def persec(path):
         m = re.match(r"^\d+\.\d+: ([\d.]+)$", line.strip())
         if m:
             vals.append(float(m.group(1)))
+    # dnsperf 2.10 prints its first -S sample right at the start (~0 qps): drop it
+    vals = vals[1:]
     if not vals:
         return "nan nan nan 0"
     return "%.0f %.0f %.0f %d" % (min(vals), statistics.median(vals), max(vals), len(vals))

@@ -35,6 +35,7 @@ BUILD=1
 FLAP=0
 FLAP_ONLY=0
 FLAP_INTERVAL_MS=100
+FLAP_DURATION=10          # s per flap run (steady, then flapping)
 EPDNS_BIN=""
 OUT=""
 
@@ -56,6 +57,7 @@ usage: bench/run.sh [options]
   --epdns-bin PATH       epdns binary to run
   --flap                 after the main runs, run the flap workload against epdns
   --flap-only            only the flap workload (largest size)
+  --flap-duration S      seconds of each flap run (default $FLAP_DURATION)
   --quick                smoke test: --sizes 10 --rounds 1 --duration 2 --lat-duration 1
   --out DIR              keep generated files, logs and results here (default: mktemp)
 EOF
@@ -78,6 +80,7 @@ while [ $# -gt 0 ]; do
     --epdns-bin) EPDNS_BIN=$2; BUILD=0; shift ;;
     --flap) FLAP=1 ;;
     --flap-only) FLAP=1; FLAP_ONLY=1 ;;
+    --flap-duration) FLAP_DURATION=$2; shift ;;
     --quick) SIZES=10; ROUNDS=1; DURATION=2; LAT_DURATION=1 ;;
     --out) OUT=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -90,10 +93,11 @@ case "$SERVER_ADDR" in
   127.*|::1) ;;
   *) echo "run.sh: refusing to send load to $SERVER_ADDR (loopback only)" >&2; exit 2 ;;
 esac
-for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE; do
+for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE FLAP_DURATION; do
   case "${!v}" in ''|*[!0-9]*) echo "run.sh: --${v,,} must be a non-negative integer" >&2; exit 2 ;; esac
 done
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 300 ] || { echo "run.sh: --duration must be 1..300" >&2; exit 2; }
+[ "$FLAP_DURATION" -ge 3 ] && [ "$FLAP_DURATION" -le 300 ] || { echo "run.sh: --flap-duration must be 3..300" >&2; exit 2; }
 [ "$LAT_DURATION" -le 300 ] || { echo "run.sh: --lat-duration must be <= 300" >&2; exit 2; }
 
 EPDNS_PORT=$PORT_BASE; KNOT_PORT=$((PORT_BASE + 1)); NSD_PORT=$((PORT_BASE + 2))
@@ -297,14 +301,14 @@ flap_phase() {  # $1 gen dir
   sleep 0.2
   before=$(qdig -p "$EPDNS_PORT" "$ECS_CHECK_NAME" A | wc -l)
   log "flap: override check: $ECS_CHECK_NAME has $after A records with $first_zone forced down, $before after forcing it up"
-  local base=(-s "$SERVER_ADDR" -p "$EPDNS_PORT" -d "$dir/q-mixed.txt" -c "$CLIENTS" -q "$OUTSTANDING" -t "$TIMEOUT" -l "$DURATION" -S 1)
+  local base=(-s "$SERVER_ADDR" -p "$EPDNS_PORT" -d "$dir/q-mixed.txt" -c "$CLIENTS" -q "$OUTSTANDING" -t "$TIMEOUT" -l "$FLAP_DURATION" -S 1)
   local tag="$dir/flap" s0 s1 ps0 ps1 fl t0 t1
   t0=$($REPORT cpu "${PID[epdns]}")
   $PIN_C dnsperf "${base[@]}" >"$tag.base" 2>&1
   t1=$($REPORT cpu "${PID[epdns]}")
   s0=$($REPORT dnsperf "$tag.base"); ps0=$($REPORT persec "$tag.base")
   local cpu0; cpu0=$(awk -v d=$((t1 - t0)) -v c="$(echo "$s0" | cut -d' ' -f2)" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
-  $PIN_C $REPORT flap "$DURATION" "$FLAP_INTERVAL_MS" "$FLAP_ENDPOINTS" "$FLAP_ZONES" >"$tag.toggler" 2>&1 &
+  $PIN_C $REPORT flap "$FLAP_DURATION" "$FLAP_INTERVAL_MS" "$FLAP_ENDPOINTS" "$FLAP_ZONES" >"$tag.toggler" 2>&1 &
   FLAP_PID=$!
   t0=$($REPORT cpu "${PID[epdns]}")
   $PIN_C dnsperf "${base[@]}" >"$tag.run" 2>&1
