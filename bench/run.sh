@@ -21,7 +21,7 @@ WORKLOADS="mixed ecs"     # mixed: plain; ecs: 1/3 of the load carries EDNS Clie
 SERVERS="epdns knot nsd"
 ROUNDS=3
 DURATION=5                # s per throughput run (dnsperf -l)
-LAT_DURATION=2            # s per fixed-rate latency run (dnsperf -l -Q -v)
+LAT_DURATION=1            # s per fixed-rate latency run (dnsperf -l -Q -v)
 LAT_RATE=20000            # qps for the latency run
 CLIENTS=8                 # dnsperf -c (UDP sockets / source ports)
 OUTSTANDING=100           # dnsperf -q (max queries in flight); rate unlimited
@@ -274,6 +274,17 @@ bench_one() {  # $1 server $2 dir $3 workload $4 round
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$GEN_ENDPOINTS" "$wl" "$r" "$srv" "$sent" "$comp" "$lost" "$qps" "$avg" "$sd" "$cpu" \
     "$p50" "$p99" "$p999" "$n" "$lto" "$busy" >>"$RESULTS"
+  # a run where the server answered nothing (or lost queries): say what state it is in
+  if [ "$comp" = 0 ] || [ "$lost" != 0 ]; then
+    local st; st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+    local ans; ans=$(qdig -p "$port" "$GEN_SUFFIX" SOA | head -1)
+    local msg="$srv size=$GEN_ENDPOINTS $wl round $r: completed $comp, lost $lost; process state '${st:-gone}' (wchan $(cat /proc/$pid/wchan 2>/dev/null || echo -)), threads $(ls /proc/$pid/task 2>/dev/null | wc -l), dig SOA now: '${ans:-no answer}'"
+    log "WARNING: $msg"; echo "$msg" >>"$OUT/warnings"
+    if [ -n "$st" ]; then
+      for t in /proc/$pid/task/*; do echo "  task $(basename "$t") $(awk '{print $2, $3}' "$t/stat") wchan=$(cat "$t/wchan" 2>/dev/null)"; done >>"$OUT/warnings"
+    fi
+    tail -5 "$dir/$srv.log" 2>/dev/null | sed 's/^/  log: /' >>"$OUT/warnings"
+  fi
   local extra=""
   if [ "$wl" = ecs ]; then
     extra=$(awk '/Queries completed:/{print $3}' "$tag.tp-ecs" 2>/dev/null | awk -v c="$comp" '{ if (c>0) printf ", ECS share %.0f%%", 100*$1/c }')
