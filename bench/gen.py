@@ -4,6 +4,7 @@
 For N endpoints x Z zones this writes, into --out DIR:
 
   epdns.toml          epdns config (VPC, vSwitches, one service per --services, endpoints)
+  epdns-admin.toml    the same plus [admin] (only with --admin; for the flap workload)
   zone.db             the SAME names/records as an RFC 1035 zone file (apex = suffix)
   knot.conf           Knot DNS config serving zone.db on 127.0.0.1:<knot port>
   nsd.conf            NSD config serving zone.db on 127.0.0.1:<nsd port>
@@ -47,10 +48,14 @@ def parse_args():
     p.add_argument("--queries", type=int, default=100000,
                    help="lines per query file (dnsperf loops over the file)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--admin", metavar="ADDR",
+                   help="emit [admin] listen = ADDR (loopback only), for the flap workload")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     if not 1 <= a.zones <= len(ZONE_LETTERS):
         p.error("--zones must be 1..%d" % len(ZONE_LETTERS))
+    if a.admin and not (a.admin.startswith("127.") or a.admin.startswith("[::1]")):
+        p.error("--admin must be a loopback address")
     if not 1 <= a.endpoints <= 60000:
         p.error("--endpoints must be 1..60000 (one /16 per vSwitch)")
     a.services = max(1, min(a.services, a.endpoints))
@@ -116,6 +121,7 @@ def gen_epdns(m, out):
     L.append("expire = 86400")
     L.append("minimum = %d" % a.ttl)
     L.append("")
+    admin_at = len(L)  # epdns-admin.toml = this config plus [admin] here
     # ---- PROBE PLACEHOLDER ------------------------------------------------
     # The benchmark runs without health probing (no [probe] section), so every
     # ENI is served as configured.  When epdns grows a [probe] section, a
@@ -159,6 +165,10 @@ def gen_epdns(m, out):
         L.append("zones = [ %s ]" % zs)
         L.append("")
     write(os.path.join(out, "epdns.toml"), "\n".join(L))
+    if a.admin:
+        A = ["[admin]   # the flap workload toggles overrides through it",
+             "listen = %s" % q(a.admin), ""]
+        write(os.path.join(out, "epdns-admin.toml"), "\n".join(L[:admin_at] + A + L[admin_at:]))
 
 
 def gen_zone(m, out):

@@ -195,12 +195,24 @@ start_server() {  # $1 name, $2 gen dir; sets PID[name]; returns 1 if it does no
   case $name in
     epdns)
       [ -x "$EPDNS_BIN" ] || { log "SKIP epdns: no binary at $EPDNS_BIN"; return 1; }
-      if ! "$EPDNS_BIN" check --config "$dir/epdns.toml" >"$dir/epdns-check.log" 2>&1; then
+      local conf=$dir/epdns.toml
+      # the flap workload wants the admin API: use the config with [admin] if this epdns takes it
+      if [ -f "$dir/epdns-admin.toml" ]; then
+        if ss -Hltn 'sport = :8053' 2>/dev/null | grep -q .; then
+          log "NOTE: TCP 127.0.0.1:8053 is already in use by another process: no admin API for our epdns, flap will be skipped"
+        elif "$EPDNS_BIN" check --config "$dir/epdns-admin.toml" >"$dir/epdns-check.log" 2>&1; then
+          conf=$dir/epdns-admin.toml
+        else
+          log "NOTE: this epdns rejects [admin] (no admin API yet?): the flap workload will be skipped"
+          sed 's/^/    /' "$dir/epdns-check.log" | head -3 >&2
+        fi
+      fi
+      if ! "$EPDNS_BIN" check --config "$conf" >"$dir/epdns-check.log" 2>&1; then
         log "SKIP epdns: 'epdns check' rejected the generated config:"; sed 's/^/    /' "$dir/epdns-check.log" | head -20 >&2
         return 1
       fi
       # the generated config already listens on $EPDNS_PORT (EPDNS_ARGS may add e.g. --listen)
-      EPDNS_LOG=${EPDNS_LOG:-warn} setsid $PIN_S "$EPDNS_BIN" serve --config "$dir/epdns.toml" ${EPDNS_ARGS:-} \
+      EPDNS_LOG=${EPDNS_LOG:-warn} setsid $PIN_S "$EPDNS_BIN" serve --config "$conf" ${EPDNS_ARGS:-} \
         >"$dir/epdns.log" 2>&1 &
       ;;
     knot)
@@ -298,6 +310,11 @@ flap_phase() {  # $1 gen dir
   local dir=$1 zone api code first_zone before after
   [ -n "${PID[epdns]:-}" ] || { log "SKIP flap: epdns is not running"; return 0; }
   first_zone=${FLAP_ZONES%% *}
+  # only ever toggle OUR epdns: the admin port must belong to the epdns this script started
+  if ! ss -Hltnp 'sport = :8053' 2>/dev/null | grep -q "pid=${PID[epdns]},"; then
+    log "SKIP flap: the epdns admin API did not answer (nothing of our epdns, pid ${PID[epdns]}, listens on 127.0.0.1:8053)"
+    return 0
+  fi
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -X PUT -H 'Content-Type: application/json' \
          -d '{"state":"down"}' "http://127.0.0.1:8053/v1/endpoints/$FLAP_ENDPOINT/zones/$first_zone/override" 2>/dev/null)
   case "$code" in
@@ -380,8 +397,10 @@ log "output: $OUT"
 LAST_SIZE=${SIZES##* }
 for size in $SIZES; do
   dir=$OUT/n$size
+  admin=()
+  [ "$FLAP" = 1 ] && [ "$size" = "$LAST_SIZE" ] && admin=(--admin 127.0.0.1:8053)
   python3 "$BENCH_DIR/gen.py" --endpoints "$size" --zones "$ZONES" --out "$dir" \
-    --epdns-port "$EPDNS_PORT" --knot-port "$KNOT_PORT" --nsd-port "$NSD_PORT" || exit 1
+    --epdns-port "$EPDNS_PORT" --knot-port "$KNOT_PORT" --nsd-port "$NSD_PORT" "${admin[@]}" || exit 1
   # shellcheck disable=SC1091
   . "$dir/bench.env"
   RUNNING=""
