@@ -122,6 +122,13 @@ stop_server() {
   local name=$1 pid=${PID[$1]:-}
   [ -n "$pid" ] || return 0
   local tree; tree=$($REPORT tree "$pid" 2>/dev/null | tr '\n' ' ')
+  if ! alive "$pid"; then
+    wait "$pid" 2>/dev/null
+    local rc=$?
+    log "NOTE: $name (pid $pid) had already exited with status $rc before the harness stopped it"
+    echo "$name (pid $pid) exited early with status $rc" >>"$OUT/warnings"
+    unset "PID[$name]"; return 0
+  fi
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   for p in $tree; do kill -KILL "$p" 2>/dev/null; done
@@ -212,7 +219,7 @@ start_server() {  # $1 name, $2 gen dir; sets PID[name]; returns 1 if it does no
         return 1
       fi
       # the generated config already listens on $EPDNS_PORT (EPDNS_ARGS may add e.g. --listen)
-      EPDNS_LOG=${EPDNS_LOG:-warn} setsid $PIN_S "$EPDNS_BIN" serve --config "$conf" ${EPDNS_ARGS:-} \
+      EPDNS_LOG=${EPDNS_LOG:-info} setsid $PIN_S "$EPDNS_BIN" serve --config "$conf" ${EPDNS_ARGS:-} \
         >"$dir/epdns.log" 2>&1 &
       ;;
     knot)
