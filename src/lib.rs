@@ -1,8 +1,11 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
 
+pub mod api;
 pub mod config;
 pub mod dns;
+pub mod forward;
 pub mod model;
+pub mod probe;
 pub mod server;
 pub mod snapshot;
 pub mod zonefile;

@@ -31,6 +31,9 @@ enum Command {
         /// UDP sockets per listen address (default: one per core).
         #[arg(long)]
         udp_threads: Option<usize>,
+        /// Admin API address; overrides (and enables) the config's `[admin]`.
+        #[arg(long)]
+        admin: Option<SocketAddr>,
     },
     /// Validate a config and exit 0 when it would be served.
     Check {
@@ -76,10 +79,12 @@ fn main() -> ExitCode {
             config,
             listen,
             udp_threads,
+            admin,
         } => {
             let opts = server::Options {
                 source: source(config),
                 listen,
+                admin,
                 udp_threads: udp_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             };

@@ -44,14 +44,29 @@ fn embedded_lab_config_serves_its_names() {
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.metadata.authoritative);
     assert_eq!(addrs(&m), ["127.0.1.10", "127.0.2.10", "127.0.3.10"]);
+    // The embedded private zone (loaded from the copy embedded with the
+    // config), its CNAME into ep-lab1, and the custom domain, for vpc-lab.
+    let ask = |name: &str| {
+        let q = query_msg(name, RecordType::A);
+        udp_query(addr, from, &q)
+    };
+    assert_eq!(addrs(&ask("www.corp.lab.")), ["127.0.0.10"]);
+    assert_eq!(addrs(&ask("oss.corp.lab.")).len(), 3);
+    assert_eq!(
+        addrs(&ask("oss-cn-hangzhou-internal.aliyuncs.com.")).len(),
+        3
+    );
 }
 
 #[test]
 fn lab_config_file_and_embedded_copy_pass_check() {
-    for args in [&["check"][..], &["check", "--config", "zones/lab.toml"][..]] {
+    // From another folder: the embedded config must not need the source tree.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/zones/lab.toml");
+    for args in [&["check"][..], &["check", "--config", lab][..]] {
         let out = Command::new(env!("CARGO_BIN_EXE_epdns"))
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(elsewhere.path())
             .output()
             .unwrap();
         assert!(

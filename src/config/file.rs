@@ -7,6 +7,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Every server setting has a default.
+    #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
     pub vpc: Vec<VpcSection>,
@@ -21,6 +23,35 @@ pub struct ConfigFile {
     #[serde(default)]
     pub inbound: Vec<InboundSection>,
     pub forward: Option<ForwardSection>,
+    /// Probe defaults for every endpoint; services and endpoints override
+    /// them field by field.
+    pub probe: Option<ProbeSection>,
+    pub admin: Option<AdminSection>,
+}
+
+/// Probe settings; every field optional so that levels can be layered:
+/// built-in defaults < `[probe]` < service `probe` < endpoint `probe`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSection {
+    /// "icmp", "tcp", "http", or "none" (not probed: always available).
+    pub kind: Option<String>,
+    pub port: Option<u16>,
+    pub path: Option<String>,
+    /// Healthy HTTP status range, inclusive: `[200, 399]`.
+    pub expect: Option<[u16; 2]>,
+    pub interval_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub fall: Option<u32>,
+    pub rise: Option<u32>,
+}
+
+/// The admin HTTP API (status, overrides, events, metrics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    #[serde(default = "default_admin_listen")]
+    pub listen: String,
 }
 
 /// A PrivateZone zone: an RFC 1035 zone file answered only to the VPCs it is
@@ -71,6 +102,19 @@ pub struct ServerSection {
     pub udp_payload: u16,
     #[serde(default)]
     pub soa: SoaSection,
+    /// When every ENI of an endpoint is down: "all" (fail open), "none"
+    /// (NODATA) or "servfail".
+    #[serde(default = "default_all_down")]
+    pub all_down: String,
+    /// TTL of an endpoint's answer while some of its ENIs are down, so that
+    /// resolvers ask again soon after a failover.
+    pub degraded_ttl: Option<u32>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        toml::from_str("").expect("every [server] field has a default")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +174,7 @@ pub struct ServiceSection {
     #[serde(default)]
     pub dual_stack: bool,
     pub custom_domain: Option<String>,
+    pub probe: Option<ProbeSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +193,7 @@ pub struct EndpointSection {
     pub cross_region: bool,
     #[serde(default)]
     pub zones: Vec<EndpointZoneSection>,
+    pub probe: Option<ProbeSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +233,12 @@ fn default_expire() -> i32 {
 }
 fn default_minimum() -> u32 {
     60
+}
+fn default_all_down() -> String {
+    "all".to_string()
+}
+fn default_admin_listen() -> String {
+    "127.0.0.1:8053".to_string()
 }
 fn default_forward_timeout_ms() -> u64 {
     2000

@@ -4,7 +4,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{ConfigError, DEFAULT_LAB_CONFIG, parse, read};
+use hickory_proto::rr::Name;
+
 use crate::model::{self, Model, ValidationError};
+use crate::zonefile::{PrivateZone, ZoneFileError};
+
+/// Zone files that the embedded lab config names, embedded with it.
+const EMBEDDED_ZONES: &[(&str, &str)] =
+    &[("corp.lab.zone", include_str!("../../zones/corp.lab.zone"))];
 
 /// Where a config came from, for error messages and reloads.
 #[derive(Debug, Clone)]
@@ -18,6 +25,37 @@ impl Source {
         match self {
             Source::File(p) => p.clone(),
             Source::Embedded => PathBuf::from("<embedded zones/lab.toml>"),
+        }
+    }
+
+    /// Loads a zone file named in this config: relative to the config
+    /// file's folder; for the embedded config, from the copies embedded with
+    /// it (so `epdns serve` works from any folder).
+    pub fn load_zone(
+        &self,
+        origin: &Name,
+        file: &str,
+    ) -> Result<(PathBuf, PrivateZone), ZoneFileError> {
+        match self {
+            Source::File(p) => {
+                let path = p.parent().unwrap_or(Path::new(".")).join(file);
+                PrivateZone::load(origin, &path).map(|z| (path, z))
+            }
+            Source::Embedded => {
+                let path = PathBuf::from("<embedded zones>").join(file);
+                match EMBEDDED_ZONES.iter().find(|(name, _)| *name == file) {
+                    Some((_, text)) => {
+                        PrivateZone::from_str(origin, text, &path).map(|z| (path, z))
+                    }
+                    None => Err(ZoneFileError::Read {
+                        path,
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "not one of the zone files embedded with the default config",
+                        ),
+                    }),
+                }
+            }
         }
     }
 }
@@ -57,7 +95,10 @@ pub fn load(source: &Source, previous: Option<&Model>) -> Result<Model, LoadErro
         Source::Embedded => parse(DEFAULT_LAB_CONFIG, &source.name()),
     }
     .map_err(LoadError::Config)?;
-    model::build(&cfg, previous).map_err(|errors| LoadError::Invalid {
+    model::build(&cfg, previous, &|origin, file| {
+        source.load_zone(origin, file)
+    })
+    .map_err(|errors| LoadError::Invalid {
         path: source.name(),
         errors,
     })
@@ -66,8 +107,11 @@ pub fn load(source: &Source, previous: Option<&Model>) -> Result<Model, LoadErro
 /// Validates config text (used by tests and `check` alike).
 pub fn load_str(text: &str, path: &Path) -> Result<Model, LoadError> {
     let cfg = parse(text, path).map_err(LoadError::Config)?;
-    model::build(&cfg, None).map_err(|errors| LoadError::Invalid {
-        path: path.to_path_buf(),
-        errors,
+    let source = Source::File(path.to_path_buf());
+    model::build(&cfg, None, &|origin, file| source.load_zone(origin, file)).map_err(|errors| {
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            errors,
+        }
     })
 }

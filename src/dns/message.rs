@@ -2,11 +2,11 @@
 //! (opcode, QDCOUNT, class, EDNS version, ECS), the answer from the snapshot,
 //! and encoding with truncation for UDP.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
-use hickory_proto::rr::{DNSClass, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncoder;
 
 use super::metrics::Metrics;
@@ -18,23 +18,40 @@ pub enum Transport {
     Tcp,
 }
 
-/// Answers one query message into `out` (cleared first). Returns false when
-/// nothing must be sent: the packet is a response, or too short to echo an ID.
+/// Where a query came from: the client and the listener it arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub src: IpAddr,
+    pub listener: SocketAddr,
+    pub transport: Transport,
+}
+
+/// What to do after `respond`.
+pub enum Outcome {
+    /// `out` holds the reply.
+    Reply,
+    /// Send nothing.
+    Drop,
+    /// The answer needs an upstream resolver: resolve `name`/`qtype`, then
+    /// `finish` builds the reply.
+    Forward(Box<PendingForward>),
+}
+
+/// Answers one query message into `out` (cleared first).
 pub fn respond(
     snapshot: &Snapshot,
     metrics: &Metrics,
     packet: &[u8],
-    src: IpAddr,
-    transport: Transport,
+    origin: Origin,
     out: &mut Vec<u8>,
-) -> bool {
+) -> Outcome {
     out.clear();
     let msg = match Message::from_vec(packet) {
         Ok(m) => m,
         Err(_) => return header_only_formerr(packet, metrics, out),
     };
     if msg.metadata.message_type != MessageType::Query {
-        return false;
+        return Outcome::Drop;
     }
     let edns_in = msg.edns.as_ref();
     let mut meta = Metadata::response_from_request(&msg.metadata);
@@ -57,7 +74,7 @@ pub fn respond(
         reply.meta.response_code = ResponseCode::BADVERS;
     } else {
         let q = &msg.queries[0];
-        match client_of(snapshot, src, edns_in) {
+        match client_of(snapshot, origin, edns_in) {
             Err(()) => reply.meta.response_code = ResponseCode::FormErr,
             Ok((client, ecs)) => {
                 let answer = question(snapshot, q, &client);
@@ -67,27 +84,150 @@ pub fn respond(
                 }
                 reply.meta.response_code = answer.rcode;
                 reply.meta.authoritative = answer.authoritative;
+                if let Some(name) = answer.forward.clone() {
+                    return Outcome::Forward(Box::new(PendingForward {
+                        name,
+                        qtype: q.query_type(),
+                        meta: reply.meta,
+                        query: q.clone(),
+                        edns: reply.edns,
+                        chain: answer.answers.iter().map(|r| r.as_ref().clone()).collect(),
+                        limit: limit(snapshot, origin.transport, edns_in),
+                    }));
+                }
                 reply.answer = Some(answer);
             }
         }
     }
     metrics.count(reply.meta.response_code);
-
-    let limit = match transport {
-        Transport::Tcp => u16::MAX as usize,
-        Transport::Udp => udp_limit(snapshot, edns_in),
+    let limit = limit(snapshot, origin.transport, edns_in);
+    let (an, ns, ar) = match &reply.answer {
+        Some(a) => (&a.answers[..], &a.authority[..], &a.additionals[..]),
+        None => (&[][..], &[][..], &[][..]),
     };
-    if reply.encode(out).is_err() || out.len() > limit {
-        // RFC 2181 §9: never send a partial RRset; TC tells the client to
-        // retry over TCP.
-        reply.answer = None;
-        reply.meta.truncation = true;
-        out.clear();
-        if reply.encode(out).is_err() {
-            return false;
-        }
+    let sections = [an, ns, ar].map(|s| s.iter().map(|r| r.as_ref()));
+    if encode_limited(
+        &mut reply.meta,
+        reply.query,
+        sections,
+        reply.edns.as_ref(),
+        limit,
+        out,
+    ) {
+        Outcome::Reply
+    } else {
+        Outcome::Drop
     }
-    true
+}
+
+/// A query waiting for an upstream answer (resolver mode).
+pub struct PendingForward {
+    pub name: Name,
+    pub qtype: RecordType,
+    meta: Metadata,
+    query: Query,
+    edns: Option<Edns>,
+    /// What we answered before the chain left our data.
+    chain: Vec<Record>,
+    limit: usize,
+}
+
+impl PendingForward {
+    /// Builds the reply from the upstream's answer; false when it cannot be
+    /// encoded at all.
+    pub fn finish(
+        self: Box<Self>,
+        metrics: &Metrics,
+        rcode: ResponseCode,
+        answers: &[Record],
+        authorities: &[Record],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let mut this = *self;
+        out.clear();
+        // A chain that left our data keeps its RCODE unless the rest failed.
+        if this.chain.is_empty() || rcode != ResponseCode::NoError {
+            this.meta.response_code = rcode;
+        }
+        this.meta.recursion_available = true;
+        metrics.count(this.meta.response_code);
+        let an = this.chain.iter().chain(answers.iter());
+        let sections = [
+            Box::new(an) as Box<dyn Iterator<Item = &Record>>,
+            Box::new(authorities.iter()),
+            Box::new(std::iter::empty()),
+        ];
+        encode_limited(
+            &mut this.meta,
+            Some(&this.query),
+            sections,
+            this.edns.as_ref(),
+            this.limit,
+            out,
+        )
+    }
+}
+
+fn limit(snapshot: &Snapshot, transport: Transport, edns: Option<&Edns>) -> usize {
+    match transport {
+        Transport::Tcp => u16::MAX as usize,
+        Transport::Udp => udp_limit(snapshot, edns),
+    }
+}
+
+/// Encodes the reply; when it is larger than `limit`, sends it empty with TC
+/// instead (RFC 2181 §9: never a partial RRset; TC tells the client to retry
+/// over TCP). False when nothing can be encoded.
+fn encode_limited<'r, I: Iterator<Item = &'r Record>>(
+    meta: &mut Metadata,
+    query: Option<&Query>,
+    sections: [I; 3],
+    edns: Option<&Edns>,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> bool {
+    let [mut an, mut ns, mut ar] = sections;
+    let fits =
+        emit(meta, query, &mut an, &mut ns, &mut ar, edns, out).is_ok() && out.len() <= limit;
+    if fits {
+        return true;
+    }
+    meta.truncation = true;
+    out.clear();
+    let none = || std::iter::empty::<&Record>();
+    emit(
+        meta,
+        query,
+        &mut none(),
+        &mut none(),
+        &mut none(),
+        edns,
+        out,
+    )
+    .is_ok()
+}
+
+fn emit<'r>(
+    meta: &Metadata,
+    query: Option<&Query>,
+    an: &mut impl Iterator<Item = &'r Record>,
+    ns: &mut impl Iterator<Item = &'r Record>,
+    ar: &mut impl Iterator<Item = &'r Record>,
+    edns: Option<&Edns>,
+    out: &mut Vec<u8>,
+) -> Result<(), hickory_proto::ProtoError> {
+    let mut enc = BinEncoder::new(out);
+    hickory_proto::op::emit_message_parts(
+        meta,
+        &mut query.into_iter(),
+        an,
+        ns,
+        ar,
+        edns,
+        None,
+        &mut enc,
+    )?;
+    Ok(())
 }
 
 fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s> {
@@ -116,12 +256,18 @@ fn refused<'s>() -> Answer<'s> {
 /// returned option is what to echo (RFC 7871 §7.2.1), `None` without ECS.
 fn client_of(
     snapshot: &Snapshot,
-    src: IpAddr,
+    origin: Origin,
     edns: Option<&Edns>,
 ) -> Result<(Client, Option<ClientSubnet>), ()> {
+    let t = &snapshot.tables;
+    // The listener or the source address can be trusted with the VPC; an ECS
+    // option may pick the view but never enables forwarding.
+    let trusted_vpc = t.vpc_of(origin.src, origin.listener);
     let plain = Client {
-        addr: src,
+        addr: origin.src,
         source_prefix: None,
+        vpc: trusted_vpc,
+        may_forward: trusted_vpc.is_some(),
     };
     let Some(EdnsOption::Subnet(ecs)) = edns.and_then(|e| e.option(EdnsCode::Subnet)) else {
         return Ok((plain, None));
@@ -136,10 +282,13 @@ fn client_of(
     }
     let prefix = ecs.source_prefix();
     let addr = mask(ecs.addr(), prefix).ok_or(())?;
+    let vpc = t.vpc_of(addr, origin.listener).or(trusted_vpc);
     Ok((
         Client {
             addr,
             source_prefix: Some(prefix),
+            vpc,
+            may_forward: trusted_vpc.is_some(),
         },
         Some(*ecs),
     ))
@@ -183,33 +332,11 @@ struct Reply<'a> {
     answer: Option<Answer<'a>>,
 }
 
-impl Reply<'_> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), hickory_proto::ProtoError> {
-        let mut enc = BinEncoder::new(out);
-        let empty: [&Record; 0] = [];
-        let (an, ns, ar) = match &self.answer {
-            Some(a) => (&a.answers[..], &a.authority[..], &a.additionals[..]),
-            None => (&empty[..], &empty[..], &empty[..]),
-        };
-        hickory_proto::op::emit_message_parts(
-            &self.meta,
-            &mut self.query.into_iter(),
-            &mut an.iter().copied(),
-            &mut ns.iter().copied(),
-            &mut ar.iter().copied(),
-            self.edns.as_ref(),
-            None,
-            &mut enc,
-        )?;
-        Ok(())
-    }
-}
-
 /// A query we cannot decode still gets FORMERR when its header is readable
 /// (RFC 1035 §4.1.1), echoing the ID, opcode and RD with no sections.
-fn header_only_formerr(packet: &[u8], metrics: &Metrics, out: &mut Vec<u8>) -> bool {
+fn header_only_formerr(packet: &[u8], metrics: &Metrics, out: &mut Vec<u8>) -> Outcome {
     if packet.len() < 12 || packet[2] & 0x80 != 0 {
-        return false;
+        return Outcome::Drop;
     }
     metrics.count(ResponseCode::FormErr);
     out.extend_from_slice(&packet[0..2]);
@@ -217,5 +344,5 @@ fn header_only_formerr(packet: &[u8], metrics: &Metrics, out: &mut Vec<u8>) -> b
     out.push(0x80 | (packet[2] & 0x79));
     out.push(ResponseCode::FormErr.low());
     out.extend_from_slice(&[0; 8]);
-    true
+    Outcome::Reply
 }

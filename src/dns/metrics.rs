@@ -19,6 +19,8 @@ const RCODES: [(ResponseCode, &str); 7] = [
 #[derive(Default)]
 pub struct Metrics {
     by_rcode: [AtomicU64; RCODES.len()],
+    snapshots: AtomicU64,
+    last_build_us: AtomicU64,
 }
 
 impl Metrics {
@@ -35,8 +37,25 @@ impl Metrics {
             .map_or(0, |i| self.by_rcode[i].load(Ordering::Relaxed))
     }
 
+    /// A snapshot was published; `build_us` is what building it took.
+    pub fn snapshot_published(&self, build_us: u64) {
+        self.snapshots.fetch_add(1, Ordering::Relaxed);
+        self.last_build_us.store(build_us, Ordering::Relaxed);
+    }
+
     /// Prometheus text format.
     pub fn render_prometheus(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP epdns_snapshots_total Answer snapshots published (start, health changes, reloads).\n\
+             # TYPE epdns_snapshots_total counter\n\
+             epdns_snapshots_total {}\n\
+             # HELP epdns_snapshot_build_seconds Time to build the last snapshot.\n\
+             # TYPE epdns_snapshot_build_seconds gauge\n\
+             epdns_snapshot_build_seconds {}",
+            self.snapshots.load(Ordering::Relaxed),
+            self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");
         for (i, (_, name)) in RCODES.iter().enumerate() {

@@ -1,17 +1,21 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
 //! back out. What to answer is decided in `snapshot/`.
 
+pub mod forwarding;
 pub mod message;
 pub mod metrics;
 pub mod tcp;
 pub mod udp;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::snapshot::Snapshot;
 
-/// What every listener reads: the current snapshot and the counters.
+/// What every listener reads: the current snapshot, the upstream forwarder
+/// (resolver mode), the counters, and the runtime for async work.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
+    pub upstream: ArcSwapOption<Box<dyn forwarding::Upstream>>,
     pub metrics: metrics::Metrics,
+    pub runtime: tokio::runtime::Handle,
 }

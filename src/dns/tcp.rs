@@ -11,7 +11,8 @@ use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use super::Shared;
-use super::message::{Transport, respond};
+use super::forwarding::complete;
+use super::message::{Origin, Outcome, Transport, respond};
 
 /// RFC 7766 §6.2.3 suggests seconds, not minutes, for idle connections.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +52,9 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        let Ok(local) = stream.local_addr() else {
+            continue;
+        };
         // Over the limit, new connections wait in the backlog rather than
         // starve the ones being served.
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -58,7 +62,7 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, peer, &shared).await {
+            if let Err(e) = connection(stream, peer, local, &shared).await {
                 debug!(error = %e, client = %peer, "tcp connection ended");
             }
             drop(permit);
@@ -69,8 +73,14 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
 async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
+    listener: SocketAddr,
     shared: &Shared,
 ) -> std::io::Result<()> {
+    let origin = Origin {
+        src: peer.ip(),
+        listener,
+        transport: Transport::Tcp,
+    };
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
@@ -83,19 +93,19 @@ async fn connection(
         tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(&mut buf[..len]))
             .await
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-        let snapshot = shared.snapshot.load();
-        if !respond(
-            &snapshot,
-            &shared.metrics,
-            &buf[..len],
-            peer.ip(),
-            Transport::Tcp,
-            &mut out,
-        ) {
+        let outcome = {
+            let snapshot = shared.snapshot.load();
+            respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out)
+        };
+        match outcome {
+            Outcome::Reply => {}
             // Not a query we can answer at all: the stream cannot be trusted.
-            return Ok(());
+            Outcome::Drop => return Ok(()),
+            Outcome::Forward(pending) => match complete(shared, pending).await {
+                Some(reply) => out = reply,
+                None => return Ok(()),
+            },
         }
-        drop(snapshot);
         let mut framed = Vec::with_capacity(out.len() + 2);
         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
         framed.extend_from_slice(&out);

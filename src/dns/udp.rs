@@ -9,7 +9,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
-use super::message::{Transport, respond};
+use super::forwarding::complete;
+use super::message::{Origin, Outcome, Transport, respond};
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;
@@ -26,34 +27,51 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
-/// Serves `socket` on a new thread until the process ends.
+/// Serves `socket` on a new thread until the process ends. Answers that need
+/// an upstream (resolver mode) are completed on the tokio runtime so that
+/// they never hold up the loop.
 pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
-    let name = format!("udp-{}", socket.local_addr()?);
-    std::thread::Builder::new().name(name).spawn(move || {
-        let mut buf = vec![0u8; 65535];
-        let mut out = Vec::with_capacity(4096);
-        loop {
-            let (len, src) = match socket.recv_from(&mut buf) {
-                Ok(r) => r,
-                Err(e) => {
-                    // ICMP errors from earlier sends surface here; keep serving.
-                    warn!(error = %e, "udp receive failed");
-                    continue;
+    let listener = socket.local_addr()?;
+    let socket = Arc::new(socket);
+    std::thread::Builder::new()
+        .name(format!("udp-{listener}"))
+        .spawn(move || {
+            let mut buf = vec![0u8; 65535];
+            let mut out = Vec::with_capacity(4096);
+            loop {
+                let (len, src) = match socket.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // ICMP errors from earlier sends surface here; keep serving.
+                        warn!(error = %e, "udp receive failed");
+                        continue;
+                    }
+                };
+                let origin = Origin {
+                    src: src.ip(),
+                    listener,
+                    transport: Transport::Udp,
+                };
+                let snapshot = shared.snapshot.load();
+                match respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out) {
+                    Outcome::Reply => send(&socket, &out, src),
+                    Outcome::Drop => {}
+                    Outcome::Forward(pending) => {
+                        let (socket, shared2) = (socket.clone(), shared.clone());
+                        shared.runtime.spawn(async move {
+                            if let Some(reply) = complete(&shared2, pending).await {
+                                send(&socket, &reply, src);
+                            }
+                        });
+                    }
                 }
-            };
-            let snapshot = shared.snapshot.load();
-            if respond(
-                &snapshot,
-                &shared.metrics,
-                &buf[..len],
-                src.ip(),
-                Transport::Udp,
-                &mut out,
-            ) && let Err(e) = socket.send_to(&out, src)
-            {
-                warn!(error = %e, client = %src, "udp send failed");
             }
-        }
-    })?;
+        })?;
     Ok(())
+}
+
+fn send(socket: &UdpSocket, packet: &[u8], to: SocketAddr) {
+    if let Err(e) = socket.send_to(packet, to) {
+        warn!(error = %e, client = %to, "udp send failed");
+    }
 }

@@ -2,6 +2,7 @@
 //! an API call all go through `validate::build`.
 
 pub mod names;
+pub mod probe;
 pub mod types;
 pub mod validate;
 

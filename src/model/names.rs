@@ -46,19 +46,19 @@ fn build(suffix: &Name, labels: &[&str]) -> NameResult {
 /// order: used to find collisions and to build the answer tables.
 pub fn generated(model: &Model) -> Vec<(NameResult, String)> {
     let mut out = Vec::new();
-    for ep in &model.endpoints {
+    for (i, ep) in model.endpoints.iter().enumerate() {
         let Some(svc) = model.service(&ep.service) else {
             continue;
         };
         out.push((
             endpoint_domain(&model.server.suffix, ep, svc),
-            format!("endpoint '{}'", ep.id),
+            format!("endpoint '{}' (endpoint[{i}])", ep.id),
         ));
         if !ep.cross_region {
             for z in &ep.zones {
                 out.push((
                     zone_domain(&model.server.suffix, ep, svc, &z.zone),
-                    format!("endpoint '{}' zone {}", ep.id, z.zone),
+                    format!("endpoint '{}' (endpoint[{i}]) zone {}", ep.id, z.zone),
                 ));
             }
         }

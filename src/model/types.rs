@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use hickory_proto::rr::Name;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub server: ServerSettings,
     pub vpcs: Vec<Vpc>,
@@ -15,6 +15,19 @@ pub struct Model {
     pub endpoints: Vec<Endpoint>,
     pub inbound: Vec<Inbound>,
     pub forward: Option<Forward>,
+    pub private_zones: Vec<PrivateZoneDef>,
+    /// Where the admin HTTP API listens, when enabled.
+    pub admin: Option<SocketAddr>,
+}
+
+/// A private zone and the VPCs it is bound to; the zone file is loaded at
+/// validation so that a bad file rejects the config like any other error.
+#[derive(Debug, Clone)]
+pub struct PrivateZoneDef {
+    pub name: Name,
+    pub file: std::path::PathBuf,
+    pub vpcs: Vec<String>,
+    pub zone: std::sync::Arc<crate::zonefile::PrivateZone>,
 }
 
 /// Queries arriving on `listen` are answered as for clients of `vpc`.
@@ -39,6 +52,20 @@ pub struct ServerSettings {
     pub ecs: bool,
     pub udp_payload: u16,
     pub soa: SoaSettings,
+    pub all_down: AllDownPolicy,
+    /// TTL of an endpoint's answer while some of its ENIs are down.
+    pub degraded_ttl: Option<u32>,
+}
+
+/// What to answer when every ENI of an endpoint domain is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AllDownPolicy {
+    /// Fail open: answer every ENI, as large providers do.
+    #[default]
+    All,
+    /// NODATA with the SOA.
+    None,
+    ServFail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +118,8 @@ pub struct Endpoint {
     pub custom_domain: bool,
     pub cross_region: bool,
     pub zones: Vec<EndpointZone>,
+    /// How its ENIs are probed; `None`: not probed, always available.
+    pub probe: Option<crate::probe::ProbeSettings>,
 }
 
 /// One zone of an endpoint: the ENI the endpoint has in that zone.

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use hickory_proto::rr::Name;
@@ -13,6 +14,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use super::names;
 use super::types::*;
 use crate::config::file::*;
+use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// One broken rule: `object` says which (e.g. `endpoint 'ep-lab1'`), `field`
 /// where (e.g. `zones[1].ip`).
@@ -45,23 +47,43 @@ impl Errors {
 /// Validates `cfg`. `previous` is the model being replaced (on reload), for the
 /// rules that depend on history: an endpoint keeps zone affinity it already had
 /// even after its service stopped supporting it.
-pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<ValidationError>> {
+/// Loads a zone file named in the config (`origin`, the `file` field as
+/// written): the config's source decides where relative paths lead.
+pub type ZoneLoader<'a> = dyn Fn(&Name, &str) -> Result<(PathBuf, PrivateZone), ZoneFileError> + 'a;
+
+/// Validates `cfg`; zone files are read through `load_zone`.
+pub fn build(
+    cfg: &ConfigFile,
+    previous: Option<&Model>,
+    load_zone: &ZoneLoader<'_>,
+) -> Result<Model, Vec<ValidationError>> {
     let mut errs = Errors::default();
     let server = server(&cfg.server, &mut errs);
     let vpcs = vpcs(&cfg.vpc, &mut errs);
     let vswitches = vswitches(&cfg.vswitch, &vpcs, &mut errs);
     let services = services(&cfg.service, &mut errs);
-    let endpoints = endpoints(
-        &cfg.endpoint,
-        &vpcs,
-        &vswitches,
-        &services,
-        previous,
-        &mut errs,
-    );
+    let endpoints = endpoints(cfg, &vpcs, &vswitches, &services, previous, &mut errs);
     custom_domains(&endpoints, &services, &mut errs);
     let inbound = inbound(&cfg.inbound, &vpcs, &server, &mut errs);
     let forward = cfg.forward.as_ref().map(|f| forward(f, &mut errs));
+    let private_zones = private_zones(&cfg.private_zone, &vpcs, load_zone, &mut errs);
+    let admin = cfg
+        .admin
+        .as_ref()
+        .and_then(|a| match SocketAddr::from_str(&a.listen) {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                errs.push(
+                    "[admin]",
+                    "listen",
+                    format!(
+                        "'{}' is not an address:port (e.g. 127.0.0.1:8053)",
+                        a.listen
+                    ),
+                );
+                None
+            }
+        });
     let model = Model {
         server,
         vpcs,
@@ -70,6 +92,8 @@ pub fn build(cfg: &ConfigFile, previous: Option<&Model>) -> Result<Model, Vec<Va
         endpoints,
         inbound,
         forward,
+        private_zones,
+        admin,
     };
     name_collisions(&model, &mut errs);
     if errs.0.is_empty() {
@@ -125,6 +149,31 @@ fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
             errs.push(OBJ, field, format!("{v} must be positive"));
         }
     }
+    let all_down = match s.all_down.as_str() {
+        "all" => AllDownPolicy::All,
+        "none" => AllDownPolicy::None,
+        "servfail" => AllDownPolicy::ServFail,
+        other => {
+            errs.push(
+                OBJ,
+                "all_down",
+                format!("'{other}' is not one of \"all\", \"none\", \"servfail\""),
+            );
+            AllDownPolicy::All
+        }
+    };
+    if let Some(t) = s.degraded_ttl
+        && t > s.ttl
+    {
+        errs.push(
+            OBJ,
+            "degraded_ttl",
+            format!(
+                "{t} is longer than ttl {}: it exists to shorten caching",
+                s.ttl
+            ),
+        );
+    }
     ServerSettings {
         listen,
         suffix,
@@ -132,6 +181,8 @@ fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
         ecs: s.ecs,
         udp_payload: s.udp_payload,
         soa,
+        all_down,
+        degraded_ttl: s.degraded_ttl,
     }
 }
 
@@ -141,6 +192,9 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
     for (i, v) in sections.iter().enumerate() {
         let obj = format!("vpc '{}' (vpc[{i}])", v.id);
         id_rules(&v.id, &mut seen, &obj, errs);
+        if let Err(m) = label(&v.region) {
+            errs.push(&obj, "region", m);
+        }
         let mut cidrs = Vec::new();
         for (j, c) in v.cidrs.iter().enumerate() {
             match IpNet::from_str(c) {
@@ -162,6 +216,8 @@ fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
 
 fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Vec<VSwitch> {
     let mut seen = HashSet::new();
+    // (VPC, CIDR, vSwitch) of every valid vSwitch CIDR so far.
+    let mut nets_seen: Vec<(String, IpNet, String)> = Vec::new();
     let mut out = Vec::new();
     for (i, s) in sections.iter().enumerate() {
         let obj = format!("vswitch '{}' (vswitch[{i}])", s.id);
@@ -173,6 +229,7 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
         if vpc.is_none() {
             errs.push(&obj, "vpc", format!("no VPC with id '{}'", s.vpc));
         }
+        let cidr_ok = Ipv4Net::from_str(&s.cidr).is_ok();
         let cidr = match Ipv4Net::from_str(&s.cidr) {
             Ok(n) => {
                 let n = n.trunc();
@@ -217,6 +274,26 @@ fn vswitches(sections: &[VswitchSection], vpcs: &[Vpc], errs: &mut Errors) -> Ve
                     None
                 }
             });
+        // The client's zone is the zone of the vSwitch holding its address:
+        // vSwitch CIDRs of one VPC must not overlap (as in the cloud).
+        let nets = [
+            (cidr_ok.then_some(IpNet::V4(cidr)), "cidr"),
+            (ipv6_cidr.map(IpNet::V6), "ipv6_cidr"),
+        ];
+        for (net, field) in nets {
+            let Some(net) = net else { continue };
+            let overlap = nets_seen.iter().find(|(vpc, p, _)| {
+                *vpc == s.vpc && (p.contains(&net.network()) || net.contains(&p.network()))
+            });
+            if let Some((_, p, other)) = overlap {
+                errs.push(
+                    &obj,
+                    field,
+                    format!("{net} overlaps {p} of vSwitch '{other}' in VPC '{}'", s.vpc),
+                );
+            }
+            nets_seen.push((s.vpc.clone(), net, s.id.clone()));
+        }
         out.push(VSwitch {
             id: s.id.clone(),
             vpc: s.vpc.clone(),
@@ -256,7 +333,7 @@ fn services(sections: &[ServiceSection], errs: &mut Errors) -> Vec<Service> {
 }
 
 fn endpoints(
-    sections: &[EndpointSection],
+    cfg: &ConfigFile,
     vpcs: &[Vpc],
     vswitches: &[VSwitch],
     services: &[Service],
@@ -267,8 +344,31 @@ fn endpoints(
     // An ENI address belongs to one ENI within a VPC.
     let mut eni_owner: HashMap<(String, IpAddr), String> = HashMap::new();
     let mut out = Vec::new();
-    for (i, e) in sections.iter().enumerate() {
+    for (i, e) in cfg.endpoint.iter().enumerate() {
         let obj = format!("endpoint '{}' (endpoint[{i}])", e.id);
+        let service_probe = cfg
+            .service
+            .iter()
+            .find(|s| s.id == e.service)
+            .and_then(|s| s.probe.as_ref());
+        let probe = super::probe::resolve(&[
+            super::probe::Level {
+                section: cfg.probe.as_ref(),
+                name: "[probe]".to_string(),
+            },
+            super::probe::Level {
+                section: service_probe,
+                name: format!("service '{}'", e.service),
+            },
+            super::probe::Level {
+                section: e.probe.as_ref(),
+                name: "this endpoint".to_string(),
+            },
+        ])
+        .unwrap_or_else(|(field, message)| {
+            errs.push(&obj, field, message);
+            None
+        });
         id_rules(&e.id, &mut seen, &obj, errs);
         let vpc = vpcs.iter().find(|v| v.id == e.vpc);
         if vpc.is_none() {
@@ -420,6 +520,7 @@ fn endpoints(
             custom_domain: e.custom_domain,
             cross_region: e.cross_region,
             zones,
+            probe,
         });
     }
     out
@@ -485,6 +586,50 @@ fn inbound(
             listen,
             vpc: s.vpc.clone(),
         });
+    }
+    out
+}
+
+fn private_zones(
+    sections: &[PrivateZoneSection],
+    vpcs: &[Vpc],
+    load_zone: &ZoneLoader<'_>,
+    errs: &mut Errors,
+) -> Vec<PrivateZoneDef> {
+    let mut bound: HashMap<(String, Name), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, z) in sections.iter().enumerate() {
+        let obj = format!("private_zone '{}' (private_zone[{i}])", z.name);
+        let name = match dns_name(&z.name) {
+            Ok(n) => n,
+            Err(m) => {
+                errs.push(&obj, "name", m);
+                continue;
+            }
+        };
+        if z.vpcs.is_empty() {
+            errs.push(&obj, "vpcs", "bind the zone to at least one VPC");
+        }
+        for (j, v) in z.vpcs.iter().enumerate() {
+            if !vpcs.iter().any(|vpc| vpc.id == *v) {
+                errs.push(&obj, format!("vpcs[{j}]"), format!("no VPC with id '{v}'"));
+            } else if let Some(first) = bound.insert((v.clone(), name.clone()), i) {
+                errs.push(
+                    &obj,
+                    format!("vpcs[{j}]"),
+                    format!("VPC '{v}' is already bound to a zone {name} (private_zone[{first}])"),
+                );
+            }
+        }
+        match load_zone(&name, &z.file) {
+            Ok((file, zone)) => out.push(PrivateZoneDef {
+                name,
+                file,
+                vpcs: z.vpcs.clone(),
+                zone: std::sync::Arc::new(zone),
+            }),
+            Err(e) => errs.push(&obj, "file", e.to_string()),
+        }
     }
     out
 }
@@ -646,8 +791,15 @@ fn dns_name(s: &str) -> Result<Name, String> {
 fn name_collisions(model: &Model, errs: &mut Errors) {
     let mut owners: HashMap<Name, String> = HashMap::new();
     let mut apex_names = vec![model.server.suffix.clone()];
+    // The SOA names `ns.<suffix>` and `hostmaster.<suffix>`: both must fit
+    // (the longer, hostmaster, fails first when the suffix is long).
     match names::ns_host(&model.server.suffix) {
-        Ok(ns) => apex_names.push(ns),
+        Ok(ns) => {
+            apex_names.push(ns);
+            if let Err(m) = names::hostmaster(&model.server.suffix) {
+                errs.push("[server]", "suffix", m);
+            }
+        }
         Err(m) => errs.push("[server]", "suffix", m),
     }
     for (name, who) in names::generated(model) {
@@ -665,6 +817,11 @@ fn name_collisions(model: &Model, errs: &mut Errors) {
                 format!("generates {name}, a name of the zone apex"),
             );
         } else if let Some(first) = owners.insert(name.clone(), who.clone()) {
+            // The same zone twice in one endpoint is already reported as
+            // "one ENI per zone"; it is not a collision with another object.
+            if first == who {
+                continue;
+            }
             errs.push(
                 &who,
                 "id",

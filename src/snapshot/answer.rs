@@ -1,14 +1,25 @@
 //! The answer rule: what epdns says to one question from one client, read from
-//! a snapshot. No sockets, no allocation for the common answer.
+//! a snapshot. No sockets, and no allocation for the common answer.
+//!
+//! A name is answered by the closest enclosing source the client can see: the
+//! generated zone (everyone), a custom service domain or a private zone (the
+//! VPC's own view). CNAMEs are followed across all of them (RFC 1034 §4.3.2).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use smallvec::SmallVec;
 
-use super::tables::{AllDownPolicy, EndpointAnswers, FamilyAnswers, Node, Tables};
+use super::tables::{
+    AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, Tables,
+};
+use crate::zonefile::ZoneAnswer;
+
+/// Longest CNAME chain followed; a longer one is answered as far as it got.
+pub const MAX_CNAME_CHAIN: usize = 8;
 
 /// The tables plus the health of every ENI address at one moment.
 pub struct Snapshot {
@@ -24,14 +35,20 @@ pub struct Client {
     pub addr: IpAddr,
     /// The ECS source prefix length when `addr` came from ECS.
     pub source_prefix: Option<u8>,
+    /// The VPC whose view applies (inbound listener, else address).
+    pub vpc: Option<u32>,
+    /// Whether names we do not serve may be forwarded for this client: only
+    /// for a VPC known from the listener or the source address (an ECS
+    /// option must not turn us into an open resolver).
+    pub may_forward: bool,
 }
 
-pub type Records<'s> = SmallVec<[&'s Record; 4]>;
+pub type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
 
 #[derive(Debug)]
 pub struct Answer<'s> {
     pub rcode: ResponseCode,
-    /// False only for REFUSED: we are not authoritative for the name.
+    /// False for REFUSED, referrals and forwarded answers.
     pub authoritative: bool,
     pub answers: Records<'s>,
     pub authority: Records<'s>,
@@ -39,6 +56,9 @@ pub struct Answer<'s> {
     /// ECS scope prefix (RFC 7871 §7.2.1): how much of the client address the
     /// answer depended on; 0 when it did not.
     pub scope_prefix: u8,
+    /// A name to resolve upstream and append: the question itself (nothing
+    /// answered yet) or where a CNAME chain left what we serve.
+    pub forward: Option<Name>,
 }
 
 impl<'s> Answer<'s> {
@@ -50,6 +70,7 @@ impl<'s> Answer<'s> {
             authority: SmallVec::new(),
             additionals: SmallVec::new(),
             scope_prefix: 0,
+            forward: None,
         }
     }
 
@@ -61,79 +82,213 @@ impl<'s> Answer<'s> {
     }
 }
 
+/// Who answers a name for a client.
+enum Source<'s> {
+    Generated,
+    Custom(&'s CustomDomain),
+    Private(&'s PrivateView),
+}
+
+/// What one source said about one name.
+enum Step<'s> {
+    /// Records were added; done.
+    Answered,
+    /// The name owns a CNAME (added); continue with its target.
+    Cname(Name),
+    Negative(ResponseCode, &'s Record),
+    Referral(&'s [Record], &'s [Record]),
+    ServFail,
+}
+
 impl Snapshot {
     /// Answers `qname`/`qtype` (class IN) for `client`.
     pub fn answer(&self, qname: &Name, qtype: RecordType, client: &Client) -> Answer<'_> {
         let t = &*self.tables;
-        let zone = &t.zone;
-        if !zone.apex.zone_of(qname) {
-            return Answer::refused();
-        }
-        let Some(node) = t.names.get(qname) else {
-            return self.negative(ResponseCode::NXDomain);
-        };
         let mut ans = Answer::new(ResponseCode::NoError);
+        let mut name = Cow::Borrowed(qname);
+        let mut followed: SmallVec<[Name; 2]> = SmallVec::new();
+        loop {
+            let Some(source) = self.source_for(&name, client) else {
+                let forward = t.forward && client.may_forward;
+                if followed.is_empty() {
+                    if !forward {
+                        return Answer::refused();
+                    }
+                    ans.authoritative = false;
+                }
+                // A chain that leaves what we serve is answered as far as it
+                // goes; in resolver mode the rest is resolved upstream.
+                ans.forward = forward.then(|| name.into_owned());
+                return ans;
+            };
+            let step = match source {
+                Source::Generated => self.generated(&name, qtype, client, &mut ans),
+                Source::Custom(c) => self.custom(c, &name, qtype, client, &mut ans),
+                Source::Private(p) => private(p, &name, qtype, &mut ans),
+            };
+            match step {
+                Step::Answered => return ans,
+                Step::Negative(rcode, soa) => {
+                    // RFC 6604: the RCODE is that of the last name in a chain.
+                    ans.rcode = rcode;
+                    ans.authority.push(Cow::Borrowed(soa));
+                    ans.scope_prefix = 0;
+                    return ans;
+                }
+                Step::Referral(ns, glue) => {
+                    ans.authoritative = !followed.is_empty();
+                    ans.authority.extend(ns.iter().map(Cow::Borrowed));
+                    ans.additionals.extend(glue.iter().map(Cow::Borrowed));
+                    return ans;
+                }
+                Step::ServFail => return Answer::new(ResponseCode::ServFail),
+                Step::Cname(target) => {
+                    let looped = target == *qname || followed.contains(&target);
+                    if looped || followed.len() >= MAX_CNAME_CHAIN {
+                        return ans;
+                    }
+                    followed.push(target.clone());
+                    name = Cow::Owned(target);
+                }
+            }
+        }
+    }
+
+    /// The closest enclosing source of `name` that `client` can see.
+    fn source_for(&self, name: &Name, client: &Client) -> Option<Source<'_>> {
+        let t = &*self.tables;
+        let mut best = t
+            .zone
+            .apex
+            .zone_of(name)
+            .then_some((t.zone.apex.num_labels(), Source::Generated));
+        let Some(vpc) = client.vpc else {
+            return best.map(|(_, s)| s);
+        };
+        let view = &t.views[vpc as usize];
+        for c in &view.custom {
+            let labels = c.name.num_labels();
+            if best.as_ref().is_none_or(|(l, _)| labels > *l) && c.name.zone_of(name) {
+                best = Some((labels, Source::Custom(c)));
+            }
+        }
+        for p in &view.private {
+            let origin = p.zone.origin();
+            let labels = origin.num_labels();
+            if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
+                best = Some((labels, Source::Private(p)));
+            }
+        }
+        best.map(|(_, s)| s)
+    }
+
+    /// The generated zone: apex, name server, endpoint and zone domains.
+    fn generated<'s>(
+        &'s self,
+        name: &Name,
+        qtype: RecordType,
+        client: &Client,
+        ans: &mut Answer<'s>,
+    ) -> Step<'s> {
+        let t = &*self.tables;
+        let zone = &t.zone;
+        let Some(node) = t.names.get(name) else {
+            return Step::Negative(ResponseCode::NXDomain, &zone.soa_negative);
+        };
+        let before = ans.answers.len();
+        let add = |ans: &mut Answer<'s>, records: &'s [Record]| {
+            ans.answers.extend(records.iter().map(Cow::Borrowed));
+        };
         match *node {
             Node::Apex => {
                 if matches!(qtype, RecordType::SOA | RecordType::ANY) {
-                    ans.answers.push(&zone.soa);
+                    add(ans, std::slice::from_ref(&zone.soa));
                 }
                 if matches!(qtype, RecordType::NS | RecordType::ANY) {
-                    ans.answers.extend(zone.ns.iter());
-                    ans.additionals.extend(zone.ns_host_a.iter());
-                    ans.additionals.extend(zone.ns_host_aaaa.iter());
+                    add(ans, &zone.ns);
+                    ans.additionals
+                        .extend(zone.ns_host_a.iter().map(Cow::Borrowed));
+                    ans.additionals
+                        .extend(zone.ns_host_aaaa.iter().map(Cow::Borrowed));
                 }
             }
             Node::NsHost => {
                 if matches!(qtype, RecordType::A | RecordType::ANY) {
-                    ans.answers.extend(zone.ns_host_a.iter());
+                    add(ans, &zone.ns_host_a);
                 }
                 if matches!(qtype, RecordType::AAAA | RecordType::ANY) {
-                    ans.answers.extend(zone.ns_host_aaaa.iter());
+                    add(ans, &zone.ns_host_aaaa);
                 }
             }
             Node::Endpoint(i) => {
                 let ep = &t.endpoints[i as usize];
-                let mut outcome = Selected::Records;
-                if matches!(qtype, RecordType::A | RecordType::ANY) {
-                    outcome = self.select(ep, &ep.a, client, &mut ans);
-                }
-                if ep.dual_stack
-                    && outcome == Selected::Records
-                    && matches!(qtype, RecordType::AAAA | RecordType::ANY)
-                {
-                    outcome = self.select(ep, &ep.aaaa, client, &mut ans);
-                }
-                if outcome == Selected::ServFail {
-                    return Answer::new(ResponseCode::ServFail);
+                if self.endpoint(ep, qtype, client, ans) == Selected::ServFail {
+                    return Step::ServFail;
                 }
             }
             Node::ZoneDomain(i) => {
                 let zd = &t.zone_domains[i as usize];
                 if matches!(qtype, RecordType::A | RecordType::ANY) {
-                    ans.answers.extend(zd.a.iter());
+                    add(ans, &zd.a);
                 }
                 if matches!(qtype, RecordType::AAAA | RecordType::ANY) {
-                    ans.answers.extend(zd.aaaa.iter());
+                    add(ans, &zd.aaaa);
                 }
             }
             Node::EmptyNonTerminal => {}
         }
-        if ans.answers.is_empty() {
-            // NODATA: the name exists but not with this type (or every ENI is
-            // down under the "none" policy). Negative answers never depend on
-            // the client: scope 0.
-            ans = self.negative(ResponseCode::NoError);
+        if ans.answers.len() == before {
+            // NODATA: the name exists but not with this type (or every ENI
+            // is down under the "none" policy).
+            return Step::Negative(ResponseCode::NoError, &zone.soa_negative);
         }
-        ans
+        Step::Answered
     }
 
-    fn negative(&self, rcode: ResponseCode) -> Answer<'_> {
-        let mut ans = Answer::new(rcode);
-        ans.authority.push(&self.tables.zone.soa_negative);
-        ans
+    /// A custom service domain: the endpoint's answer under the custom name;
+    /// names below it do not exist.
+    fn custom<'s>(
+        &'s self,
+        c: &'s CustomDomain,
+        name: &Name,
+        qtype: RecordType,
+        client: &Client,
+        ans: &mut Answer<'s>,
+    ) -> Step<'s> {
+        if c.name != *name {
+            return Step::Negative(ResponseCode::NXDomain, &c.soa_negative);
+        }
+        let before = ans.answers.len();
+        let ep = &self.tables.endpoints[c.endpoint as usize];
+        if self.endpoint(ep, qtype, client, ans) == Selected::ServFail {
+            return Step::ServFail;
+        }
+        if ans.answers.len() == before {
+            return Step::Negative(ResponseCode::NoError, &c.soa_negative);
+        }
+        Step::Answered
     }
 
+    /// An endpoint's A and/or AAAA for `qtype`.
+    fn endpoint<'s>(
+        &'s self,
+        ep: &'s EndpointAnswers,
+        qtype: RecordType,
+        client: &Client,
+        ans: &mut Answer<'s>,
+    ) -> Selected {
+        let mut outcome = Selected::Records;
+        if matches!(qtype, RecordType::A | RecordType::ANY) {
+            outcome = self.select(ep, &ep.a, client, ans);
+        }
+        if ep.dual_stack
+            && outcome == Selected::Records
+            && matches!(qtype, RecordType::AAAA | RecordType::ANY)
+        {
+            outcome = self.select(ep, &ep.aaaa, client, ans);
+        }
+        outcome
+    }
     /// Adds the records of one family of an endpoint domain: available ENIs
     /// only, narrowed to the client's zone under zone affinity.
     fn select<'s>(
@@ -144,11 +299,19 @@ impl Snapshot {
         ans: &mut Answer<'s>,
     ) -> Selected {
         let up = |i: usize| self.up[fam.slots[i] as usize];
-        let any_up = (0..fam.records.len()).any(up);
-        if !any_up && !fam.records.is_empty() {
+        let n = fam.records.len();
+        let up_count = (0..n).filter(|&i| up(i)).count();
+        // While any ENI is down, the shorter TTL makes resolvers ask again
+        // soon after it recovers (or after more fail).
+        let records = if up_count < n && !fam.degraded.is_empty() {
+            &fam.degraded
+        } else {
+            &fam.records
+        };
+        if up_count == 0 && n > 0 {
             return match self.tables.all_down {
                 AllDownPolicy::All => {
-                    ans.answers.extend(fam.records.iter());
+                    ans.answers.extend(records.iter().map(Cow::Borrowed));
                     Selected::Records
                 }
                 AllDownPolicy::None => Selected::Records,
@@ -164,9 +327,9 @@ impl Snapshot {
                         .map_or(prefix_len, |p| p.min(prefix_len));
                     let before = ans.answers.len();
                     ans.answers.extend(
-                        (0..fam.records.len())
+                        (0..n)
                             .filter(|&i| fam.zones[i] == zone && up(i))
-                            .map(|i| &fam.records[i]),
+                            .map(|i| Cow::Borrowed(&records[i])),
                     );
                     if ans.answers.len() > before {
                         return Selected::Records;
@@ -178,9 +341,9 @@ impl Snapshot {
             }
         }
         ans.answers.extend(
-            (0..fam.records.len())
+            (0..n)
                 .filter(|&i| up(i))
-                .map(|i| &fam.records[i]),
+                .map(|i| Cow::Borrowed(&records[i])),
         );
         Selected::Records
     }
@@ -190,6 +353,36 @@ impl Snapshot {
 enum Selected {
     Records,
     ServFail,
+}
+
+/// A private zone's answer for one name.
+fn private<'s>(
+    p: &'s PrivateView,
+    name: &Name,
+    qtype: RecordType,
+    ans: &mut Answer<'s>,
+) -> Step<'s> {
+    match p.zone.lookup(name, qtype) {
+        ZoneAnswer::Records(Cow::Borrowed(records)) => {
+            ans.answers.extend(records.iter().map(Cow::Borrowed));
+            Step::Answered
+        }
+        ZoneAnswer::Records(Cow::Owned(records)) => {
+            ans.answers.extend(records.into_iter().map(Cow::Owned));
+            Step::Answered
+        }
+        ZoneAnswer::Cname(cname) => {
+            let target = match &cname.data {
+                RData::CNAME(c) => c.0.clone(),
+                _ => return Step::ServFail,
+            };
+            ans.answers.push(cname);
+            Step::Cname(target)
+        }
+        ZoneAnswer::Delegation { ns, glue } => Step::Referral(ns, glue),
+        ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, &p.soa_negative),
+        ZoneAnswer::NxDomain => Step::Negative(ResponseCode::NXDomain, &p.soa_negative),
+    }
 }
 
 #[cfg(test)]
@@ -222,8 +415,6 @@ vpc = "v"
 zone = "zb"
 cidr = "127.0.2.0/24"
 ipv6_cidr = "fd00:0:2::/64"
-# A narrower vSwitch inside sb's range? Not allowed to overlap in the cloud,
-# but a longer prefix of another zone inside 127.0.0.0/16 tests longest match.
 [[vswitch]]
 id = "sc"
 vpc = "v"
@@ -231,10 +422,10 @@ zone = "zc"
 cidr = "127.0.3.128/25"
 ipv6_cidr = "fd00:0:3::/64"
 [[vswitch]]
-id = "sc-wide"
+id = "sd"
 vpc = "v"
 zone = "zd"
-cidr = "127.0.3.0/24"
+cidr = "127.0.4.0/24"
 [[service]]
 id = "s"
 region = "r1"
@@ -253,7 +444,9 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
 
     fn snapshot(cfg: &str, policy: AllDownPolicy) -> Snapshot {
         let model = load_str(cfg, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let tables = Arc::new(Tables::build(&model, policy, 1));
+        let mut tables = Tables::build(&model, 1);
+        tables.all_down = policy;
+        let tables = Arc::new(tables);
         let up = vec![true; tables.targets.len()].into_boxed_slice();
         Snapshot { tables, up }
     }
@@ -266,6 +459,8 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         Client {
             addr: IpAddr::from_str(addr).unwrap(),
             source_prefix,
+            vpc: Some(0),
+            may_forward: false,
         }
     }
 
@@ -299,16 +494,33 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
 
     #[test]
     fn longest_prefix_wins() {
+        // vSwitches of one VPC may not overlap (validation), but the matcher
+        // must not depend on that: nested CIDRs pick the longest.
+        let subnets = crate::snapshot::tables::VpcSubnets {
+            zone_names: vec!["wide".into(), "narrow".into(), "v6".into()],
+            subnets: vec![
+                ("127.0.3.128/25".parse().unwrap(), 1),
+                ("127.0.3.0/24".parse().unwrap(), 0),
+                ("fd00::/64".parse().unwrap(), 2),
+            ],
+        };
+        let ip = |s: &str| IpAddr::from_str(s).unwrap();
+        assert_eq!(subnets.zone_of(ip("127.0.3.200"), None), Some((1, 25)));
+        assert_eq!(subnets.zone_of(ip("127.0.3.5"), None), Some((0, 24)));
+        assert_eq!(subnets.zone_of(ip("127.0.4.5"), None), None);
+        assert_eq!(subnets.zone_of(ip("fd00::1"), None), Some((2, 64)));
+        assert_eq!(subnets.zone_of(ip("fd00:0:0:1::1"), None), None);
+        // Known only to /24: the /25 cannot be said to hold the client.
+        assert_eq!(subnets.zone_of(ip("127.0.3.128"), Some(24)), Some((0, 24)));
+    }
+
+    #[test]
+    fn client_in_a_zone_without_an_eni_gets_every_eni() {
         let s = snapshot(CFG, AllDownPolicy::All);
-        // 127.0.3.200 is in both sc (/25, zone zc) and sc-wide (/24, zone zd).
-        let a = s.answer(&name(), RecordType::A, &client("127.0.3.201", None));
-        assert_eq!(ips(&a), ["127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 25);
-        // 127.0.3.5 is only in sc-wide (zone zd, no ENI there): all ENIs, and
-        // the answer still depended on the /24.
-        let a = s.answer(&name(), RecordType::A, &client("127.0.3.5", None));
+        // 127.0.4.5 is in vSwitch sd (zone zd), where the endpoint has no ENI.
+        let a = s.answer(&name(), RecordType::A, &client("127.0.4.5", None));
         assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 24);
+        assert_eq!(a.scope_prefix, 24, "the answer held for sd's /24");
     }
 
     #[test]

@@ -3,35 +3,23 @@
 //! so a probe transition swaps a small bit vector and shares these tables.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
+pub use crate::model::AllDownPolicy;
 use crate::model::{self, IpVersion, Model, names};
+use crate::zonefile::PrivateZone;
 
 /// Index of one ENI address in the health vector.
 pub type Slot = u32;
 
-/// Who a health slot stands for: one address of one ENI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Target {
-    pub endpoint: String,
-    pub zone: String,
-    pub ip: IpAddr,
-}
-
-/// What to answer when every ENI of an endpoint domain is down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AllDownPolicy {
-    /// Fail open: answer every ENI, as large providers do.
-    #[default]
-    All,
-    /// NODATA with the SOA.
-    None,
-    ServFail,
-}
+/// Who a health slot stands for: one address of one ENI (the probe engine's
+/// key, so health reads need no translation).
+pub use crate::probe::TargetKey as Target;
 
 pub struct Tables {
     pub zone: GeneratedZone,
@@ -44,6 +32,40 @@ pub struct Tables {
     pub all_down: AllDownPolicy,
     pub ecs: bool,
     pub udp_payload: u16,
+    /// Every VPC CIDR with its VPC, longest prefix first: which VPC a client
+    /// address belongs to.
+    pub(crate) vpc_nets: Vec<(IpNet, u32)>,
+    /// What each VPC sees beyond the generated zone, by VPC index.
+    pub(crate) views: Vec<View>,
+    /// Inbound listeners: queries arriving on this address are from the VPC.
+    pub(crate) inbound: Vec<(SocketAddr, u32)>,
+    /// Resolver mode: forward what we do not serve, for clients of a VPC.
+    pub forward: bool,
+    /// Every endpoint's id and domain, in config order (for the admin API).
+    pub endpoint_domains: Vec<(String, Name)>,
+    /// The SOA serial: when these tables were built.
+    pub serial: u32,
+}
+
+/// The names only one VPC sees: custom service domains and private zones.
+#[derive(Default)]
+pub(crate) struct View {
+    pub custom: Vec<CustomDomain>,
+    pub private: Vec<PrivateView>,
+}
+
+/// A custom service domain enabled by an endpoint of the VPC: answers like
+/// the endpoint domain. It is a zone of its own in the VPC's view.
+pub(crate) struct CustomDomain {
+    pub name: Name,
+    /// Index into `endpoints`: the endpoint's records owned by this name.
+    pub endpoint: u32,
+    pub soa_negative: Record,
+}
+
+pub(crate) struct PrivateView {
+    pub zone: Arc<PrivateZone>,
+    pub soa_negative: Record,
 }
 
 /// The zone at `suffix` that holds every endpoint and zone domain.
@@ -73,6 +95,9 @@ pub(crate) enum Node {
 #[derive(Default)]
 pub(crate) struct FamilyAnswers {
     pub records: Vec<Record>,
+    /// The same records with the degraded TTL, used while any of them is
+    /// down; empty when no degraded TTL is configured.
+    pub degraded: Vec<Record>,
     pub slots: Vec<Slot>,
     /// Index into the VPC's zone list, per record.
     pub zones: Vec<u32>,
@@ -93,6 +118,7 @@ pub(crate) struct ZoneDomainAnswers {
 
 /// Per VPC: vSwitch CIDRs with their zone, longest prefix first, so the first
 /// match is the longest-prefix match.
+#[derive(Debug)]
 pub(crate) struct VpcSubnets {
     pub zone_names: Vec<String>,
     pub subnets: Vec<(IpNet, u32)>,
@@ -112,7 +138,8 @@ impl VpcSubnets {
 
 impl Tables {
     /// Builds the tables. The model is validated, so names build.
-    pub fn build(model: &Model, all_down: AllDownPolicy, serial: u32) -> Tables {
+    pub fn build(model: &Model, serial: u32) -> Tables {
+        let all_down = model.server.all_down;
         let s = &model.server;
         let apex = s.suffix.clone();
         let ns_host = names::ns_host(&apex).expect("validated");
@@ -173,63 +200,84 @@ impl Tables {
             all_down,
             ecs: s.ecs,
             udp_payload: s.udp_payload,
+            vpc_nets: vpc_nets(model),
+            views: model.vpcs.iter().map(|_| View::default()).collect(),
+            inbound: model
+                .inbound
+                .iter()
+                .map(|i| (i.listen, vpc_index(model, &i.vpc)))
+                .collect(),
+            forward: model.forward.is_some(),
+            endpoint_domains: Vec::new(),
+            serial,
         };
         t.names.insert(apex.clone(), Node::Apex);
         t.insert_with_parents(ns_host, Node::NsHost);
         for ep in &model.endpoints {
             t.add_endpoint(model, ep);
         }
+        for pz in &model.private_zones {
+            for vpc in &pz.vpcs {
+                let soa = pz.zone.soa();
+                let mut soa_negative = soa.clone();
+                soa_negative.ttl = pz.zone.negative_ttl();
+                t.views[vpc_index(model, vpc) as usize]
+                    .private
+                    .push(PrivateView {
+                        zone: pz.zone.clone(),
+                        soa_negative,
+                    });
+            }
+        }
         t
+    }
+
+    /// The VPC a client belongs to: the inbound listener's, else the one
+    /// whose CIDR holds its address (longest prefix).
+    pub fn vpc_of(&self, addr: IpAddr, listener: SocketAddr) -> Option<u32> {
+        if let Some((_, vpc)) = self.inbound.iter().find(|(l, _)| *l == listener) {
+            return Some(*vpc);
+        }
+        self.vpc_nets
+            .iter()
+            .find(|(net, _)| net.contains(&addr))
+            .map(|(_, vpc)| *vpc)
     }
 
     fn add_endpoint(&mut self, model: &Model, ep: &model::Endpoint) {
         let svc = model.service(&ep.service).expect("validated");
-        let vpc = model
-            .vpcs
-            .iter()
-            .position(|v| v.id == ep.vpc)
-            .expect("validated");
+        let vpc = vpc_index(model, &ep.vpc);
         let ttl = model.server.ttl;
-        let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
+        let degraded_ttl = model.server.degraded_ttl;
         let dual_stack = ep.ip_version == IpVersion::DualStack;
-        let mut answers = EndpointAnswers {
-            vpc: vpc as u32,
-            affinity: ep.zone_affinity,
-            a: FamilyAnswers::default(),
-            aaaa: FamilyAnswers::default(),
-            dual_stack,
-        };
+        // One health slot per ENI address, shared by every name that answers
+        // with it (endpoint domain, custom domain).
+        let mut enis = Vec::new();
         for z in &ep.zones {
-            let zone_idx = self.vpcs[vpc]
+            let zone_idx = self.vpcs[vpc as usize]
                 .zone_names
                 .iter()
                 .position(|n| *n == z.zone)
                 .expect("the vSwitch's zone is in its VPC") as u32;
-            let a_slot = self.slot(ep, &z.zone, IpAddr::V4(z.ip));
-            answers
-                .a
-                .records
-                .push(Record::from_rdata(name.clone(), ttl, RData::A(A(z.ip))));
-            answers.a.slots.push(a_slot);
-            answers.a.zones.push(zone_idx);
-            let v6 = z.ipv6.filter(|_| dual_stack);
-            if let Some(v6) = v6 {
-                let slot = self.slot(ep, &z.zone, IpAddr::V6(v6));
-                answers.aaaa.records.push(Record::from_rdata(
-                    name.clone(),
-                    ttl,
-                    RData::AAAA(AAAA(v6)),
-                ));
-                answers.aaaa.slots.push(slot);
-                answers.aaaa.zones.push(zone_idx);
-            }
+            let v4 = (z.ip, self.slot(ep, &z.zone, IpAddr::V4(z.ip)));
+            let v6 = z
+                .ipv6
+                .filter(|_| dual_stack)
+                .map(|ip| (ip, self.slot(ep, &z.zone, IpAddr::V6(ip))));
+            enis.push(Eni {
+                zone: zone_idx,
+                v4,
+                v6,
+            });
             if !ep.cross_region {
                 let zname =
                     names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated");
                 let zd = ZoneDomainAnswers {
                     a: vec![Record::from_rdata(zname.clone(), ttl, RData::A(A(z.ip)))],
                     aaaa: v6
-                        .map(|v6| Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(v6))))
+                        .map(|(ip, _)| {
+                            Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip)))
+                        })
                         .into_iter()
                         .collect(),
                 };
@@ -238,17 +286,44 @@ impl Tables {
                 self.insert_with_parents(zname, Node::ZoneDomain(idx));
             }
         }
-        self.endpoints.push(answers);
+        let answers_for = |owner: &Name| EndpointAnswers {
+            vpc,
+            affinity: ep.zone_affinity,
+            dual_stack,
+            a: family(
+                owner,
+                ttl,
+                degraded_ttl,
+                enis.iter().map(|e| (RData::A(A(e.v4.0)), e.v4.1, e.zone)),
+            ),
+            aaaa: family(
+                owner,
+                ttl,
+                degraded_ttl,
+                enis.iter()
+                    .filter_map(|e| e.v6.map(|(ip, slot)| (RData::AAAA(AAAA(ip)), slot, e.zone))),
+            ),
+        };
+        let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
+        self.endpoint_domains.push((ep.id.clone(), name.clone()));
+        self.endpoints.push(answers_for(&name));
         let idx = (self.endpoints.len() - 1) as u32;
         self.insert_with_parents(name, Node::Endpoint(idx));
+
+        if let (true, Some(domain)) = (ep.custom_domain, &svc.custom_domain) {
+            self.endpoints.push(answers_for(domain));
+            let mut soa_negative = self.zone.soa_negative.clone();
+            soa_negative.name = domain.clone();
+            self.views[vpc as usize].custom.push(CustomDomain {
+                name: domain.clone(),
+                endpoint: (self.endpoints.len() - 1) as u32,
+                soa_negative,
+            });
+        }
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
-        self.targets.push(Target {
-            endpoint: ep.id.clone(),
-            zone: zone.to_string(),
-            ip,
-        });
+        self.targets.push(Target::new(ep.id.clone(), zone, ip));
         (self.targets.len() - 1) as Slot
     }
 
@@ -264,6 +339,54 @@ impl Tables {
             parent = next;
         }
     }
+}
+
+/// One ENI: its zone (index in the VPC's zone list) and its addresses with
+/// their health slots.
+struct Eni {
+    zone: u32,
+    v4: (std::net::Ipv4Addr, Slot),
+    v6: Option<(std::net::Ipv6Addr, Slot)>,
+}
+
+fn family(
+    owner: &Name,
+    ttl: u32,
+    degraded_ttl: Option<u32>,
+    enis: impl Iterator<Item = (RData, Slot, u32)>,
+) -> FamilyAnswers {
+    let mut f = FamilyAnswers::default();
+    for (rdata, slot, zone) in enis {
+        if let Some(d) = degraded_ttl {
+            f.degraded
+                .push(Record::from_rdata(owner.clone(), d, rdata.clone()));
+        }
+        f.records
+            .push(Record::from_rdata(owner.clone(), ttl, rdata));
+        f.slots.push(slot);
+        f.zones.push(zone);
+    }
+    f
+}
+
+fn vpc_index(model: &Model, id: &str) -> u32 {
+    model
+        .vpcs
+        .iter()
+        .position(|v| v.id == id)
+        .expect("validated: the VPC exists") as u32
+}
+
+fn vpc_nets(model: &Model) -> Vec<(IpNet, u32)> {
+    let mut nets: Vec<(IpNet, u32)> = model
+        .vpcs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| v.cidrs.iter().map(move |c| (*c, i as u32)))
+        .collect();
+    // Stable: among equal prefixes, the VPC first in the config wins.
+    nets.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+    nets
 }
 
 fn vpc_subnets(model: &Model, vpc: &model::Vpc) -> VpcSubnets {

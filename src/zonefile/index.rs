@@ -5,16 +5,21 @@
 //! exist and answer NODATA). Each node keeps its RRsets ready to hand out as
 //! slices, all its records in one slice for ANY, and for a zone cut the glue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    ops::Range,
+};
 
-use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordType, RrKey};
+use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordSetParts, RecordType, RrKey};
 
 use super::key::{WireName, key_of};
 
 #[derive(Debug, Default)]
 pub(crate) struct Node {
-    sets: Vec<(RecordType, Box<[Record]>)>,
-    all: Box<[Record]>,
+    /// Every record of the name, grouped by type: ANY answers the whole slice.
+    records: Box<[Record]>,
+    /// Where each type's RRset lies in `records`.
+    sets: Box<[(RecordType, Range<usize>)]>,
     /// NS below the apex: this name and everything under it is delegated.
     pub cut: bool,
     /// Addresses of in-zone name servers of a cut, for the additional section.
@@ -26,11 +31,11 @@ impl Node {
         self.sets
             .iter()
             .find(|(t, _)| *t == rtype)
-            .map(|(_, records)| &**records)
+            .map(|(_, range)| &self.records[range.clone()])
     }
 
     pub fn all(&self) -> &[Record] {
-        &self.all
+        &self.records
     }
 }
 
@@ -44,42 +49,31 @@ pub(crate) fn build(
     records: BTreeMap<RrKey, RecordSet>,
     owners: &HashMap<Box<[u8]>, Name>,
 ) -> Nodes {
-    let mut nodes = Nodes::new();
     let origin_labels = WireName::new(origin).labels();
+    let apex = key_of(origin);
+    // RRsets per name first; a node's slices are laid out once all are known.
+    let mut pending: HashMap<Box<[u8]>, Vec<RecordSetParts>> = HashMap::new();
+    pending.entry(apex.clone()).or_default();
     for set in records.into_values() {
         let key = WireName::new(set.name());
-        let owner = owners.get(key.bytes()).unwrap_or(set.name());
-        // One TTL per RRset (RFC 2181 §5.2): the set's, which hickory takes from
-        // the last record of the set in the file.
-        let ttl = set.ttl();
-        let records: Box<[Record]> = set
-            .records_without_rrsigs()
-            .map(|r| {
-                let mut r = r.clone();
-                r.ttl = ttl;
-                r.name.clone_from(owner);
-                r
-            })
-            .collect();
         // Ancestors up to (not including) the apex exist too.
         for skip in 1..key.labels().saturating_sub(origin_labels) {
-            nodes.entry(key.ancestor(skip).into()).or_default();
+            pending.entry(key.ancestor(skip).into()).or_default();
         }
-        let node = nodes.entry(key.bytes().into()).or_default();
-        node.sets.push((set.record_type(), records));
+        let mut parts = set.into_parts();
+        if let Some(owner) = owners.get(key.bytes()) {
+            parts.name.clone_from(owner);
+        }
+        pending.entry(key.bytes().into()).or_default().push(parts);
     }
-    let apex = key_of(origin);
-    nodes.entry(apex.clone()).or_default();
 
-    for (key, node) in nodes.iter_mut() {
-        node.sets.sort_by_key(|(t, _)| u16::from(*t));
-        node.all = node
-            .sets
-            .iter()
-            .flat_map(|(_, r)| r.iter().cloned())
-            .collect();
-        node.cut = *key != apex && node.set(RecordType::NS).is_some();
-    }
+    let mut nodes: Nodes = pending
+        .into_iter()
+        .map(|(key, sets)| {
+            let cut = key != apex && sets.iter().any(|s| s.record_type == RecordType::NS);
+            (key, node_of(sets, cut))
+        })
+        .collect();
     let cuts: Vec<Box<[u8]>> = nodes
         .iter()
         .filter(|(_, node)| node.cut)
@@ -92,6 +86,29 @@ pub(crate) fn build(
         }
     }
     nodes
+}
+
+fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> Node {
+    sets.sort_by_key(|s| u16::from(s.record_type));
+    let mut records = Vec::with_capacity(sets.iter().map(|s| s.records.len()).sum());
+    let mut ranges = Vec::with_capacity(sets.len());
+    for set in sets {
+        let start = records.len();
+        records.extend(set.records.into_iter().map(|mut r| {
+            // One TTL per RRset (RFC 2181 §5.2): the set's, which hickory
+            // takes from the last record of the set in the file.
+            r.ttl = set.ttl;
+            r.name.clone_from(&set.name);
+            r
+        }));
+        ranges.push((set.record_type, start..records.len()));
+    }
+    Node {
+        records: records.into(),
+        sets: ranges.into(),
+        cut,
+        glue: Box::default(),
+    }
 }
 
 /// A and AAAA records held in this zone for the name servers of a cut.

@@ -129,8 +129,8 @@ impl Source {
             return Err(fail(IncludeProblem::MissingFile));
         };
         let target = Path::new(target.trim_matches('"'));
-        // Relative to the including file's directory, as hickory (and BIND's
-        // default) resolve it.
+        // Relative to the including file's directory, as hickory resolves it
+        // (so a zone directory can move as a whole).
         let target = match self.files[file].parent() {
             Some(dir) if target.is_relative() => dir.join(target),
             _ => target.to_path_buf(),
@@ -189,6 +189,14 @@ impl Source {
             .split(|c: char| c.is_whitespace() || c == ';')
             .next()
             .unwrap_or_default();
+        // hickory lowercases ASCII: only names with capitals need remembering.
+        let capitals = |name: &Name| name.iter().flatten().any(u8::is_ascii_uppercase);
+        let relative = !token.ends_with('.');
+        let spelled_differently =
+            token.bytes().any(|b| b.is_ascii_uppercase()) || (relative && capitals(origin));
+        if !spelled_differently {
+            return;
+        }
         if let Ok(owner) = spelled(token, Some(origin)) {
             self.owners.entry(key_of(&owner)).or_insert(owner);
         }
@@ -266,7 +274,10 @@ fn entry_end(text: &[u8], mut pos: usize) -> usize {
             b')' if in_list => in_list = false,
             b if b.is_ascii_whitespace() => {}
             _ => {
-                // A token runs to whitespace, a comment or a closing parenthesis.
+                // A token runs to whitespace, a comment or a closing
+                // parenthesis; its first byte may be a stray `)`, which hickory
+                // rejects, so it is always consumed.
+                pos += 1;
                 while pos < text.len() && !matches!(text[pos], b';' | b')') {
                     if text[pos].is_ascii_whitespace() {
                         break;
@@ -308,6 +319,11 @@ mod tests {
                 "z A 127.0.0.2",
             ]
         );
+    }
+
+    #[test]
+    fn stray_closing_parenthesis_ends_nothing() {
+        assert_eq!(ends("a ) b\nc\n"), vec!["a ) b\n", "c\n"]);
     }
 
     #[test]

@@ -471,6 +471,11 @@ fn garbage_is_pinned_on_its_line() {
     assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
     assert!(message.contains("`this is garbage`"), "{message}");
 
+    let message = error(&format!(
+        "{SOA_LINE}www 60 A 127.0.0.1 )\nok 60 A 127.0.0.2\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:2: "), "{message}");
+
     // A parenthesis never closed: blamed on the record that opened it.
     let message = error(&format!(
         "{SOA_LINE}txt 60 TXT ( \"a\"\nwww 60 A 127.0.0.1\n"
@@ -529,6 +534,22 @@ fn soa_below_the_apex_is_rejected() {
 }
 
 #[test]
+fn classes_other_than_in_are_rejected() {
+    let message = error(&format!(
+        "{SOA_LINE}www 60 A 127.0.0.1\nver 60 CH TXT \"x\"\n"
+    ));
+    assert!(message.starts_with("corp.lab.zone:3: "), "{message}");
+    assert!(message.contains("only IN is served"), "{message}");
+}
+
+#[test]
+fn records_lists_the_whole_zone() {
+    let zone = zone();
+    assert_eq!(zone.records().count(), zone.len());
+    assert!(zone.records().any(|r| r.record_type() == RecordType::SRV));
+}
+
+#[test]
 fn error_reports_line_and_path_accessors() {
     let err = PrivateZone::from_str(
         &origin(),
@@ -546,4 +567,49 @@ fn rdata_types_are_what_the_file_says() {
     let zone = zone();
     let mx = records(zone.lookup(&origin(), RecordType::MX));
     assert!(matches!(mx[0].data, RData::MX(_)));
+}
+
+#[test]
+fn arbitrary_text_is_rejected_with_a_line_inside_the_file() {
+    // A small deterministic generator: no dependency, same cases every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet: &[&str] = &[
+        "a",
+        " ",
+        "(",
+        ")",
+        "\"",
+        ";",
+        "\\",
+        "\n",
+        "\t",
+        "A",
+        "60",
+        "127.0.0.1",
+        "@",
+        "$TTL",
+        "$ORIGIN",
+        "IN",
+        "CNAME",
+        "*",
+    ];
+    for _ in 0..300 {
+        let mut text = String::from(SOA_LINE);
+        for _ in 0..(next() % 40) {
+            text.push_str(alphabet[(next() % alphabet.len() as u64) as usize]);
+        }
+        let lines = text.lines().count().max(1);
+        if let Err(err) = PrivateZone::from_str(&origin(), &text, Path::new("fuzz.zone")) {
+            if let Some(line) = err.line() {
+                assert!((1..=lines).contains(&line), "{err} in {text:?}");
+            }
+            assert!(err.to_string().starts_with("fuzz.zone"), "{err}");
+        }
+    }
 }

@@ -94,10 +94,15 @@ impl Drop for Server {
 
 /// A port free for both UDP and TCP on 127.0.0.1.
 pub fn free_port() -> u16 {
+    free_port_on("127.0.0.1")
+}
+
+/// A port free for both UDP and TCP on `ip` (any 127/8 address).
+pub fn free_port_on(ip: &str) -> u16 {
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp = UdpSocket::bind((ip, 0)).unwrap();
         let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if TcpListener::bind((ip, port)).is_ok() {
             return port;
         }
     }
@@ -110,7 +115,20 @@ impl Server {
     }
 
     pub fn start_with_args(config: &str, extra: &[&str]) -> Server {
+        Self::start_full(config, &[], extra)
+    }
+
+    /// Starts with `files` (name, content) written beside the config, e.g.
+    /// zone files the config names.
+    pub fn start_with_files(config: &str, files: &[(&str, &str)]) -> Server {
+        Self::start_full(config, files, &[])
+    }
+
+    fn start_full(config: &str, files: &[(&str, &str)], extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
         let path = dir.path().join("epdns.toml");
         std::fs::write(&path, config).unwrap();
         let port = free_port();
@@ -169,12 +187,7 @@ impl Server {
 
     /// UDP query sent from source address `src` (any 127/8 address works).
     pub fn udp_from(&self, src: IpAddr, msg: &Message) -> Message {
-        let packet = msg.to_vec().unwrap();
-        let bytes = udp_exchange_from(self.addr, src, &packet, Duration::from_secs(2))
-            .expect("no UDP answer");
-        let reply = Message::from_vec(&bytes).expect("answer decodes");
-        assert_eq!(reply.metadata.id, msg.metadata.id, "ID echoed");
-        reply
+        udp_query(self.addr, src, msg)
     }
 
     /// Raw bytes over UDP; `None` when the server stays silent.
@@ -205,6 +218,16 @@ impl Server {
             })
             .collect()
     }
+}
+
+/// One UDP query to `server` from `src`; panics without an answer.
+pub fn udp_query(server: SocketAddr, src: IpAddr, msg: &Message) -> Message {
+    let packet = msg.to_vec().unwrap();
+    let bytes =
+        udp_exchange_from(server, src, &packet, Duration::from_secs(2)).expect("no UDP answer");
+    let reply = Message::from_vec(&bytes).expect("answer decodes");
+    assert_eq!(reply.metadata.id, msg.metadata.id, "ID echoed");
+    reply
 }
 
 pub fn udp_exchange_from(

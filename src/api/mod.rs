@@ -1,0 +1,43 @@
+//! The admin HTTP API: status, admin overrides for chaos tests, the event
+//! history and Prometheus metrics. Loopback by default; it changes what is
+//! answered only through the health table, like the probes.
+
+mod handlers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, put};
+
+use crate::dns::Shared;
+use crate::probe::HealthTable;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub shared: Arc<Shared>,
+    pub health: Arc<HealthTable>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/status", get(handlers::status))
+        .route("/v1/events", get(handlers::events))
+        .route(
+            "/v1/endpoints/{endpoint}/zones/{zone}/override",
+            put(handlers::set_override).delete(handlers::clear_override),
+        )
+        .route("/metrics", get(handlers::metrics))
+        .with_state(state)
+}
+
+pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+pub async fn serve(listener: std::net::TcpListener, state: ApiState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    axum::serve(listener, router(state)).await
+}

@@ -1,0 +1,253 @@
+//! What to probe and how often: the per-target probe settings and their validation.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// The kind of check run against one ENI address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// ICMP echo (IPv4 or IPv6, chosen by the target address).
+    Icmp,
+    /// A TCP connect that completes the handshake.
+    Tcp { port: u16 },
+    /// An HTTP/1.1 `GET path` whose status must fall in `expect`.
+    Http {
+        port: u16,
+        path: String,
+        expect: RangeInclusive<u16>,
+    },
+}
+
+impl ProbeKind {
+    /// Short name used in logs and metrics labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProbeKind::Icmp => "icmp",
+            ProbeKind::Tcp { .. } => "tcp",
+            ProbeKind::Http { .. } => "http",
+        }
+    }
+}
+
+/// How one target is probed and how results turn into up/down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSettings {
+    pub kind: ProbeKind,
+    /// Time between the starts of two probes.
+    pub interval: Duration,
+    /// Bound on one probe; a probe that has not succeeded by then failed.
+    pub timeout: Duration,
+    /// Consecutive failures that take an up target down.
+    pub fall: u32,
+    /// Consecutive successes that bring a down target back up.
+    pub rise: u32,
+}
+
+/// Shortest interval accepted: below this a lab of a few hundred ENIs would spend
+/// its cores probing rather than answering.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+impl Default for ProbeSettings {
+    /// Tuned for "a dead ENI leaves the answer within 1 s, and one lost probe does
+    /// not flap it":
+    /// - worst case to go down: the ENI dies just after a good probe, the next two
+    ///   probes (fall = 2) start 200 ms apart and each fails at its 150 ms timeout,
+    ///   so 2 × 200 + 150 = 550 ms, leaving ~450 ms for scheduling delays;
+    /// - fall = 2 means a single lost echo or SYN never takes an ENI down;
+    /// - rise = 2 symmetrically keeps a flapping ENI from bouncing back on one
+    ///   lucky probe, and recovery still takes only ~400 ms;
+    /// - timeout < interval so probes of one target never overlap.
+    ///
+    /// ICMP is the default kind because it needs no knowledge of the service.
+    fn default() -> Self {
+        ProbeSettings {
+            kind: ProbeKind::Icmp,
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_millis(150),
+            fall: 2,
+            rise: 2,
+        }
+    }
+}
+
+/// A probe setting that cannot be used; `field` names it the way the config does.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid probe setting `{field}`: {reason}")]
+pub struct SettingsError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl ProbeSettings {
+    /// Checks every rule a running prober relies on, so that a config load, a
+    /// reload and an API call all reject the same settings before anything runs.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.interval < MIN_INTERVAL {
+            return Err(invalid(
+                "interval",
+                format!("{:?} is below the minimum {MIN_INTERVAL:?}", self.interval),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("timeout", "must be greater than zero"));
+        }
+        // One probe per target at a time: a probe still running when the next is
+        // due would make a slow target cost more than its share.
+        if self.timeout >= self.interval {
+            return Err(invalid(
+                "timeout",
+                format!(
+                    "{:?} must be shorter than interval {:?}",
+                    self.timeout, self.interval
+                ),
+            ));
+        }
+        if self.fall == 0 {
+            return Err(invalid("fall", "must be at least 1"));
+        }
+        if self.rise == 0 {
+            return Err(invalid("rise", "must be at least 1"));
+        }
+        match &self.kind {
+            ProbeKind::Icmp => {}
+            ProbeKind::Tcp { port } => {
+                if *port == 0 {
+                    return Err(invalid("port", "must not be 0"));
+                }
+            }
+            ProbeKind::Http { port, path, expect } => {
+                if *port == 0 {
+                    return Err(invalid("port", "must not be 0"));
+                }
+                if !path.starts_with('/') {
+                    return Err(invalid("path", format!("{path:?} must start with '/'")));
+                }
+                // The path goes on the request line as is: whitespace or control
+                // characters would produce a different request than configured.
+                if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(invalid(
+                        "path",
+                        format!("{path:?} contains whitespace or control characters"),
+                    ));
+                }
+                if expect.start() > expect.end() {
+                    return Err(invalid(
+                        "expect",
+                        format!("{}..={} is empty", expect.start(), expect.end()),
+                    ));
+                }
+                if *expect.start() < 100 || *expect.end() > 599 {
+                    return Err(invalid(
+                        "expect",
+                        format!(
+                            "{}..={} is outside the HTTP status range 100..=599",
+                            expect.start(),
+                            expect.end()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Longest time from the start of probing until this target has its first
+    /// result: the initial jitter (below one interval) plus one bounded probe.
+    pub fn first_result_bound(&self) -> Duration {
+        self.interval + self.timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(path: &str, expect: RangeInclusive<u16>) -> ProbeSettings {
+        ProbeSettings {
+            kind: ProbeKind::Http {
+                port: 80,
+                path: path.into(),
+                expect,
+            },
+            ..ProbeSettings::default()
+        }
+    }
+
+    #[test]
+    fn default_is_valid_and_meets_the_one_second_goal() {
+        let s = ProbeSettings::default();
+        s.validate().unwrap();
+        assert!(s.fall >= 2, "a single lost probe must not take an ENI down");
+        let worst_down = s.interval * s.fall + s.timeout;
+        assert!(worst_down < Duration::from_secs(1), "{worst_down:?}");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let base = ProbeSettings::default();
+        let cases = [
+            (
+                ProbeSettings {
+                    interval: Duration::from_millis(5),
+                    timeout: Duration::from_millis(1),
+                    ..base.clone()
+                },
+                "interval",
+            ),
+            (
+                ProbeSettings {
+                    timeout: base.interval,
+                    ..base.clone()
+                },
+                "timeout",
+            ),
+            (
+                ProbeSettings {
+                    timeout: Duration::ZERO,
+                    ..base.clone()
+                },
+                "timeout",
+            ),
+            (
+                ProbeSettings {
+                    fall: 0,
+                    ..base.clone()
+                },
+                "fall",
+            ),
+            (
+                ProbeSettings {
+                    rise: 0,
+                    ..base.clone()
+                },
+                "rise",
+            ),
+            (
+                ProbeSettings {
+                    kind: ProbeKind::Tcp { port: 0 },
+                    ..base.clone()
+                },
+                "port",
+            ),
+            (http("health", 200..=299), "path"),
+            (http("/a b", 200..=299), "path"),
+            (http("/", RangeInclusive::new(300, 200)), "expect"),
+            (http("/", 200..=700), "expect"),
+        ];
+        for (settings, field) in cases {
+            let err = settings.validate().unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.to_string().contains(field));
+        }
+        http("/healthz", 200..=399).validate().unwrap();
+    }
+}

@@ -1,0 +1,878 @@
+//! `epdns check --config FILE` on configs that each break one validation rule.
+//!
+//! Every config is the valid `base()` with one piece replaced or appended, so a
+//! test fails for its own rule only; `base_config_passes` proves the base is
+//! valid. Each rejection must exit non-zero and name, on stderr, the file, the
+//! object and the field. These configs are only validated, never served:
+//! addresses are 127.0.0.0/8 and fd00::/8 only.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_epdns");
+
+/// A valid config. Indexes, for the expected error objects:
+/// vpc[0] vpc-a (cn-hangzhou, v4 + v6), vpc[1] vpc-b (cn-hangzhou, v4 only);
+/// vswitch[0] vsw-h (zone h, v4 + v6), vswitch[1] vsw-i (zone i, v4 only),
+/// vswitch[2] vsw-b (in vpc-b);
+/// service[0] epsrv-oss (affinity, dual-stack, custom domain),
+/// service[1] epsrv-plain (none of those), service[2] epsrv-rds (other region);
+/// endpoint[0] ep-lab1, endpoint[1] ep-lab6 (dual-stack),
+/// endpoint[2] ep-xr1 (cross-region), endpoint[3] ep-plain.
+fn base() -> String {
+    r#"[server]
+listen = ["127.0.0.1:5300", "[::1]:5300"]
+suffix = "privatelink.aliyuncs.com"
+ttl = 60
+
+[[vpc]]
+id = "vpc-a"
+region = "cn-hangzhou"
+cidrs = ["127.0.0.0/16", "fd00::/48"]
+
+[[vpc]]
+id = "vpc-b"
+region = "cn-hangzhou"
+cidrs = ["127.1.0.0/16"]
+
+[[vswitch]]
+id = "vsw-h"
+vpc = "vpc-a"
+zone = "cn-hangzhou-h"
+cidr = "127.0.1.0/24"
+ipv6_cidr = "fd00:0:0:1::/64"
+
+[[vswitch]]
+id = "vsw-i"
+vpc = "vpc-a"
+zone = "cn-hangzhou-i"
+cidr = "127.0.2.0/24"
+
+[[vswitch]]
+id = "vsw-b"
+vpc = "vpc-b"
+zone = "cn-hangzhou-h"
+cidr = "127.1.1.0/24"
+
+[[service]]
+id = "epsrv-oss"
+region = "cn-hangzhou"
+zone_affinity = true
+dual_stack = true
+custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com"
+
+[[service]]
+id = "epsrv-plain"
+region = "cn-hangzhou"
+
+[[service]]
+id = "epsrv-rds"
+region = "cn-shanghai"
+
+[[endpoint]]
+id = "ep-lab1"
+vpc = "vpc-a"
+service = "epsrv-oss"
+ip_version = "ipv4"
+zone_affinity = true
+custom_domain = true
+zones = [ { vswitch = "vsw-h", ip = "127.0.1.10" },
+          { vswitch = "vsw-i", ip = "127.0.2.10" } ]
+
+[[endpoint]]
+id = "ep-lab6"
+vpc = "vpc-a"
+service = "epsrv-oss"
+ip_version = "dual-stack"
+zones = [ { vswitch = "vsw-h", ip = "127.0.1.11", ipv6 = "fd00:0:0:1::11" } ]
+
+[[endpoint]]
+id = "ep-xr1"
+vpc = "vpc-a"
+service = "epsrv-rds"
+cross_region = true
+zones = [ { vswitch = "vsw-h", ip = "127.0.1.20" } ]
+
+[[endpoint]]
+id = "ep-plain"
+vpc = "vpc-a"
+service = "epsrv-plain"
+zones = [ { vswitch = "vsw-i", ip = "127.0.2.30" } ]
+"#
+    .to_string()
+}
+
+const EP_PLAIN: &str = "endpoint 'ep-plain' (endpoint[3])";
+const EP_PLAIN_ZONES: &str = r#"zones = [ { vswitch = "vsw-i", ip = "127.0.2.30" } ]"#;
+
+/// `base()` with `from` (which must occur exactly once) replaced by `to`.
+fn replace(from: &str, to: &str) -> String {
+    let text = base();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{from:?} must occur once in base()"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// `base()` with `lines` added to endpoint `ep-plain` (service epsrv-plain).
+fn ep_plain_with(lines: &str) -> String {
+    let anchor = "service = \"epsrv-plain\"\n";
+    replace(anchor, &format!("{anchor}{lines}\n"))
+}
+
+/// `base()` with `ep-plain`'s zones replaced by `zones`.
+fn ep_plain_zones(zones: &str) -> String {
+    replace(EP_PLAIN_ZONES, zones)
+}
+
+/// `base()` with `extra` appended.
+fn append(extra: &str) -> String {
+    format!("{}\n{extra}\n", base())
+}
+
+/// Runs `epdns check --config <tmp>/bad.toml` on `text`; returns the output and
+/// the path as the CLI prints it.
+fn check(text: &str) -> (Output, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path: PathBuf = dir.path().join("bad.toml");
+    std::fs::write(&path, text).expect("write config");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run epdns");
+    (out, path.display().to_string())
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_ok(text: &str) {
+    let (out, path) = check(text);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "expected {path} to pass, got {:?}\nstderr:\n{}\nconfig:\n{text}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(
+        stdout.starts_with(&format!("{path}: ok")),
+        "stdout: {stdout}"
+    );
+}
+
+/// Asserts `text` is rejected with an error line
+/// `<path>: <object>: <field>: ...<fragment>...`; returns stderr and the path.
+fn assert_rejected(text: &str, object: &str, field: &str, fragment: &str) -> (String, String) {
+    let (out, path) = check(text);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "expected a rejection, got success\nconfig:\n{text}"
+    );
+    let prefix = format!("{path}: {object}: {field}: ");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&prefix) && l.contains(fragment)),
+        "no line starting with {prefix:?} and containing {fragment:?} in stderr:\n{err}"
+    );
+    (err, path)
+}
+
+/// As `assert_rejected`, and that error is the only one: the config breaks
+/// exactly one rule.
+fn assert_only_error(text: &str, object: &str, field: &str, fragment: &str) {
+    let (err, _) = assert_rejected(text, object, field, fragment);
+    assert_eq!(
+        err.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "expected exactly one error, stderr:\n{err}"
+    );
+}
+
+/// 1-based number of the line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let found: Vec<_> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .collect();
+    assert_eq!(found.len(), 1, "{needle:?} must be on one line");
+    found[0].0 + 1
+}
+
+/// A TOML-level rejection: non-zero, path first, then toml's message naming
+/// the line; returns stderr.
+fn assert_toml_error(text: &str, line: usize) -> String {
+    let (out, path) = check(text);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "expected a rejection\n{text}");
+    assert!(
+        err.starts_with(&format!("{path}: ")),
+        "stderr does not start with the path {path}:\n{err}"
+    );
+    assert!(
+        err.contains(&format!("line {line},")),
+        "stderr does not name line {line}:\n{err}"
+    );
+    err
+}
+
+// ---- valid configs ----------------------------------------------------------
+
+#[test]
+fn base_config_passes() {
+    assert_ok(&base());
+}
+
+#[test]
+fn shipped_configs_pass() {
+    // The embedded default (no --config).
+    let out = Command::new(BIN).arg("check").output().expect("run epdns");
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(": ok"), "stdout: {stdout}");
+    // zones/lab.toml from the source tree.
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/zones/lab.toml");
+    let out = Command::new(BIN)
+        .args(["check", "--config", lab])
+        .output()
+        .expect("run epdns");
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{lab}: ok")),
+        "stdout: {stdout}"
+    );
+}
+
+// ---- TOML level ---------------------------------------------------------------
+
+#[test]
+fn unknown_key_names_line_and_key() {
+    let text = ep_plain_with("bogus_key = 1");
+    let err = assert_toml_error(&text, line_of(&text, "bogus_key"));
+    assert!(err.contains("unknown field `bogus_key`"), "{err}");
+
+    // Inside an inline zone table.
+    let text =
+        ep_plain_zones(r#"zones = [ { vswitch = "vsw-i", ip = "127.0.2.30", addr = "x" } ]"#);
+    let err = assert_toml_error(&text, line_of(&text, "addr = "));
+    assert!(err.contains("unknown field `addr`"), "{err}");
+
+    // In [server].
+    let text = replace("ttl = 60\n", "ttl = 60\nlisten_udp = true\n");
+    let err = assert_toml_error(&text, line_of(&text, "listen_udp"));
+    assert!(err.contains("unknown field `listen_udp`"), "{err}");
+}
+
+#[test]
+fn toml_syntax_error_names_line() {
+    let text = replace(r#"id = "ep-plain""#, r#"id = "ep-plain"#);
+    assert_toml_error(&text, line_of(&text, r#"id = "ep-plain"#));
+}
+
+// ---- ids ----------------------------------------------------------------------
+
+#[test]
+fn duplicate_vpc_id() {
+    let text =
+        append("[[vpc]]\nid = \"vpc-b\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.2.0.0/16\"]");
+    assert_only_error(&text, "vpc 'vpc-b' (vpc[2])", "id", "duplicate id 'vpc-b'");
+}
+
+#[test]
+fn duplicate_vswitch_id() {
+    let text = append(
+        "[[vswitch]]\nid = \"vsw-i\"\nvpc = \"vpc-a\"\nzone = \"cn-hangzhou-i\"\ncidr = \"127.0.9.0/24\"",
+    );
+    assert_only_error(
+        &text,
+        "vswitch 'vsw-i' (vswitch[3])",
+        "id",
+        "duplicate id 'vsw-i'",
+    );
+}
+
+#[test]
+fn duplicate_service_id() {
+    let text = append("[[service]]\nid = \"epsrv-plain\"\nregion = \"cn-hangzhou\"");
+    assert_only_error(
+        &text,
+        "service 'epsrv-plain' (service[3])",
+        "id",
+        "duplicate id 'epsrv-plain'",
+    );
+}
+
+#[test]
+fn duplicate_endpoint_id() {
+    let text = append(
+        "[[endpoint]]\nid = \"ep-plain\"\nvpc = \"vpc-a\"\nservice = \"epsrv-rds\"\ncross_region = true\nzones = [ { vswitch = \"vsw-i\", ip = \"127.0.2.31\" } ]",
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-plain' (endpoint[4])",
+        "id",
+        "duplicate id 'ep-plain'",
+    );
+}
+
+#[test]
+fn invalid_id_characters() {
+    for bad in ["ep_plain", "Ep-plain", "ep-PLAIN"] {
+        let text = replace(r#"id = "ep-plain""#, &format!("id = \"{bad}\""));
+        assert_only_error(
+            &text,
+            &format!("endpoint '{bad}' (endpoint[3])"),
+            "id",
+            "lowercase letters, digits or '-'",
+        );
+    }
+    let text =
+        append("[[vpc]]\nid = \"vpc_c\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.2.0.0/16\"]");
+    assert_only_error(&text, "vpc 'vpc_c' (vpc[2])", "id", "lowercase letters");
+    let text = append("[[service]]\nid = \"EPSRV-X\"\nregion = \"cn-hangzhou\"");
+    assert_only_error(
+        &text,
+        "service 'EPSRV-X' (service[3])",
+        "id",
+        "lowercase letters",
+    );
+}
+
+// ---- references -----------------------------------------------------------------
+
+#[test]
+fn vswitch_references_missing_vpc() {
+    let text = append(
+        "[[vswitch]]\nid = \"vsw-z\"\nvpc = \"vpc-nope\"\nzone = \"cn-hangzhou-h\"\ncidr = \"127.0.9.0/24\"",
+    );
+    assert_only_error(
+        &text,
+        "vswitch 'vsw-z' (vswitch[3])",
+        "vpc",
+        "no VPC with id 'vpc-nope'",
+    );
+}
+
+#[test]
+fn endpoint_references_missing_vpc() {
+    let text = replace(
+        "vpc = \"vpc-a\"\nservice = \"epsrv-plain\"",
+        "vpc = \"vpc-nope\"\nservice = \"epsrv-plain\"",
+    );
+    assert_rejected(&text, EP_PLAIN, "vpc", "no VPC with id 'vpc-nope'");
+}
+
+#[test]
+fn endpoint_references_missing_vswitch() {
+    let text = ep_plain_zones(r#"zones = [ { vswitch = "vsw-nope", ip = "127.0.2.30" } ]"#);
+    assert_only_error(
+        &text,
+        EP_PLAIN,
+        "zones[0].vswitch",
+        "no vSwitch with id 'vsw-nope'",
+    );
+}
+
+#[test]
+fn endpoint_references_missing_service() {
+    let text = replace(
+        "service = \"epsrv-plain\"\nzones",
+        "service = \"epsrv-nope\"\nzones",
+    );
+    assert_only_error(
+        &text,
+        EP_PLAIN,
+        "service",
+        "no service with id 'epsrv-nope'",
+    );
+}
+
+// ---- CIDRs and addresses ------------------------------------------------------------
+
+#[test]
+fn vswitch_cidr_outside_vpc_ipv4() {
+    let text = append(
+        "[[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-a\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.2.0.0/24\"",
+    );
+    assert_only_error(
+        &text,
+        "vswitch 'vsw-x' (vswitch[3])",
+        "cidr",
+        "127.2.0.0/24 is outside the CIDRs of VPC 'vpc-a'",
+    );
+    // Partly outside: a /15 that holds the VPC's /16 (a VPC of its own, so
+    // that no other vSwitch overlaps it).
+    let text = append(
+        "[[vpc]]\nid = \"vpc-c\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.4.0.0/16\"]\n\n\
+         [[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-c\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.4.0.0/15\"",
+    );
+    assert_only_error(
+        &text,
+        "vswitch 'vsw-x' (vswitch[3])",
+        "cidr",
+        "127.4.0.0/15 is outside the CIDRs of VPC 'vpc-c'",
+    );
+}
+
+#[test]
+fn vswitch_ipv6_cidr_outside_vpc_ipv6() {
+    let vsw = |vpc: &str, v6: &str| {
+        append(&format!(
+            "[[vswitch]]\nid = \"vsw-y\"\nvpc = \"{vpc}\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.{}.6.0/24\"\nipv6_cidr = \"{v6}\"",
+            if vpc == "vpc-a" { 0 } else { 1 }
+        ))
+    };
+    assert_only_error(
+        &vsw("vpc-a", "fd01::/64"),
+        "vswitch 'vsw-y' (vswitch[3])",
+        "ipv6_cidr",
+        "fd01::/64 is outside the IPv6 CIDRs of VPC 'vpc-a'",
+    );
+    // Inside the VPC's IPv6 CIDR: accepted.
+    assert_ok(&vsw("vpc-a", "fd00:0:0:6::/64"));
+    // A VPC that lists no IPv6 CIDR lets its vSwitches pick any.
+    assert_ok(&vsw("vpc-b", "fd02::/64"));
+}
+
+#[test]
+fn eni_ip_outside_vswitch_cidr() {
+    let text = ep_plain_zones(r#"zones = [ { vswitch = "vsw-i", ip = "127.0.3.30" } ]"#);
+    assert_only_error(
+        &text,
+        EP_PLAIN,
+        "zones[0].ip",
+        "127.0.3.30 is outside vSwitch 'vsw-i' CIDR 127.0.2.0/24",
+    );
+    let text = replace("ipv6 = \"fd00:0:0:1::11\"", "ipv6 = \"fd00:0:0:2::11\"");
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "zones[0].ipv6",
+        "fd00:0:0:2::11 is outside vSwitch 'vsw-h' CIDR fd00:0:0:1::/64",
+    );
+}
+
+fn ep_plain_ip(ip: &str) -> String {
+    ep_plain_zones(&format!(
+        "zones = [ {{ vswitch = \"vsw-i\", ip = \"{ip}\" }} ]"
+    ))
+}
+
+#[test]
+fn eni_ip_reserved_first_address() {
+    assert_only_error(
+        &ep_plain_ip("127.0.2.0"),
+        EP_PLAIN,
+        "zones[0].ip",
+        "127.0.2.0 is reserved in vSwitch 'vsw-i'",
+    );
+    let text = replace("ipv6 = \"fd00:0:0:1::11\"", "ipv6 = \"fd00:0:0:1::\"");
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "zones[0].ipv6",
+        "fd00:0:0:1:: is reserved in vSwitch 'vsw-h'",
+    );
+}
+
+#[test]
+fn eni_ip_reserved_last_three_addresses() {
+    for last in [253, 254, 255] {
+        let ip = format!("127.0.2.{last}");
+        assert_only_error(
+            &ep_plain_ip(&ip),
+            EP_PLAIN,
+            "zones[0].ip",
+            &format!("{ip} is reserved in vSwitch 'vsw-i' CIDR 127.0.2.0/24"),
+        );
+    }
+    let text = replace(
+        "ipv6 = \"fd00:0:0:1::11\"",
+        "ipv6 = \"fd00:0:0:1:ffff:ffff:ffff:fffd\"",
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "zones[0].ipv6",
+        "is reserved in vSwitch 'vsw-h'",
+    );
+}
+
+#[test]
+fn eni_ip_next_to_reserved_is_accepted() {
+    assert_ok(&ep_plain_ip("127.0.2.1"));
+    assert_ok(&ep_plain_ip("127.0.2.252"));
+    assert_ok(&replace(
+        "ipv6 = \"fd00:0:0:1::11\"",
+        "ipv6 = \"fd00:0:0:1::1\"",
+    ));
+    assert_ok(&replace(
+        "ipv6 = \"fd00:0:0:1::11\"",
+        "ipv6 = \"fd00:0:0:1:ffff:ffff:ffff:fffc\"",
+    ));
+}
+
+#[test]
+fn same_eni_address_twice_in_a_vpc() {
+    // ep-lab1 zones[1] already has 127.0.2.10.
+    assert_only_error(
+        &ep_plain_ip("127.0.2.10"),
+        EP_PLAIN,
+        "zones[0].ip",
+        "127.0.2.10 is already an ENI address of endpoint 'ep-lab1' (endpoint[0]) in this VPC",
+    );
+    // The IPv6 address of ep-lab6.
+    let text = append(
+        "[[endpoint]]\nid = \"ep-lab7\"\nvpc = \"vpc-a\"\nservice = \"epsrv-oss\"\nip_version = \"dual-stack\"\nzones = [ { vswitch = \"vsw-h\", ip = \"127.0.1.12\", ipv6 = \"fd00:0:0:1::11\" } ]",
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab7' (endpoint[4])",
+        "zones[0].ipv6",
+        "fd00:0:0:1::11 is already an ENI address of endpoint 'ep-lab6' (endpoint[1])",
+    );
+}
+
+#[test]
+fn bad_cidr_text() {
+    let text = replace(
+        r#"cidrs = ["127.1.0.0/16"]"#,
+        r#"cidrs = ["127.1.0.0/16", "127.1.0.0/40"]"#,
+    );
+    assert_only_error(
+        &text,
+        "vpc 'vpc-b' (vpc[1])",
+        "cidrs[1]",
+        "'127.1.0.0/40' is not a CIDR",
+    );
+    for bad in ["127.0.9.0/33", "127.0.9.0", "fd00:0:0:9::/64"] {
+        let text = append(&format!(
+            "[[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-a\"\nzone = \"cn-hangzhou-j\"\ncidr = \"{bad}\""
+        ));
+        assert_only_error(
+            &text,
+            "vswitch 'vsw-x' (vswitch[3])",
+            "cidr",
+            &format!("'{bad}' is not an IPv4 CIDR"),
+        );
+    }
+    for bad in ["fd00:0:0:9::/129", "127.0.9.0/24", "fd00::g/64"] {
+        let text = append(&format!(
+            "[[vswitch]]\nid = \"vsw-x\"\nvpc = \"vpc-a\"\nzone = \"cn-hangzhou-j\"\ncidr = \"127.0.9.0/24\"\nipv6_cidr = \"{bad}\""
+        ));
+        assert_only_error(
+            &text,
+            "vswitch 'vsw-x' (vswitch[3])",
+            "ipv6_cidr",
+            &format!("'{bad}' is not an IPv6 CIDR"),
+        );
+    }
+}
+
+// ---- zones of an endpoint ----------------------------------------------------------
+
+#[test]
+fn two_zones_of_an_endpoint_in_the_same_zone() {
+    // vsw-h2 is a second vSwitch in zone cn-hangzhou-h.
+    let text = ep_plain_zones(
+        r#"zones = [ { vswitch = "vsw-i", ip = "127.0.2.30" },
+          { vswitch = "vsw-h", ip = "127.0.1.30" },
+          { vswitch = "vsw-h2", ip = "127.0.4.30" } ]"#,
+    ) + "\n[[vswitch]]\nid = \"vsw-h2\"\nvpc = \"vpc-a\"\nzone = \"cn-hangzhou-h\"\ncidr = \"127.0.4.0/24\"\n";
+    assert_only_error(
+        &text,
+        EP_PLAIN,
+        "zones[2].vswitch",
+        "zone cn-hangzhou-h already has an ENI at zones[1]",
+    );
+}
+
+#[test]
+fn endpoint_with_no_zone() {
+    assert_only_error(
+        &ep_plain_zones("zones = []"),
+        EP_PLAIN,
+        "zones",
+        "at least one zone",
+    );
+    assert_only_error(&ep_plain_zones(""), EP_PLAIN, "zones", "at least one zone");
+}
+
+#[test]
+fn interface_endpoint_vswitch_in_another_vpc() {
+    let text = ep_plain_zones(r#"zones = [ { vswitch = "vsw-b", ip = "127.1.1.30" } ]"#);
+    assert_only_error(
+        &text,
+        EP_PLAIN,
+        "zones[0].vswitch",
+        "vSwitch 'vsw-b' is in VPC 'vpc-b', not in the endpoint's VPC 'vpc-a'",
+    );
+}
+
+// ---- endpoint vs service -------------------------------------------------------------
+
+#[test]
+fn dual_stack_on_service_without_ipv6() {
+    let text = replace("dual_stack = true", "dual_stack = false");
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "ip_version",
+        "dual-stack, but service 'epsrv-oss' does not support IPv6",
+    );
+}
+
+#[test]
+fn dual_stack_zone_without_ipv6_address() {
+    let text = replace(", ipv6 = \"fd00:0:0:1::11\"", "");
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "zones[0].ipv6",
+        "a dual-stack endpoint needs an IPv6 address in every zone",
+    );
+}
+
+#[test]
+fn ipv6_address_on_vswitch_without_ipv6_cidr() {
+    let text = replace(
+        r#"{ vswitch = "vsw-h", ip = "127.0.1.11", ipv6 = "fd00:0:0:1::11" }"#,
+        r#"{ vswitch = "vsw-i", ip = "127.0.2.11", ipv6 = "fd00:0:0:2::11" }"#,
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "zones[0].ipv6",
+        "vSwitch 'vsw-i' has no ipv6_cidr",
+    );
+}
+
+#[test]
+fn zone_affinity_where_service_does_not_support_it() {
+    assert_only_error(
+        &ep_plain_with("zone_affinity = true"),
+        EP_PLAIN,
+        "zone_affinity",
+        "enabled, but service 'epsrv-plain' does not support zone affinity",
+    );
+}
+
+#[test]
+fn custom_domain_where_service_has_none() {
+    assert_only_error(
+        &ep_plain_with("custom_domain = true"),
+        EP_PLAIN,
+        "custom_domain",
+        "enabled, but service 'epsrv-plain' has no custom domain",
+    );
+}
+
+#[test]
+fn cross_region_false_with_service_in_another_region() {
+    let text = replace("cross_region = true", "cross_region = false");
+    assert_only_error(
+        &text,
+        "endpoint 'ep-xr1' (endpoint[2])",
+        "cross_region",
+        "false, but service 'epsrv-rds' is in cn-shanghai and VPC 'vpc-a' in cn-hangzhou",
+    );
+}
+
+#[test]
+fn cross_region_true_with_service_in_the_same_region() {
+    assert_only_error(
+        &ep_plain_with("cross_region = true"),
+        EP_PLAIN,
+        "cross_region",
+        "true, but service 'epsrv-plain' and VPC 'vpc-a' are both in cn-hangzhou",
+    );
+}
+
+#[test]
+fn bad_ip_version_value() {
+    for bad in ["ipv6", "IPv4", "dualstack", ""] {
+        assert_only_error(
+            &ep_plain_with(&format!("ip_version = \"{bad}\"")),
+            EP_PLAIN,
+            "ip_version",
+            &format!("'{bad}' is not one of \"ipv4\", \"dual-stack\""),
+        );
+    }
+}
+
+// ---- names -----------------------------------------------------------------------------
+
+#[test]
+fn generated_name_collision() {
+    // Endpoint `ep-lab1` in zone `cn-hangzhou-h` and endpoint
+    // `ep-lab1-cn-hangzhou-h`, same service: both generate
+    // ep-lab1-cn-hangzhou-h.epsrv-oss.cn-hangzhou.<suffix>.
+    let ep = |service: &str| {
+        append(&format!(
+            "[[endpoint]]\nid = \"ep-lab1-cn-hangzhou-h\"\nvpc = \"vpc-a\"\nservice = \"{service}\"\nzones = [ {{ vswitch = \"vsw-i\", ip = \"127.0.2.40\" }} ]"
+        ))
+    };
+    assert_only_error(
+        &ep("epsrv-oss"),
+        "endpoint 'ep-lab1-cn-hangzhou-h' (endpoint[4])",
+        "id",
+        "generates ep-lab1-cn-hangzhou-h.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com., \
+         already generated by endpoint 'ep-lab1' (endpoint[0]) zone cn-hangzhou-h",
+    );
+    // With another service the names differ.
+    assert_ok(&ep("epsrv-plain"));
+}
+
+// ---- server --------------------------------------------------------------------------
+
+#[test]
+fn bad_listen_address() {
+    for bad in ["127.0.0.1", "localhost:5300", "127.0.0.1:99999", "::1:5300"] {
+        let text = replace(
+            r#"listen = ["127.0.0.1:5300", "[::1]:5300"]"#,
+            &format!(r#"listen = ["127.0.0.1:5300", "{bad}"]"#),
+        );
+        assert_only_error(
+            &text,
+            "[server]",
+            "listen[1]",
+            &format!("'{bad}' is not an address:port"),
+        );
+    }
+}
+
+// ---- all errors at once --------------------------------------------------------------
+
+#[test]
+fn several_errors_are_all_reported() {
+    let text = ep_plain_with("ip_version = \"ipv6\"\nzone_affinity = true")
+        .replace(r#""[::1]:5300""#, r#""[::1]""#)
+        .replace(r#"ip = "127.0.2.30""#, r#"ip = "127.0.2.255""#)
+        + "\n[[service]]\nid = \"epsrv-rds\"\nregion = \"cn-shanghai\"\n";
+    let (err, path) = assert_rejected(&text, "[server]", "listen[1]", "not an address:port");
+    let expected = [
+        format!("{path}: [server]: listen[1]: "),
+        format!("{path}: service 'epsrv-rds' (service[3]): id: duplicate id"),
+        format!("{path}: {EP_PLAIN}: ip_version: 'ipv6'"),
+        format!("{path}: {EP_PLAIN}: zone_affinity: enabled, but"),
+        format!("{path}: {EP_PLAIN}: zones[0].ip: 127.0.2.255 is reserved"),
+    ];
+    for e in &expected {
+        assert!(
+            err.lines().any(|l| l.starts_with(e.as_str())),
+            "missing {e:?} in stderr:\n{err}"
+        );
+    }
+    assert_eq!(err.lines().count(), expected.len(), "stderr:\n{err}");
+}
+
+#[test]
+fn suffix_too_long_for_the_soa_names() {
+    // 250 octets: `ns.<suffix>` fits in 255, `hostmaster.<suffix>` does not
+    // (this used to pass validation and panic while building the tables).
+    let a63 = "a".repeat(63);
+    let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(56));
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    assert_only_error(&text, "[server]", "suffix", "hostmaster.");
+    // 253 octets: already `ns.<suffix>` is too long; reported once.
+    let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(59));
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    assert_only_error(&text, "[server]", "suffix", "ns.");
+}
+
+#[test]
+fn vpc_region_must_be_a_label() {
+    // An unchecked region silently made every endpoint of the VPC
+    // "cross-region"; it is checked like a service's region.
+    let text = replace(
+        "id = \"vpc-b\"\nregion = \"cn-hangzhou\"",
+        "id = \"vpc-b\"\nregion = \"CN_Hangzhou\"",
+    );
+    assert_only_error(&text, "vpc 'vpc-b' (vpc[1])", "region", "lowercase letters");
+}
+
+#[test]
+fn vswitch_cidrs_overlap_in_a_vpc() {
+    let vsw = |vpc: &str, cidr: &str, v6: &str| {
+        append(&format!(
+            "[[vswitch]]\nid = \"vsw-o\"\nvpc = \"{vpc}\"\nzone = \"cn-hangzhou-j\"\ncidr = \"{cidr}\"{v6}"
+        ))
+    };
+    // Same CIDR, a CIDR inside another, a CIDR holding another.
+    for (cidr, other) in [
+        ("127.0.2.0/24", "127.0.2.0/24"),
+        ("127.0.2.128/25", "127.0.2.0/24"),
+        ("127.0.0.0/22", "127.0.1.0/24"),
+    ] {
+        assert_only_error(
+            &vsw("vpc-a", cidr, ""),
+            "vswitch 'vsw-o' (vswitch[3])",
+            "cidr",
+            &format!("{cidr} overlaps {other} of vSwitch '"),
+        );
+    }
+    assert_only_error(
+        &vsw(
+            "vpc-a",
+            "127.0.9.0/24",
+            "\nipv6_cidr = \"fd00:0:0:1:8000::/65\"",
+        ),
+        "vswitch 'vsw-o' (vswitch[3])",
+        "ipv6_cidr",
+        "fd00:0:0:1:8000::/65 overlaps fd00:0:0:1::/64 of vSwitch 'vsw-h' in VPC 'vpc-a'",
+    );
+    // The same CIDR in another VPC is fine.
+    let text = append(
+        "[[vpc]]\nid = \"vpc-c\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.0.0.0/16\"]\n\n\
+         [[vswitch]]\nid = \"vsw-o\"\nvpc = \"vpc-c\"\nzone = \"cn-hangzhou-h\"\ncidr = \"127.0.1.0/24\"",
+    );
+    assert_ok(&text);
+}
+
+#[test]
+fn ipv6_address_on_an_ipv4_endpoint() {
+    let text = replace(
+        r#"{ vswitch = "vsw-h", ip = "127.0.1.10" }"#,
+        r#"{ vswitch = "vsw-h", ip = "127.0.1.10", ipv6 = "fd00:0:0:1::10" }"#,
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab1' (endpoint[0])",
+        "zones[0].ipv6",
+        "set, but the endpoint's ip_version is \"ipv4\"",
+    );
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("absent.toml");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run epdns");
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.starts_with(&format!("{}: cannot read", path.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn server_section_may_be_left_out() {
+    let text = base();
+    let start = text.find("[server]").expect("base has [server]");
+    let end = text[start..].find("[[vpc]]").expect("[[vpc]] follows") + start;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    assert!(!without.contains("[server]"));
+    assert_ok(&without);
+}

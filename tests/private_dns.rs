@@ -1,0 +1,363 @@
+//! The PrivateZone stand-in: custom service domains and private zones answer
+//! only inside the VPCs they belong to; inbound listeners answer as for their
+//! VPC; CNAME chains are followed across everything epdns serves.
+
+mod common;
+
+use std::net::{IpAddr, SocketAddr};
+
+use common::*;
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+const CUSTOM: &str = "oss-cn-hangzhou-internal.aliyuncs.com.";
+
+/// Two VPCs (vpc-lab 127.0.0.0/16, vpc-b 127.1.0.0/16); 127.2.x.x is in none.
+/// `inbound` is the inbound listener for vpc-lab.
+fn config(inbound: SocketAddr) -> String {
+    format!(
+        r#"
+[server]
+ttl = 60
+[server.soa]
+ttl = 300
+minimum = 30
+
+[[vpc]]
+id = "vpc-lab"
+region = "cn-hangzhou"
+cidrs = ["127.0.0.0/16"]
+
+[[vpc]]
+id = "vpc-b"
+region = "cn-hangzhou"
+cidrs = ["127.1.0.0/16"]
+
+[[vswitch]]
+id = "vsw-h"
+vpc = "vpc-lab"
+zone = "cn-hangzhou-h"
+cidr = "127.0.1.0/24"
+
+[[vswitch]]
+id = "vsw-i"
+vpc = "vpc-lab"
+zone = "cn-hangzhou-i"
+cidr = "127.0.2.0/24"
+
+[[vswitch]]
+id = "vsw-b"
+vpc = "vpc-b"
+zone = "cn-hangzhou-h"
+cidr = "127.1.1.0/24"
+
+[[service]]
+id = "epsrv-oss"
+region = "cn-hangzhou"
+zone_affinity = true
+custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com"
+
+[[endpoint]]
+id = "ep-lab1"
+vpc = "vpc-lab"
+service = "epsrv-oss"
+zone_affinity = true
+custom_domain = true
+zones = [ {{ vswitch = "vsw-h", ip = "127.0.1.10" }},
+          {{ vswitch = "vsw-i", ip = "127.0.2.10" }} ]
+
+# vpc-b has its own endpoint to the service, without the custom domain.
+[[endpoint]]
+id = "ep-b1"
+vpc = "vpc-b"
+service = "epsrv-oss"
+zones = [ {{ vswitch = "vsw-b", ip = "127.1.1.10" }} ]
+
+[[private_zone]]
+name = "corp.lab"
+file = "corp-lab.zone"
+vpcs = ["vpc-lab"]
+
+# The same zone name, other records, for vpc-b.
+[[private_zone]]
+name = "corp.lab"
+file = "corp-b.zone"
+vpcs = ["vpc-b"]
+
+[[inbound]]
+listen = "{inbound}"
+vpc = "vpc-lab"
+"#
+    )
+}
+
+const CORP_LAB: &str = r#"
+$ORIGIN corp.lab.
+$TTL 300
+@       IN SOA ns.corp.lab. hostmaster.corp.lab. 1 3600 600 86400 120
+@       IN NS  ns.corp.lab.
+ns      IN A   127.0.0.53
+www     IN A   127.0.5.1
+www     IN AAAA ::1
+@       IN MX  10 mail.corp.lab.
+mail    IN A   127.0.5.2
+@       IN TXT "v=lab"
+_ldap._tcp IN SRV 0 5 389 ldap.corp.lab.
+ldap    IN A   127.0.5.3
+*.apps  IN A   127.0.5.4
+oss     IN CNAME ep-lab1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com.
+alias   IN CNAME www
+loop1   IN CNAME loop2
+loop2   IN CNAME loop1
+away    IN CNAME www.example.test.
+"#;
+
+const CORP_B: &str = r#"
+$ORIGIN corp.lab.
+$TTL 300
+@       IN SOA ns.corp.lab. hostmaster.corp.lab. 7 3600 600 86400 60
+@       IN NS  ns.corp.lab.
+ns      IN A   127.0.0.53
+www     IN A   127.1.5.1
+"#;
+
+struct Lab {
+    s: Server,
+    inbound: SocketAddr,
+}
+
+fn lab() -> Lab {
+    let inbound: SocketAddr = format!("127.0.0.2:{}", free_port_on("127.0.0.2"))
+        .parse()
+        .unwrap();
+    let s = Server::start_with_files(
+        &config(inbound),
+        &[("corp-lab.zone", CORP_LAB), ("corp-b.zone", CORP_B)],
+    );
+    Lab { s, inbound }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const IN_LAB: &str = "127.0.1.50";
+const IN_LAB_I: &str = "127.0.2.50";
+const IN_B: &str = "127.1.1.50";
+const OUTSIDE: &str = "127.2.0.50";
+
+impl Lab {
+    fn ask(&self, from: &str, name: &str, t: RecordType) -> Message {
+        self.s.udp_from(ip(from), &query_msg(name, t))
+    }
+}
+
+#[test]
+fn custom_domain_answers_inside_its_vpc_only() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB_I, CUSTOM, RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.metadata.authoritative);
+    // Same affinity as the endpoint: zone i's ENI for a zone-i client.
+    assert_eq!(addrs(&m), ["127.0.2.10"]);
+    assert_eq!(
+        m.answers[0].name.to_string(),
+        CUSTOM,
+        "owned by the custom name"
+    );
+    assert_eq!(m.answers[0].ttl, 60);
+    // A client of the VPC in no vSwitch: every ENI.
+    assert_eq!(
+        addrs(&lab.ask("127.0.9.1", CUSTOM, RecordType::A)),
+        ["127.0.1.10", "127.0.2.10"]
+    );
+    // vpc-b's endpoint did not enable it; outsiders are not in a VPC.
+    for from in [IN_B, OUTSIDE] {
+        let m = lab.ask(from, CUSTOM, RecordType::A);
+        assert_rcode(&m, ResponseCode::Refused);
+        assert!(m.answers.is_empty());
+    }
+}
+
+#[test]
+fn custom_domain_negative_answers_carry_its_soa() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, CUSTOM, RecordType::AAAA);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities.len(), 1);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(m.authorities[0].name.to_string(), CUSTOM);
+    assert_eq!(m.authorities[0].ttl, 30);
+    let m = lab.ask(IN_LAB, &format!("bucket.{CUSTOM}"), RecordType::A);
+    assert_rcode(&m, ResponseCode::NXDomain);
+    assert_eq!(m.authorities[0].name.to_string(), CUSTOM);
+}
+
+#[test]
+fn private_zone_answers_its_records_to_bound_vpcs() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, "www.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.metadata.authoritative);
+    assert_eq!(addrs(&m), ["127.0.5.1"]);
+    assert_eq!(m.answers[0].ttl, 300);
+    assert_eq!(
+        addrs(&lab.ask(IN_LAB, "www.corp.lab.", RecordType::AAAA)),
+        ["::1"]
+    );
+
+    let m = lab.ask(IN_LAB, "corp.lab.", RecordType::MX);
+    let RData::MX(mx) = &m.answers[0].data else {
+        panic!("MX: {m:?}")
+    };
+    assert_eq!(mx.exchange.to_string(), "mail.corp.lab.");
+    let m = lab.ask(IN_LAB, "corp.lab.", RecordType::TXT);
+    assert_eq!(m.answers[0].record_type(), RecordType::TXT);
+    let m = lab.ask(IN_LAB, "_ldap._tcp.corp.lab.", RecordType::SRV);
+    let RData::SRV(srv) = &m.answers[0].data else {
+        panic!("SRV: {m:?}")
+    };
+    assert_eq!(srv.port, 389);
+    // Wildcard, with the owner rewritten to the query name.
+    let m = lab.ask(IN_LAB, "shop.apps.corp.lab.", RecordType::A);
+    assert_eq!(addrs(&m), ["127.0.5.4"]);
+    assert_eq!(m.answers[0].name.to_string(), "shop.apps.corp.lab.");
+    let m = lab.ask(IN_LAB, "corp.lab.", RecordType::SOA);
+    assert_eq!(m.answers.len(), 1);
+}
+
+#[test]
+fn private_zone_negative_answers_carry_its_soa() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, "nope.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NXDomain);
+    assert!(m.metadata.authoritative);
+    let soa = &m.authorities[0];
+    assert_eq!(soa.record_type(), RecordType::SOA);
+    assert_eq!(soa.name.to_string(), "corp.lab.");
+    assert_eq!(soa.ttl, 120, "min(SOA TTL 300, minimum 120)");
+    let m = lab.ask(IN_LAB, "www.corp.lab.", RecordType::MX);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].name.to_string(), "corp.lab.");
+}
+
+#[test]
+fn private_zone_is_invisible_outside_its_vpcs() {
+    let lab = lab();
+    let m = lab.ask(OUTSIDE, "www.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::Refused);
+}
+
+#[test]
+fn same_zone_name_answers_per_vpc() {
+    let lab = lab();
+    assert_eq!(
+        addrs(&lab.ask(IN_LAB, "www.corp.lab.", RecordType::A)),
+        ["127.0.5.1"]
+    );
+    assert_eq!(
+        addrs(&lab.ask(IN_B, "www.corp.lab.", RecordType::A)),
+        ["127.1.5.1"]
+    );
+    // vpc-b's zone has no mail host.
+    assert_rcode(
+        &lab.ask(IN_B, "mail.corp.lab.", RecordType::A),
+        ResponseCode::NXDomain,
+    );
+    let m = lab.ask(IN_B, "nope.corp.lab.", RecordType::A);
+    assert_eq!(m.authorities[0].ttl, 60, "vpc-b's own SOA");
+}
+
+#[test]
+fn cname_into_an_endpoint_domain_is_followed_with_affinity() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB_I, "oss.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.metadata.authoritative);
+    assert_eq!(m.answers.len(), 2, "CNAME + the zone-i ENI: {m:?}");
+    let RData::CNAME(target) = &m.answers[0].data else {
+        panic!("CNAME first: {m:?}")
+    };
+    assert_eq!(target.0.to_string(), endpoint("ep-lab1"));
+    assert_eq!(addrs(&m), ["127.0.2.10"]);
+    assert_eq!(m.answers[1].name.to_string(), endpoint("ep-lab1"));
+}
+
+#[test]
+fn cname_within_a_zone_and_loops() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, "alias.corp.lab.", RecordType::A);
+    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+    assert_eq!(addrs(&m), ["127.0.5.1"]);
+    // A loop is cut: the CNAMEs once each, no address, still an answer.
+    let m = lab.ask(IN_LAB, "loop1.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(
+        m.answers
+            .iter()
+            .all(|r| r.record_type() == RecordType::CNAME)
+    );
+    assert!(m.answers.len() <= 2, "{m:?}");
+    // A chain leaving what we serve: answered as far as it goes.
+    let m = lab.ask(IN_LAB, "away.corp.lab.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+}
+
+#[test]
+fn asking_for_the_cname_itself_does_not_follow_it() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, "oss.corp.lab.", RecordType::CNAME);
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+}
+
+#[test]
+fn inbound_listener_answers_as_for_its_vpc() {
+    let lab = lab();
+    // An on-premises resolver outside every VPC asks the inbound listener.
+    let q = query_msg("www.corp.lab.", RecordType::A);
+    let m = udp_query(lab.inbound, ip(OUTSIDE), &q);
+    assert_eq!(addrs(&m), ["127.0.5.1"]);
+    let m = udp_query(lab.inbound, ip(OUTSIDE), &query_msg(CUSTOM, RecordType::A));
+    assert_eq!(addrs(&m), ["127.0.1.10", "127.0.2.10"]);
+    // Even a vpc-b client gets vpc-lab's view there.
+    let m = udp_query(lab.inbound, ip(IN_B), &q);
+    assert_eq!(addrs(&m), ["127.0.5.1"]);
+    // TCP too.
+    let mut s = std::net::TcpStream::connect(lab.inbound).unwrap();
+    let b = q.to_vec().unwrap();
+    use std::io::{Read, Write};
+    s.write_all(&(b.len() as u16).to_be_bytes()).unwrap();
+    s.write_all(&b).unwrap();
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(addrs(&Message::from_vec(&buf).unwrap()), ["127.0.5.1"]);
+}
+
+#[test]
+fn endpoint_domains_still_answer_everyone() {
+    let lab = lab();
+    for from in [IN_LAB, IN_B, OUTSIDE] {
+        let m = lab.ask(from, &endpoint("ep-b1"), RecordType::A);
+        assert_eq!(addrs(&m), ["127.1.1.10"], "from {from}");
+    }
+}
+
+#[test]
+fn ecs_selects_the_view() {
+    let lab = lab();
+    // A resolver outside every VPC passes its client's subnet.
+    let m = lab.s.udp_from(
+        ip(OUTSIDE),
+        &ecs_query("www.corp.lab.", RecordType::A, "127.1.1.0/24"),
+    );
+    assert_eq!(addrs(&m), ["127.1.5.1"]);
+    let name: Name = "www.corp.lab.".parse().unwrap();
+    assert_eq!(m.answers[0].name, name);
+}
