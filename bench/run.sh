@@ -36,6 +36,7 @@ FLAP=0
 FLAP_ONLY=0
 FLAP_INTERVAL_MS=100
 FLAP_DURATION=10          # s per flap run (steady, then flapping)
+FLAP_ROUNDS=2             # steady/flapping pairs
 EPDNS_BIN=""
 OUT=""
 
@@ -58,6 +59,7 @@ usage: bench/run.sh [options]
   --flap                 after the main runs, run the flap workload against epdns
   --flap-only            only the flap workload (largest size)
   --flap-duration S      seconds of each flap run (default $FLAP_DURATION)
+  --flap-rounds N        steady/flapping pairs (default $FLAP_ROUNDS)
   --quick                smoke test: --sizes 10 --rounds 1 --duration 2 --lat-duration 1
   --out DIR              keep generated files, logs and results here (default: mktemp)
 EOF
@@ -81,6 +83,7 @@ while [ $# -gt 0 ]; do
     --flap) FLAP=1 ;;
     --flap-only) FLAP=1; FLAP_ONLY=1 ;;
     --flap-duration) FLAP_DURATION=$2; shift ;;
+    --flap-rounds) FLAP_ROUNDS=$2; shift ;;
     --quick) SIZES=10; ROUNDS=1; DURATION=2; LAT_DURATION=1 ;;
     --out) OUT=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -93,7 +96,7 @@ case "$SERVER_ADDR" in
   127.*|::1) ;;
   *) echo "run.sh: refusing to send load to $SERVER_ADDR (loopback only)" >&2; exit 2 ;;
 esac
-for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE FLAP_DURATION; do
+for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE FLAP_DURATION FLAP_ROUNDS; do
   case "${!v}" in ''|*[!0-9]*) echo "run.sh: --${v,,} must be a non-negative integer" >&2; exit 2 ;; esac
 done
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 300 ] || { echo "run.sh: --duration must be 1..300" >&2; exit 2; }
@@ -337,28 +340,33 @@ flap_phase() {  # $1 gen dir
   before=$(qdig -p "$EPDNS_PORT" "$ECS_CHECK_NAME" A | wc -l)
   log "flap: override check: $ECS_CHECK_NAME has $after A records with $first_zone forced down, $before after forcing it up"
   local base=(-s "$SERVER_ADDR" -p "$EPDNS_PORT" -d "$dir/q-mixed.txt" -c "$CLIENTS" -q "$OUTSTANDING" -t "$TIMEOUT" -l "$FLAP_DURATION" -S 1)
-  local tag="$dir/flap" s0 s1 ps0 ps1 fl t0 t1
-  t0=$($REPORT cpu "${PID[epdns]}")
-  $PIN_C dnsperf "${base[@]}" >"$tag.base" 2>&1
-  t1=$($REPORT cpu "${PID[epdns]}")
-  s0=$($REPORT dnsperf "$tag.base"); ps0=$($REPORT persec "$tag.base")
-  local cpu0; cpu0=$(awk -v d=$((t1 - t0)) -v c="$(echo "$s0" | cut -d' ' -f2)" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
-  $PIN_C $REPORT flap "$FLAP_DURATION" "$FLAP_INTERVAL_MS" "$FLAP_ENDPOINTS" "$FLAP_ZONES" >"$tag.toggler" 2>&1 &
-  FLAP_PID=$!
-  t0=$($REPORT cpu "${PID[epdns]}")
-  $PIN_C dnsperf "${base[@]}" >"$tag.run" 2>&1
-  t1=$($REPORT cpu "${PID[epdns]}")
-  wait "$FLAP_PID"; FLAP_PID=""
-  s1=$($REPORT dnsperf "$tag.run"); ps1=$($REPORT persec "$tag.run")
-  local cpu1; cpu1=$(awk -v d=$((t1 - t0)) -v c="$(echo "$s1" | cut -d' ' -f2)" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
-  fl=$(tail -1 "$tag.toggler")
-  {
-    printf '# size\tphase\tsent completed lost qps avg_ms sd_ms\tper-second qps: min median max n\tcpu_us_per_q\ttoggles ok fail max_ms\n'
-    printf '%s\tsteady\t%s\t%s\t%s\t-\n' "$GEN_ENDPOINTS" "$s0" "$ps0" "$cpu0"
-    printf '%s\tflap\t%s\t%s\t%s\t%s\n' "$GEN_ENDPOINTS" "$s1" "$ps1" "$cpu1" "$fl"
-  } >"$FLAP_RESULTS"
-  log "flap: steady $(echo "$s0" | cut -d' ' -f4) qps (per-second min/median/max $ps0), cpu $cpu0 us/q"
-  log "flap: flapping $(echo "$s1" | cut -d' ' -f4) qps (per-second min/median/max $ps1), cpu $cpu1 us/q, lost $(echo "$s1" | cut -d' ' -f3); toggles/ok/fail/max_ms: $fl"
+  local tag r s0 s1 ps0 ps1 fl t0 t1 d0 d1 cpu0 cpu1 est
+  printf '# size\tround\tphase\tsent completed lost qps avg_ms sd_ms\tper-second qps: min median max n\tcpu_us_per_q\ttoggles ok fail max_ms\test. extra CPU per toggle (ms)\n' >"$FLAP_RESULTS"
+  # alternate steady / flapping runs, $FLAP_ROUNDS pairs
+  for r in $(seq "$FLAP_ROUNDS"); do
+    tag="$dir/flap-r$r"
+    t0=$($REPORT cpu "${PID[epdns]}")
+    $PIN_C dnsperf "${base[@]}" >"$tag.steady" 2>&1
+    t1=$($REPORT cpu "${PID[epdns]}"); d0=$((t1 - t0))
+    s0=$($REPORT dnsperf "$tag.steady"); ps0=$($REPORT persec "$tag.steady")
+    cpu0=$(awk -v d=$d0 -v c="$(echo "$s0" | cut -d' ' -f2)" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
+    $PIN_C $REPORT flap "$FLAP_DURATION" "$FLAP_INTERVAL_MS" "$FLAP_ENDPOINTS" "$FLAP_ZONES" >"$tag.toggler" 2>&1 &
+    FLAP_PID=$!
+    t0=$($REPORT cpu "${PID[epdns]}")
+    $PIN_C dnsperf "${base[@]}" >"$tag.flap" 2>&1
+    t1=$($REPORT cpu "${PID[epdns]}"); d1=$((t1 - t0))
+    wait "$FLAP_PID"; FLAP_PID=""
+    s1=$($REPORT dnsperf "$tag.flap"); ps1=$($REPORT persec "$tag.flap")
+    cpu1=$(awk -v d=$d1 -v c="$(echo "$s1" | cut -d' ' -f2)" -v hz="$CLK_TCK" 'BEGIN{ if (c>0) printf "%.2f", d*1e6/hz/c; else print "nan" }')
+    fl=$(tail -1 "$tag.toggler")
+    # CPU of the flapping run beyond what its queries cost at the steady rate, per toggle
+    est=$(awk -v d=$d1 -v hz="$CLK_TCK" -v c="$(echo "$s1" | cut -d' ' -f2)" -v q="$cpu0" -v t="$(echo "$fl" | cut -d' ' -f2)" \
+          'BEGIN{ if (t>0) printf "%.1f", (d/hz - c*q/1e6)*1000/t; else print "nan" }')
+    printf '%s\t%s\tsteady\t%s\t%s\t%s\t-\t-\n' "$GEN_ENDPOINTS" "$r" "$s0" "$ps0" "$cpu0" >>"$FLAP_RESULTS"
+    printf '%s\t%s\tflap\t%s\t%s\t%s\t%s\t%s\n' "$GEN_ENDPOINTS" "$r" "$s1" "$ps1" "$cpu1" "$fl" "$est" >>"$FLAP_RESULTS"
+    log "flap r$r: steady   $(echo "$s0" | cut -d' ' -f4) qps (per-second min/median/max $ps0), cpu $cpu0 us/q"
+    log "flap r$r: flapping $(echo "$s1" | cut -d' ' -f4) qps (per-second min/median/max $ps1), cpu $cpu1 us/q, lost $(echo "$s1" | cut -d' ' -f3); toggles/ok/fail/max_ms: $fl; ~${est} ms CPU per toggle"
+  done
 }
 
 # ---- preflight ----------------------------------------------------------------
