@@ -322,3 +322,91 @@ pub fn assert_negative(m: &Message, rcode: ResponseCode, negative_ttl: u32) {
     assert_eq!(soa.name, Name::from_str(&format!("{SUFFIX}.")).unwrap());
     assert_eq!(soa.ttl, negative_ttl);
 }
+
+/// A fake ENI: a TCP listener on `addr` that accepts and closes connections
+/// until stopped; then connects are refused, as with a dead service.
+pub struct FakeEni {
+    pub addr: SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeEni {
+    pub fn start(addr: SocketAddr) -> FakeEni {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind(addr).expect("bind fake ENI");
+        listener.set_nonblocking(true).unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => drop(s),
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        FakeEni {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes the listener: connects are refused from now on.
+    pub fn stop(mut self) -> SocketAddr {
+        self.halt();
+        self.addr
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for FakeEni {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// A minimal HTTP/1.1 exchange for the admin API: (status, body).
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect admin API");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Polls `f` every 10 ms until it returns true; panics after `limit`.
+/// Returns how long it took.
+pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
