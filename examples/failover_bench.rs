@@ -229,7 +229,7 @@ struct Eni {
     socket: Option<Socket>,
     accept: Option<JoinHandle<()>>,
     /// Connections that fill the accept queue in the silent phase.
-    fillers: Vec<TcpStream>,
+    fillers: Vec<Socket>,
 }
 
 impl Eni {
@@ -288,15 +288,22 @@ impl Eni {
         let s = self.socket.as_ref().unwrap();
         s.listen(0).unwrap(); // a listening socket takes a new backlog
         // From here the queue takes at most one more connection (ours, or a
-        // probe's), then the kernel drops SYNs.
+        // probe's), then the kernel drops SYNs. Ours fills it at once; checking
+        // that a further connect times out waits for `verify_silent`, so the
+        // polling starts now.
+        // Non-blocking: if a probe took the slot first, our SYN is dropped and
+        // must not hold up the polling.
         let t0 = Instant::now();
-        for _ in 0..4 {
-            match TcpStream::connect_timeout(&self.addr, Duration::from_millis(30)) {
-                Ok(c) => self.fillers.push(c),
-                Err(_) => return t0, // a connect timed out: silent
-            }
-        }
-        panic!("accept queue of {} never filled", self.addr);
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        c.set_nonblocking(true).unwrap();
+        let _ = c.connect(&self.addr.into()); // EINPROGRESS
+        self.fillers.push(c);
+        t0
+    }
+
+    /// True when a connect to the silenced ENI times out.
+    fn verify_silent(&self) -> bool {
+        TcpStream::connect_timeout(&self.addr, Duration::from_millis(30)).is_err()
     }
 
     /// Back from silent: normal backlog, accepting again (drains the queue).
@@ -530,6 +537,11 @@ async fn run_once(args: &Args, p: &Profile, bin: &PathBuf) -> RunResult {
         let t0 = enis[VICTIM].silence().await;
         r.silent_failover =
             poll_until(&mut client, args.poll, t0, &mut r.counts, victim_gone).await;
+        assert!(
+            enis[VICTIM].verify_silent(),
+            "a connect to the silenced ENI {} did not time out",
+            enis[VICTIM].addr
+        );
         hold(&mut client, args.poll, p, &mut r.counts).await;
         jitter(p);
         let t0 = Instant::now();
