@@ -64,7 +64,7 @@ struct Profile {
 }
 
 impl Profile {
-    /// `name=interval/timeout/fall/rise`, e.g. `fastest=20/15/2/1`.
+    /// `name=interval/timeout/fall/rise`, e.g. `fastest=10/5/1/1`.
     fn parse(s: &str) -> Result<Self, String> {
         let (name, rest) = s.split_once('=').ok_or("expected name=i/t/f/r")?;
         let v: Vec<u64> = rest
@@ -103,7 +103,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: failover_bench [--runs N] [--steady-secs S] [--poll-ms MS] [--no-silent]\n\
          \x20                     [--profile name=interval/timeout/fall/rise]...\n\
-         default profiles: default=200/150/2/2 fastest=20/15/2/1"
+         default profiles: default=200/150/2/2 fastest=10/5/1/1"
     );
     std::process::exit(2)
 }
@@ -143,7 +143,7 @@ fn parse_args() -> Args {
     if args.profiles.is_empty() {
         args.profiles = vec![
             Profile::parse("default=200/150/2/2").unwrap(),
-            Profile::parse("fastest=20/15/2/1").unwrap(),
+            Profile::parse("fastest=10/5/1/1").unwrap(),
         ];
     }
     args
