@@ -103,7 +103,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: failover_bench [--runs N] [--steady-secs S] [--poll-ms MS] [--no-silent]\n\
          \x20                     [--profile name=interval/timeout/fall/rise]...\n\
-         default profiles: default=200/150/2/2 fastest=10/5/1/1"
+         default profiles: default=100/75/2/2 fastest=10/5/1/1"
     );
     std::process::exit(2)
 }
@@ -142,7 +142,7 @@ fn parse_args() -> Args {
     }
     if args.profiles.is_empty() {
         args.profiles = vec![
-            Profile::parse("default=200/150/2/2").unwrap(),
+            Profile::parse("default=100/75/2/2").unwrap(),
             Profile::parse("fastest=10/5/1/1").unwrap(),
         ];
     }
