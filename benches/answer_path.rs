@@ -15,6 +15,7 @@ use epdns::config::load::load_str;
 use epdns::dns::message::{Origin, Outcome, Transport, respond};
 use epdns::dns::metrics::Metrics;
 use epdns::probe::{HealthTable, State};
+use epdns::server::{health_bits, slots_of};
 use epdns::snapshot::{Snapshot, Tables};
 use hickory_proto::op::{Edns, Message, OpCode, Query};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
@@ -128,15 +129,25 @@ fn rebuild(c: &mut Criterion) {
     g.bench_function("tables_build_reload", |b| {
         b.iter(|| black_box(Tables::build(&model, 2)))
     });
-    // A health change: read every ENI's state and publish new bits.
+    // After a reload: read every ENI's state.
     let health = HealthTable::default();
     health.set_unprobed(snap.tables.targets.iter().cloned());
-    health
-        .set_override("ep-7", "cn-hangzhou-2", Some(State::Down))
-        .unwrap();
+    g.bench_function("health_bits_full_read", |b| {
+        b.iter(|| black_box(health.effective_up_of(snap.tables.targets.iter())))
+    });
+    // A failover: one zone of one endpoint goes down (or up), and the server
+    // patches the published bits (what `server` does on every change).
+    let slots = slots_of(&snap.tables);
+    let _ = health.take_changes();
+    let mut down = true;
     g.bench_function("republish_after_health_change", |b| {
         b.iter(|| {
-            let up = health.effective_up_of(snap.tables.targets.iter());
+            let state = if down { State::Down } else { State::Up };
+            down = !down;
+            health
+                .set_override("ep-7", "cn-hangzhou-2", Some(state))
+                .unwrap();
+            let up = health_bits(&snap, &snap.tables, &slots, &health);
             black_box(Snapshot {
                 tables: snap.tables.clone(),
                 up,

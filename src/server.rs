@@ -19,7 +19,7 @@ use crate::dns::forwarding::Upstream;
 use crate::dns::{Shared, metrics::Metrics, tcp, udp};
 use crate::forward::Forwarder;
 use crate::model::{Forward, Model};
-use crate::probe::{HealthTable, ProbeSettings, Prober, TargetKey};
+use crate::probe::{Changes, HealthTable, ProbeSettings, Prober, TargetKey};
 use crate::snapshot::{Snapshot, Tables};
 
 pub struct Options {
@@ -92,16 +92,54 @@ struct Control {
     source: Source,
     model: Model,
     tables: Arc<Tables>,
+    /// Health slot of each ENI address in `tables`.
+    slots: HashMap<TargetKey, usize>,
     prober: Prober,
     health: Arc<HealthTable>,
     shared: Arc<Shared>,
 }
 
+/// The health bits of `tables` for a new snapshot: `current`'s with the
+/// addresses that changed since it was published patched in, or every
+/// address read again when the tables or the set of targets changed.
+pub fn health_bits(
+    current: &Snapshot,
+    tables: &Arc<Tables>,
+    slots: &HashMap<TargetKey, usize>,
+    health: &HealthTable,
+) -> Box<[bool]> {
+    match health.take_changes() {
+        Changes::Keys(keys) if Arc::ptr_eq(&current.tables, tables) => {
+            let mut up = current.up.clone();
+            for key in &keys {
+                if let Some(&slot) = slots.get(key) {
+                    up[slot] = health.effective_up(key);
+                }
+            }
+            up
+        }
+        _ => health.effective_up_of(tables.targets.iter()),
+    }
+}
+
+/// Health slot of each ENI address in `tables`.
+pub fn slots_of(tables: &Tables) -> HashMap<TargetKey, usize> {
+    tables
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i))
+        .collect()
+}
+
 impl Control {
-    /// Publishes tables + current health as the new snapshot.
+    /// Publishes tables + current health as the new snapshot. A health
+    /// change patches the addresses that changed into the published bits;
+    /// new tables (or new targets) read every address.
     fn publish(&self) {
         let started = Instant::now();
-        let up = self.health.effective_up_of(self.tables.targets.iter());
+        let current = self.shared.snapshot.load();
+        let up = health_bits(&current, &self.tables, &self.slots, &self.health);
         let snapshot = Snapshot {
             tables: self.tables.clone(),
             up,
@@ -146,6 +184,7 @@ impl Control {
         if new.forward != self.model.forward {
             self.shared.upstream.store(upstream);
         }
+        self.slots = slots_of(&tables);
         self.tables = tables;
         self.model = new;
         self.publish();
@@ -191,6 +230,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let mut control = Control {
             source: opts.source,
             model,
+            slots: slots_of(&tables),
             tables,
             prober,
             health,

@@ -94,6 +94,30 @@ struct Inner {
     // address of that endpoint in that zone, including ones added by a reload.
     overrides: HashMap<(String, String), State>,
     events: EventRing,
+    /// What changed since the last `take_changes`.
+    changes: Changes,
+}
+
+/// What changed in the table since the reader last asked: the addresses
+/// whose effective state changed, or `All` when targets came or went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changes {
+    Keys(std::collections::HashSet<TargetKey>),
+    All,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes::Keys(Default::default())
+    }
+}
+
+impl Changes {
+    fn key(&mut self, key: &TargetKey) {
+        if let Changes::Keys(keys) = self {
+            keys.insert(key.clone());
+        }
+    }
 }
 
 impl Inner {
@@ -145,6 +169,7 @@ impl HealthTable {
                 targets: BTreeMap::new(),
                 overrides: HashMap::new(),
                 events: EventRing::new(event_capacity),
+                changes: Changes::default(),
             }),
             counters: Counters::default(),
             generation: watch::Sender::new(0),
@@ -206,6 +231,9 @@ impl HealthTable {
                 0
             }
         };
+        if added {
+            inner.changes = Changes::All;
+        }
         drop(inner);
         if added {
             self.bump();
@@ -216,7 +244,14 @@ impl HealthTable {
     /// Removes a target and its state; returns whether it existed. Overrides of its
     /// endpoint+zone stay until [`HealthTable::prune_overrides`].
     pub fn remove_target(&self, key: &TargetKey) -> bool {
-        let removed = self.lock().targets.remove(key);
+        let removed = {
+            let mut inner = self.lock();
+            let removed = inner.targets.remove(key);
+            if removed.is_some() {
+                inner.changes = Changes::All;
+            }
+            removed
+        };
         match removed {
             Some(entry) => {
                 if entry.probed && entry.threshold.awaiting_first() {
@@ -249,6 +284,9 @@ impl HealthTable {
                 });
                 changed = true;
             }
+        }
+        if changed {
+            inner.changes = Changes::All;
         }
         drop(inner);
         if changed {
@@ -345,8 +383,15 @@ impl HealthTable {
             reason,
         };
         inner.events.push(event.clone());
+        inner.changes.key(key);
         self.counters.transition();
         event
+    }
+
+    /// What changed since the last call (a snapshot builder patches only
+    /// those addresses); `All` after targets were added or removed.
+    pub fn take_changes(&self) -> Changes {
+        std::mem::take(&mut self.lock().changes)
     }
 
     /// Logs events (outside the lock) and notifies subscribers once.

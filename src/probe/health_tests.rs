@@ -237,3 +237,50 @@ async fn wait_first_results_is_bounded() {
     t.record(&a, ok());
     assert!(t.wait_first_results(Duration::from_millis(50)).await);
 }
+
+#[test]
+fn unprobed_targets_take_overrides_and_await_nothing() {
+    let a = key("ep-1", "cn-hangzhou-h", "127.0.1.1");
+    let b = key("ep-2", "cn-hangzhou-h", "127.0.1.2");
+    let t = HealthTable::default();
+    t.set_unprobed([a.clone(), b.clone()]);
+    assert_eq!(t.pending_first(), 0, "nothing to wait for");
+    assert!(t.effective_up(&a));
+    t.set_override("ep-1", "cn-hangzhou-h", Some(State::Down))
+        .unwrap();
+    assert!(!t.effective_up(&a));
+    assert!(t.effective_up(&b));
+    let status = t.status(&a).unwrap();
+    assert!(!status.probed);
+    // Dropping an unprobed target from the set removes it.
+    t.set_unprobed([b.clone()]);
+    assert!(t.status(&a).is_none());
+    t.prune_overrides();
+    assert!(
+        t.set_override("ep-1", "cn-hangzhou-h", Some(State::Down))
+            .is_err()
+    );
+}
+
+#[test]
+fn changes_name_the_addresses_whose_state_changed() {
+    let a = key("ep-1", "cn-hangzhou-h", "127.0.1.1");
+    let b = key("ep-1", "cn-hangzhou-i", "127.0.2.1");
+    let t = table_with(&[&a, &b]);
+    assert_eq!(t.take_changes(), Changes::All, "targets were added");
+    assert_eq!(t.take_changes(), Changes::Keys(Default::default()));
+    t.record(&a, ok());
+    t.record(&b, ok());
+    let _ = t.take_changes();
+    // One failure with fall 2: no change yet; the second: a's state changed.
+    t.record(&a, fail());
+    assert_eq!(t.take_changes(), Changes::Keys(Default::default()));
+    t.record(&a, fail());
+    assert_eq!(t.take_changes(), Changes::Keys([a.clone()].into()));
+    // An override changes every address of its endpoint+zone.
+    t.set_override("ep-1", "cn-hangzhou-i", Some(State::Down))
+        .unwrap();
+    assert_eq!(t.take_changes(), Changes::Keys([b.clone()].into()));
+    t.remove_target(&a);
+    assert_eq!(t.take_changes(), Changes::All);
+}

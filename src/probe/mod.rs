@@ -51,7 +51,7 @@ mod scheduler_tests;
 
 pub use check::{Check, CheckFuture, NetChecker, ProbeResult};
 pub use events::{DEFAULT_EVENT_CAPACITY, Event};
-pub use health::{HealthError, HealthTable, TargetKey, TargetStatus};
+pub use health::{Changes, HealthError, HealthTable, TargetKey, TargetStatus};
 pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
 pub use threshold::{State, Threshold, Transition};
