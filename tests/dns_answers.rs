@@ -341,3 +341,24 @@ fn tcp_answers_pipelined_queries_in_order() {
     assert_eq!(addrs(&rs[2]), ["fd00:1::11", "fd00:2::11"]);
     assert_rcode(&rs[3], ResponseCode::Refused);
 }
+
+#[test]
+fn serves_on_ipv6_listeners_too() {
+    let port = free_port();
+    let v6: std::net::SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    if std::net::UdpSocket::bind(v6).is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let s = Server::start_with_args(BASE, &["--listen", &v6.to_string()]);
+    let q = query_msg(&endpoint("ep-lab1"), RecordType::A);
+    let m = udp_query(v6, "::1".parse().unwrap(), &q);
+    assert_eq!(addrs(&m), ["127.0.1.10", "127.0.2.10"]);
+    let m = udp_query(
+        v6,
+        "::1".parse().unwrap(),
+        &edns_query(&endpoint("ep-lab6"), RecordType::AAAA, 1232),
+    );
+    assert_eq!(addrs(&m), ["fd00:1::11", "fd00:2::11"]);
+    drop(s);
+}

@@ -5,6 +5,7 @@ pub mod fast;
 pub mod forwarding;
 pub mod message;
 pub mod metrics;
+pub mod mmsg;
 pub mod tcp;
 pub mod udp;
 

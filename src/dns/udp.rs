@@ -11,6 +11,7 @@ use tracing::warn;
 use super::Shared;
 use super::forwarding::complete;
 use super::message::{Origin, Outcome, Transport, respond};
+use super::mmsg::Batch;
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;
@@ -27,43 +28,55 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
-/// Serves `socket` on a new thread until the process ends. Answers that need
-/// an upstream (resolver mode) are completed on the tokio runtime so that
-/// they never hold up the loop.
+/// Serves `socket` on a new thread until the process ends: batches of
+/// queries in, batches of replies out (`mmsg`). Answers that need an
+/// upstream (resolver mode) are completed on the tokio runtime so that they
+/// never hold up the loop.
 pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = socket.local_addr()?;
     let socket = Arc::new(socket);
     std::thread::Builder::new()
         .name(format!("udp-{listener}"))
         .spawn(move || {
-            let mut buf = vec![0u8; 65535];
-            let mut out = Vec::with_capacity(4096);
+            let mut batch = Batch::default();
             loop {
-                let (len, src) = match socket.recv_from(&mut buf) {
-                    Ok(r) => r,
+                let n = match batch.recv(&socket) {
+                    Ok(n) => n,
                     Err(e) => {
-                        // ICMP errors from earlier sends surface here; keep serving.
                         warn!(error = %e, "udp receive failed");
                         continue;
                     }
                 };
-                let origin = Origin {
-                    src: src.ip(),
-                    listener,
-                    transport: Transport::Udp,
-                };
                 let snapshot = shared.snapshot.load();
-                match respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out) {
-                    Outcome::Reply => send(&socket, &out, src),
-                    Outcome::Drop => {}
-                    Outcome::Forward(pending) => {
-                        let (socket, shared2) = (socket.clone(), shared.clone());
-                        shared.runtime.spawn(async move {
-                            if let Some(reply) = complete(&shared2, pending).await {
-                                send(&socket, &reply, src);
-                            }
-                        });
+                for i in 0..n {
+                    let mut out = batch.reply_buffer();
+                    let (packet, src) = batch.query(i);
+                    let Some(src) = src else {
+                        batch.give_back(out);
+                        continue;
+                    };
+                    let origin = Origin {
+                        src: src.ip(),
+                        listener,
+                        transport: Transport::Udp,
+                    };
+                    match respond(&snapshot, &shared.metrics, packet, origin, &mut out) {
+                        Outcome::Reply => batch.reply(i, out),
+                        Outcome::Drop => batch.give_back(out),
+                        Outcome::Forward(pending) => {
+                            batch.give_back(out);
+                            let (socket, shared2) = (socket.clone(), shared.clone());
+                            shared.runtime.spawn(async move {
+                                if let Some(reply) = complete(&shared2, pending).await {
+                                    send(&socket, &reply, src);
+                                }
+                            });
+                        }
                     }
+                }
+                drop(snapshot);
+                if let Err(e) = batch.send(&socket) {
+                    warn!(error = %e, "udp send failed");
                 }
             }
         })?;
