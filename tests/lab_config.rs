@@ -21,9 +21,10 @@ impl Drop for Child {
 fn embedded_lab_config_serves_its_names() {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let admin = format!("127.0.0.1:{}", free_port());
     let _child = Child(
         Command::new(env!("CARGO_BIN_EXE_epdns"))
-            .args(["serve", "--listen", &addr.to_string()])
+            .args(["serve", "--listen", &addr.to_string(), "--admin", &admin])
             .env("EPDNS_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
