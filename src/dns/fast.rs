@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use super::message::{Origin, Transport};
+use super::message::{Origin, Transport, mask};
 use super::metrics::Metrics;
 use crate::snapshot::wire::WireAnswer;
 use crate::snapshot::{Client, Snapshot};
@@ -164,19 +164,17 @@ fn negative_soa(snapshot: &Snapshot, name_len: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&soa.counters);
 }
 
-/// The ECS address with the bits beyond the source prefix cleared.
+/// The ECS address with the bits beyond the source prefix cleared (the
+/// general path's rule).
 fn masked(ecs: &Ecs<'_>) -> IpAddr {
     let mut octets = [0u8; 16];
     octets[..ecs.address.len()].copy_from_slice(ecs.address);
-    let bits = ecs.source_prefix as usize;
-    if !bits.is_multiple_of(8) {
-        octets[bits / 8] &= 0xFFu8 << (8 - bits % 8);
-    }
-    if ecs.family == 1 {
+    let addr = if ecs.family == 1 {
         IpAddr::from([octets[0], octets[1], octets[2], octets[3]])
     } else {
         IpAddr::from(octets)
-    }
+    };
+    mask(addr, ecs.source_prefix).expect("parse_ecs checked the prefix against the family")
 }
 
 fn u16_at(p: &[u8], at: usize) -> Option<u16> {

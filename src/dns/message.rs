@@ -311,7 +311,7 @@ fn client_of(
 
 /// `addr` with the bits beyond `prefix` cleared; `None` if the prefix is too
 /// long for the family.
-fn mask(addr: IpAddr, prefix: u8) -> Option<IpAddr> {
+pub(crate) fn mask(addr: IpAddr, prefix: u8) -> Option<IpAddr> {
     Some(match addr {
         IpAddr::V4(a) if prefix <= 32 => {
             let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
