@@ -15,6 +15,7 @@ use smallvec::SmallVec;
 
 use super::tables::{
     AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, Tables,
+    wire_key,
 };
 use crate::zonefile::ZoneAnswer;
 
@@ -197,7 +198,8 @@ impl Snapshot {
     ) -> Step<'s> {
         let t = &*self.tables;
         let zone = &t.zone;
-        let Some(node) = t.names.get(name) else {
+        let mut buf = [0u8; 255];
+        let Some(node) = t.wire_names.get(wire_key(name, &mut buf)) else {
             return Step::Negative(ResponseCode::NXDomain, &zone.soa_negative);
         };
         let before = ans.answers.len();

@@ -23,7 +23,6 @@ pub use crate::probe::TargetKey as Target;
 
 pub struct Tables {
     pub zone: GeneratedZone,
-    pub(crate) names: HashMap<Name, Node>,
     pub(crate) endpoints: Vec<EndpointAnswers>,
     pub(crate) zone_domains: Vec<ZoneDomainAnswers>,
     pub(crate) vpcs: Vec<VpcSubnets>,
@@ -41,8 +40,9 @@ pub struct Tables {
     pub(crate) inbound: Vec<(SocketAddr, u32)>,
     /// Resolver mode: forward what we do not serve, for clients of a VPC.
     pub forward: bool,
-    /// The wire-level fast path (`dns::fast`): names by their lowercase wire
-    /// form (labels without the final root octet).
+    /// Every name of the generated zone by its lowercase wire form (labels
+    /// without the final root octet), so that both answer paths look names
+    /// up without allocating.
     pub(crate) wire_names: HashMap<Box<[u8]>, Node, rustc_hash::FxBuildHasher>,
     /// The apex in the same form.
     pub(crate) apex_wire: Box<[u8]>,
@@ -233,7 +233,6 @@ impl Tables {
                 ns_host_aaaa,
                 negative_soa,
             },
-            names: HashMap::new(),
             endpoints: Vec::new(),
             zone_domains: Vec::new(),
             vpcs: model.vpcs.iter().map(|v| vpc_subnets(model, v)).collect(),
@@ -255,7 +254,7 @@ impl Tables {
             endpoint_domains: Vec::new(),
             serial,
         };
-        t.names.insert(apex.clone(), Node::Apex);
+        t.wire_names.insert(wire_name(&apex), Node::Apex);
         t.insert_with_parents(ns_host, Node::NsHost);
         for ep in &model.endpoints {
             t.add_endpoint(model, ep);
@@ -267,11 +266,6 @@ impl Tables {
             .iter()
             .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
             && !model.private_zones.iter().any(|pz| apex.zone_of(&pz.name));
-        t.wire_names = t
-            .names
-            .iter()
-            .map(|(name, node)| (wire_name(name), *node))
-            .collect();
         for pz in &model.private_zones {
             for vpc in &pz.vpcs {
                 let soa = pz.zone.soa();
@@ -390,10 +384,12 @@ impl Tables {
     fn insert_with_parents(&mut self, name: Name, node: Node) {
         let apex_labels = self.zone.apex.num_labels();
         let mut parent = name.base_name();
-        self.names.insert(name, node);
+        self.wire_names.insert(wire_name(&name), node);
         while parent.num_labels() > apex_labels {
             let next = parent.base_name();
-            self.names.entry(parent).or_insert(Node::EmptyNonTerminal);
+            self.wire_names
+                .entry(wire_name(&parent))
+                .or_insert(Node::EmptyNonTerminal);
             parent = next;
         }
     }
@@ -432,12 +428,21 @@ fn family(
 /// A name's lowercase wire form without the final root octet: the key of
 /// `Tables::wire_names`.
 pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(name.len());
+    let mut buf = [0u8; 255];
+    wire_key(name, &mut buf).into()
+}
+
+/// The same, written into `buf` (a name's wire form fits in 255 octets).
+pub(crate) fn wire_key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
+    let mut len = 0;
     for label in name.iter() {
-        out.push(label.len() as u8);
-        out.extend(label.iter().map(u8::to_ascii_lowercase));
+        buf[len] = label.len() as u8;
+        for (d, s) in buf[len + 1..len + 1 + label.len()].iter_mut().zip(label) {
+            *d = s.to_ascii_lowercase();
+        }
+        len += 1 + label.len();
     }
-    out.into_boxed_slice()
+    &buf[..len]
 }
 
 /// An A or AAAA record on the wire, its owner a pointer to the question
