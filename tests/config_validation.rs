@@ -876,3 +876,206 @@ fn server_section_may_be_left_out() {
     assert!(!without.contains("[server]"));
     assert_ok(&without);
 }
+
+// ---- PrivateZone, inbound, forwarding, probes, admin ------------------------
+
+const EP_LAB6: &str = "endpoint 'ep-lab6' (endpoint[1])";
+
+#[test]
+fn custom_domain_enabled_twice_in_one_vpc() {
+    let text = replace(
+        "ip_version = \"dual-stack\"\n",
+        "ip_version = \"dual-stack\"\ncustom_domain = true\n",
+    );
+    assert_only_error(
+        &text,
+        EP_LAB6,
+        "custom_domain",
+        "already enabled in VPC 'vpc-a' by endpoint 'ep-lab1'",
+    );
+    // Another VPC may enable the same custom domain for its own endpoint.
+    assert_ok(&append(
+        "[[endpoint]]\nid = \"ep-b1\"\nvpc = \"vpc-b\"\nservice = \"epsrv-oss\"\n\
+         custom_domain = true\nzones = [ { vswitch = \"vsw-b\", ip = \"127.1.1.10\" } ]",
+    ));
+}
+
+/// `check` with zone files written beside the config.
+fn check_with_files(text: &str, files: &[(&str, &str)]) -> (Output, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let path: PathBuf = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run epdns");
+    (out, path.display().to_string())
+}
+
+const ZONE: &str = "$ORIGIN corp.lab.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.53\nwww IN A 127.0.5.1\n";
+const PZ: &str = "private_zone 'corp.lab' (private_zone[0])";
+
+fn private_zone(vpcs: &str, file: &str) -> String {
+    append(&format!(
+        "[[private_zone]]\nname = \"corp.lab\"\nfile = \"{file}\"\nvpcs = {vpcs}"
+    ))
+}
+
+#[test]
+fn private_zone_rules() {
+    let ok = private_zone("[\"vpc-a\", \"vpc-b\"]", "corp.zone");
+    let (out, _) = check_with_files(&ok, &[("corp.zone", ZONE)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    for (vpcs, field, fragment) in [
+        ("[\"vpc-x\"]", "vpcs[0]", "no VPC with id 'vpc-x'"),
+        ("[]", "vpcs", "at least one VPC"),
+        (
+            "[\"vpc-a\", \"vpc-a\"]",
+            "vpcs[1]",
+            "already bound to a zone corp.lab.",
+        ),
+    ] {
+        let (out, path) =
+            check_with_files(&private_zone(vpcs, "corp.zone"), &[("corp.zone", ZONE)]);
+        let err = stderr(&out);
+        assert!(!out.status.success());
+        let prefix = format!("{path}: {PZ}: {field}: ");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(fragment)),
+            "{prefix} {fragment} not in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn private_zone_file_errors_name_the_file_and_line() {
+    let text = private_zone("[\"vpc-a\"]", "corp.zone");
+    let (out, path) = check_with_files(&text, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("{path}: {PZ}: file: ")), "{err}");
+    assert!(err.contains("corp.zone"), "{err}");
+
+    // Line 6 has a bad address.
+    let broken = ZONE.replace("127.0.5.1", "127.0.5.300");
+    let (out, _) = check_with_files(&text, &[("corp.zone", &broken)]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("corp.zone:6"), "file:line in {err}");
+}
+
+#[test]
+fn inbound_listener_rules() {
+    let inbound = |listen: &str, vpc: &str| {
+        append(&format!(
+            "[[inbound]]\nlisten = \"{listen}\"\nvpc = \"{vpc}\""
+        ))
+    };
+    assert_ok(&inbound("127.0.0.2:5300", "vpc-a"));
+    let obj = "inbound listener 0 (inbound[0])";
+    assert_only_error(
+        &inbound("127.0.0.2:5300", "vpc-x"),
+        obj,
+        "vpc",
+        "no VPC with id 'vpc-x'",
+    );
+    assert_only_error(
+        &inbound("127.0.0.2", "vpc-a"),
+        obj,
+        "listen",
+        "not an address:port",
+    );
+    assert_only_error(
+        &inbound("127.0.0.1:5300", "vpc-a"),
+        obj,
+        "listen",
+        "already a listen address",
+    );
+}
+
+#[test]
+fn forward_rules() {
+    let fwd = |body: &str| append(&format!("[forward]\n{body}"));
+    assert_ok(&fwd("upstreams = [\"127.0.0.53:53\"]"));
+    assert_only_error(
+        &fwd("upstreams = [\"127.0.0.53\"]"),
+        "[forward]",
+        "upstreams[0]",
+        "not an address:port",
+    );
+    assert_only_error(
+        &fwd("upstreams = []"),
+        "[forward]",
+        "upstreams",
+        "at least one upstream",
+    );
+    assert_only_error(
+        &fwd("upstreams = [\"127.0.0.53:53\"]\ntimeout_ms = 0"),
+        "[forward]",
+        "timeout_ms",
+        "between 1 and 30000",
+    );
+}
+
+#[test]
+fn probe_settings_name_the_field_and_where_it_was_set() {
+    let probe = |body: &str| append(&format!("[probe]\n{body}"));
+    assert_ok(&probe("kind = \"tcp\"\nport = 443"));
+    // Every endpoint inherits [probe]: the first reported is ep-lab1.
+    let ep = "endpoint 'ep-lab1' (endpoint[0])";
+    assert_rejected(
+        &probe("kind = \"ping\""),
+        ep,
+        "probe.kind",
+        "'ping' (set in [probe])",
+    );
+    assert_rejected(&probe("kind = \"tcp\""), ep, "probe.port", "needs a port");
+    assert_rejected(
+        &probe("kind = \"tcp\"\nport = 443\ninterval_ms = 100\ntimeout_ms = 100"),
+        ep,
+        "probe.timeout_ms",
+        "set in [probe]",
+    );
+    assert_rejected(&probe("fall = 0"), ep, "probe.fall", "at least 1");
+    // An endpoint's own setting is named as such; kind "none" turns it off.
+    let text = ep_plain_with("probe = { kind = \"http\", port = 80, path = \"no-slash\" }");
+    assert_only_error(&text, EP_PLAIN, "probe.path", "set in this endpoint");
+    let text = probe("kind = \"tcp\"\nport = 443").replace(
+        "service = \"epsrv-plain\"\n",
+        "service = \"epsrv-plain\"\nprobe = { kind = \"none\" }\n",
+    );
+    assert_ok(&text);
+}
+
+#[test]
+fn server_policy_and_admin_rules() {
+    assert_only_error(
+        &replace("ttl = 60\n", "ttl = 60\nall_down = \"maybe\"\n"),
+        "[server]",
+        "all_down",
+        "'maybe' is not one of",
+    );
+    assert_only_error(
+        &replace("ttl = 60\n", "ttl = 60\ndegraded_ttl = 120\n"),
+        "[server]",
+        "degraded_ttl",
+        "longer than ttl 60",
+    );
+    assert_ok(&replace(
+        "ttl = 60\n",
+        "ttl = 60\ndegraded_ttl = 5\nall_down = \"servfail\"\n",
+    ));
+    assert_only_error(
+        &append("[admin]\nlisten = \"localhost\""),
+        "[admin]",
+        "listen",
+        "not an address:port",
+    );
+    assert_ok(&append("[admin]\nlisten = \"127.0.0.1:8053\""));
+}
