@@ -361,3 +361,38 @@ fn ecs_selects_the_view() {
     let name: Name = "www.corp.lab.".parse().unwrap();
     assert_eq!(m.answers[0].name, name);
 }
+
+#[test]
+fn eni_addresses_have_ptr_records_inside_their_vpc() {
+    let lab = lab();
+    let m = lab.ask(IN_LAB, "10.1.0.127.in-addr.arpa.", RecordType::PTR);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.metadata.authoritative);
+    let RData::PTR(target) = &m.answers[0].data else {
+        panic!("PTR: {m:?}")
+    };
+    assert_eq!(
+        target.0.to_string(),
+        zone_domain("ep-lab1", "cn-hangzhou-h")
+    );
+    assert_eq!(m.answers[0].ttl, 60);
+    // vpc-b's ENI, from vpc-b.
+    let m = lab.ask(IN_B, "10.1.1.127.in-addr.arpa.", RecordType::PTR);
+    let RData::PTR(target) = &m.answers[0].data else {
+        panic!("PTR: {m:?}")
+    };
+    assert_eq!(target.0.to_string(), zone_domain("ep-b1", "cn-hangzhou-h"));
+    // Other types: NODATA with an SOA.
+    let m = lab.ask(IN_LAB, "10.1.0.127.in-addr.arpa.", RecordType::A);
+    assert_rcode(&m, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    // Not another VPC's ENI, not outsiders, not addresses that are no ENI.
+    for (from, name) in [
+        (IN_B, "10.1.0.127.in-addr.arpa."),
+        (OUTSIDE, "10.1.0.127.in-addr.arpa."),
+        (IN_LAB, "99.1.0.127.in-addr.arpa."),
+    ] {
+        assert_rcode(&lab.ask(from, name, RecordType::PTR), ResponseCode::Refused);
+    }
+}

@@ -14,8 +14,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use smallvec::SmallVec;
 
 use super::tables::{
-    AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, Tables,
-    wire_key,
+    AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, PtrAnswer,
+    Tables, wire_key,
 };
 use crate::zonefile::ZoneAnswer;
 
@@ -88,6 +88,7 @@ enum Source<'s> {
     Generated,
     Custom(&'s CustomDomain),
     Private(&'s PrivateView),
+    Ptr(&'s PtrAnswer),
 }
 
 /// What one source said about one name.
@@ -126,6 +127,14 @@ impl Snapshot {
                 Source::Generated => self.generated(&name, qtype, client, &mut ans),
                 Source::Custom(c) => self.custom(c, &name, qtype, client, &mut ans),
                 Source::Private(p) => private(p, &name, qtype, &mut ans),
+                Source::Ptr(p) => {
+                    if matches!(qtype, RecordType::PTR | RecordType::ANY) {
+                        ans.answers.push(Cow::Borrowed(&p.record));
+                        Step::Answered
+                    } else {
+                        Step::Negative(ResponseCode::NoError, &p.soa_negative)
+                    }
+                }
             };
             match step {
                 Step::Answered => return ans,
@@ -183,6 +192,14 @@ impl Snapshot {
             let labels = origin.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
                 best = Some((labels, Source::Private(p)));
+            }
+        }
+        // An ENI's reverse name, unless the VPC has a private zone (a
+        // reverse zone of its own) that holds it.
+        if !matches!(best, Some((_, Source::Private(_)))) && !view.ptr.is_empty() {
+            let mut buf = [0u8; 255];
+            if let Some(p) = view.ptr.get(wire_key(name, &mut buf)) {
+                return Some(Source::Ptr(p));
             }
         }
         best.map(|(_, s)| s)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
@@ -61,6 +61,15 @@ pub struct Tables {
 pub(crate) struct View {
     pub custom: Vec<CustomDomain>,
     pub private: Vec<PrivateView>,
+    /// Reverse names of the VPC's ENI addresses (by wire form), each a
+    /// one-name zone answering PTR to its zone domain (or, cross-region,
+    /// its endpoint domain).
+    pub ptr: HashMap<Box<[u8]>, PtrAnswer, rustc_hash::FxBuildHasher>,
+}
+
+pub(crate) struct PtrAnswer {
+    pub record: Record,
+    pub soa_negative: Record,
 }
 
 /// A custom service domain enabled by an endpoint of the VPC: answers like
@@ -357,6 +366,18 @@ impl Tables {
             ),
         };
         let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
+        for (z, eni) in ep.zones.iter().zip(&enis) {
+            let target = if ep.cross_region {
+                name.clone()
+            } else {
+                names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated")
+            };
+            let addrs =
+                std::iter::once(IpAddr::V4(eni.v4.0)).chain(eni.v6.map(|v| IpAddr::V6(v.0)));
+            for ip in addrs {
+                self.add_ptr(vpc, ip, &target, ttl);
+            }
+        }
         self.endpoint_domains.push((ep.id.clone(), name.clone()));
         self.endpoints.push(answers_for(&name));
         let idx = (self.endpoints.len() - 1) as u32;
@@ -372,6 +393,20 @@ impl Tables {
                 soa_negative,
             });
         }
+    }
+
+    fn add_ptr(&mut self, vpc: u32, ip: IpAddr, target: &Name, ttl: u32) {
+        let owner = crate::zonefile::ptr_name(ip);
+        let mut soa_negative = self.zone.soa_negative.clone();
+        soa_negative.name = owner.clone();
+        let record = Record::from_rdata(owner.clone(), ttl, RData::PTR(PTR(target.clone())));
+        self.views[vpc as usize].ptr.insert(
+            wire_name(&owner),
+            PtrAnswer {
+                record,
+                soa_negative,
+            },
+        );
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
