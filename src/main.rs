@@ -50,8 +50,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EPDNS_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("EPDNS_LOG").unwrap_or_else(|_| {
+                "info,hickory_proto=warn,hickory_resolver=warn,hickory_net=warn".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
