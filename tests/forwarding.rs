@@ -207,3 +207,21 @@ fn a_dead_upstream_is_servfail_and_a_second_one_takes_over() {
     let m = s.ask(IN_VPC, UP_NAME, RecordType::A);
     assert_eq!(addrs(&m), ["127.0.7.7"]);
 }
+
+#[test]
+fn a_slow_upstream_does_not_hold_up_pipelined_tcp_queries() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead = silent.local_addr().unwrap();
+    let s = setup_with(|_| vec![dead]);
+    // Over one connection (from 127.0.0.1, inside vpc-lab): a question for
+    // the dead upstream, then one of ours.
+    let qs = [
+        query_msg(UP_NAME, RecordType::A),
+        query_msg(&endpoint("ep-lab1"), RecordType::A),
+    ];
+    let rs = s.resolver.tcp(&qs);
+    assert_eq!(rs[0].metadata.id, qs[1].metadata.id, "ours first");
+    assert_eq!(addrs(&rs[0]), ["127.0.1.10"]);
+    assert_eq!(rs[1].metadata.id, qs[0].metadata.id);
+    assert_rcode(&rs[1], ResponseCode::ServFail);
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use super::Shared;
@@ -62,7 +62,7 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, peer, local, &shared).await {
+            if let Err(e) = connection(stream, peer, local, shared).await {
                 debug!(error = %e, client = %peer, "tcp connection ended");
             }
             drop(permit);
@@ -70,11 +70,15 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// One connection: queries are read in order; local answers are written at
+/// once, answers that need an upstream when they arrive (RFC 7766 §6.2.1.1
+/// allows out-of-order replies), so a slow upstream never holds up the
+/// queries behind it. One writer task owns the write half.
 async fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     listener: SocketAddr,
-    shared: &Shared,
+    shared: Arc<Shared>,
 ) -> std::io::Result<()> {
     let origin = Origin {
         src: peer.ip(),
@@ -82,33 +86,60 @@ async fn connection(
         transport: Transport::Tcp,
     };
     stream.set_nodelay(true)?;
-    let mut buf = vec![0u8; 65535];
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        let len = match tokio::time::timeout(IDLE_TIMEOUT, stream.read_u16()).await {
-            Err(_) => return Ok(()),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(r) => r? as usize,
-        };
-        tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(&mut buf[..len]))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-        let outcome = {
-            let snapshot = shared.snapshot.load();
-            respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out)
-        };
-        match outcome {
-            Outcome::Reply => {}
-            // Not a query we can answer at all: the stream cannot be trusted.
-            Outcome::Drop => return Ok(()),
-            Outcome::Forward(pending) => match complete(shared, pending).await {
-                Some(reply) => out = reply,
-                None => return Ok(()),
-            },
+    let (mut reader, mut writer) = stream.into_split();
+    let (replies, mut to_write) = mpsc::channel::<Vec<u8>>(64);
+    let write_task = tokio::spawn(async move {
+        while let Some(reply) = to_write.recv().await {
+            writer.write_all(&framed(&reply)).await?;
         }
-        let mut framed = Vec::with_capacity(out.len() + 2);
-        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&out);
-        stream.write_all(&framed).await?;
+        Ok::<_, std::io::Error>(())
+    });
+    let mut buf = vec![0u8; 65535];
+    let read_result = async {
+        loop {
+            let len = match tokio::time::timeout(IDLE_TIMEOUT, reader.read_u16()).await {
+                Err(_) => return Ok(()),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Ok(r) => r? as usize,
+            };
+            tokio::time::timeout(IDLE_TIMEOUT, reader.read_exact(&mut buf[..len]))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            let mut out = Vec::with_capacity(512);
+            let outcome = {
+                let snapshot = shared.snapshot.load();
+                respond(&snapshot, &shared.metrics, &buf[..len], origin, &mut out)
+            };
+            match outcome {
+                Outcome::Reply => {
+                    if replies.send(out).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                // Not a query we can answer at all: the stream cannot be trusted.
+                Outcome::Drop => return Ok(()),
+                Outcome::Forward(pending) => {
+                    let (shared, replies) = (shared.clone(), replies.clone());
+                    tokio::spawn(async move {
+                        if let Some(reply) = complete(&shared, pending).await {
+                            let _ = replies.send(reply).await;
+                        }
+                    });
+                }
+            }
+        }
     }
+    .await;
+    // Replies still being forwarded hold their own sender: the writer ends
+    // when the last of them is written.
+    drop(replies);
+    let write_result = write_task.await.unwrap_or(Ok(()));
+    read_result.and(write_result)
+}
+
+fn framed(msg: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(msg.len() + 2);
+    f.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    f.extend_from_slice(msg);
+    f
 }
