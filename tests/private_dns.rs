@@ -362,10 +362,16 @@ fn ecs_selects_the_view() {
     assert_eq!(m.answers[0].name, name);
 }
 
+/// The reverse (in-addr.arpa) name of an IPv4 address.
+fn reverse(ip: &str) -> String {
+    let octets: Vec<&str> = ip.split('.').rev().collect();
+    format!("{}.in-addr.arpa.", octets.join("."))
+}
+
 #[test]
 fn eni_addresses_have_ptr_records_inside_their_vpc() {
     let lab = lab();
-    let m = lab.ask(IN_LAB, "10.1.0.127.in-addr.arpa.", RecordType::PTR);
+    let m = lab.ask(IN_LAB, &reverse("127.0.1.10"), RecordType::PTR);
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.metadata.authoritative);
     let RData::PTR(target) = &m.answers[0].data else {
@@ -377,21 +383,21 @@ fn eni_addresses_have_ptr_records_inside_their_vpc() {
     );
     assert_eq!(m.answers[0].ttl, 60);
     // vpc-b's ENI, from vpc-b.
-    let m = lab.ask(IN_B, "10.1.1.127.in-addr.arpa.", RecordType::PTR);
+    let m = lab.ask(IN_B, &reverse("127.1.1.10"), RecordType::PTR);
     let RData::PTR(target) = &m.answers[0].data else {
         panic!("PTR: {m:?}")
     };
     assert_eq!(target.0.to_string(), zone_domain("ep-b1", "cn-hangzhou-h"));
     // Other types: NODATA with an SOA.
-    let m = lab.ask(IN_LAB, "10.1.0.127.in-addr.arpa.", RecordType::A);
+    let m = lab.ask(IN_LAB, &reverse("127.0.1.10"), RecordType::A);
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.answers.is_empty());
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
     // Not another VPC's ENI, not outsiders, not addresses that are no ENI.
     for (from, name) in [
-        (IN_B, "10.1.0.127.in-addr.arpa."),
-        (OUTSIDE, "10.1.0.127.in-addr.arpa."),
-        (IN_LAB, "99.1.0.127.in-addr.arpa."),
+        (IN_B, &reverse("127.0.1.10")),
+        (OUTSIDE, &reverse("127.0.1.10")),
+        (IN_LAB, &reverse("127.0.1.99")),
     ] {
         assert_rcode(&lab.ask(from, name, RecordType::PTR), ResponseCode::Refused);
     }
