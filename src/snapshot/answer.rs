@@ -97,7 +97,7 @@ enum Step<'s> {
     Answered,
     /// The name owns a CNAME (added); continue with its target.
     Cname(Name),
-    Negative(ResponseCode, &'s Record),
+    Negative(ResponseCode, Cow<'s, Record>),
     Referral(&'s [Record], &'s [Record]),
     ServFail,
 }
@@ -127,21 +127,14 @@ impl Snapshot {
                 Source::Generated => self.generated(&name, qtype, client, &mut ans),
                 Source::Custom(c) => self.custom(c, &name, qtype, client, &mut ans),
                 Source::Private(p) => private(p, &name, qtype, &mut ans),
-                Source::Ptr(p) => {
-                    if matches!(qtype, RecordType::PTR | RecordType::ANY) {
-                        ans.answers.push(Cow::Borrowed(&p.record));
-                        Step::Answered
-                    } else {
-                        Step::Negative(ResponseCode::NoError, &p.soa_negative)
-                    }
-                }
+                Source::Ptr(p) => self.ptr(*p, &name, qtype, &mut ans),
             };
             match step {
                 Step::Answered => return ans,
                 Step::Negative(rcode, soa) => {
                     // RFC 6604: the RCODE is that of the last name in a chain.
                     ans.rcode = rcode;
-                    ans.authority.push(Cow::Borrowed(soa));
+                    ans.authority.push(soa);
                     ans.scope_prefix = 0;
                     return ans;
                 }
@@ -217,7 +210,7 @@ impl Snapshot {
         let zone = &t.zone;
         let mut buf = [0u8; 255];
         let Some(node) = t.wire_names.get(wire_key(name, &mut buf)) else {
-            return Step::Negative(ResponseCode::NXDomain, &zone.soa_negative);
+            return Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&zone.soa_negative));
         };
         let before = ans.answers.len();
         let add = |ans: &mut Answer<'s>, records: &'s [Record]| {
@@ -264,7 +257,7 @@ impl Snapshot {
         if ans.answers.len() == before {
             // NODATA: the name exists but not with this type (or every ENI
             // is down under the "none" policy).
-            return Step::Negative(ResponseCode::NoError, &zone.soa_negative);
+            return Step::Negative(ResponseCode::NoError, Cow::Borrowed(&zone.soa_negative));
         }
         Step::Answered
     }
@@ -280,7 +273,7 @@ impl Snapshot {
         ans: &mut Answer<'s>,
     ) -> Step<'s> {
         if c.name != *name {
-            return Step::Negative(ResponseCode::NXDomain, &c.soa_negative);
+            return Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&c.soa_negative));
         }
         let before = ans.answers.len();
         let ep = &self.tables.endpoints[c.endpoint as usize];
@@ -288,9 +281,34 @@ impl Snapshot {
             return Step::ServFail;
         }
         if ans.answers.len() == before {
-            return Step::Negative(ResponseCode::NoError, &c.soa_negative);
+            return Step::Negative(ResponseCode::NoError, Cow::Borrowed(&c.soa_negative));
         }
         Step::Answered
+    }
+
+    /// An ENI's reverse name: PTR to its zone domain (or endpoint domain),
+    /// NODATA for other types; a one-name zone, so its SOA is at the name.
+    fn ptr<'s>(
+        &'s self,
+        p: PtrAnswer,
+        name: &Name,
+        qtype: RecordType,
+        ans: &mut Answer<'s>,
+    ) -> Step<'s> {
+        let t = &*self.tables;
+        if matches!(qtype, RecordType::PTR | RecordType::ANY) {
+            let target = t.ptr_target(p.target).clone();
+            ans.answers.push(Cow::Owned(Record::from_rdata(
+                name.clone(),
+                p.ttl,
+                RData::PTR(hickory_proto::rr::rdata::PTR(target)),
+            )));
+            Step::Answered
+        } else {
+            let mut soa = t.zone.soa_negative.clone();
+            soa.name = name.clone();
+            Step::Negative(ResponseCode::NoError, Cow::Owned(soa))
+        }
     }
 
     /// An endpoint's A and/or AAAA for `qtype`.
@@ -447,8 +465,10 @@ fn private<'s>(
             Step::Cname(target)
         }
         ZoneAnswer::Delegation { ns, glue } => Step::Referral(ns, glue),
-        ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, &p.soa_negative),
-        ZoneAnswer::NxDomain => Step::Negative(ResponseCode::NXDomain, &p.soa_negative),
+        ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, Cow::Borrowed(&p.soa_negative)),
+        ZoneAnswer::NxDomain => {
+            Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&p.soa_negative))
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
@@ -67,9 +67,30 @@ pub(crate) struct View {
     pub ptr: HashMap<Box<[u8]>, PtrAnswer, rustc_hash::FxBuildHasher>,
 }
 
+/// What an ENI's reverse name points to; the PTR record (and the SOA of a
+/// negative answer) is built when asked, since there is one per ENI address
+/// and PTR questions are rare.
+#[derive(Clone, Copy)]
 pub(crate) struct PtrAnswer {
-    pub record: Record,
-    pub soa_negative: Record,
+    pub target: PtrTarget,
+    pub ttl: u32,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum PtrTarget {
+    /// Index into `zone_domains`.
+    ZoneDomain(u32),
+    /// Index into `endpoint_domains` (cross-region endpoints).
+    Endpoint(u32),
+}
+
+impl Tables {
+    pub(crate) fn ptr_target(&self, t: PtrTarget) -> &Name {
+        match t {
+            PtrTarget::ZoneDomain(i) => &self.zone_domains[i as usize].a[0].name,
+            PtrTarget::Endpoint(i) => &self.endpoint_domains[i as usize].1,
+        }
+    }
 }
 
 /// A custom service domain enabled by an endpoint of the VPC: answers like
@@ -312,6 +333,7 @@ impl Tables {
         // One health slot per ENI address, shared by every name that answers
         // with it (endpoint domain, custom domain).
         let mut enis = Vec::new();
+        let first_zone_domain = self.zone_domains.len() as u32;
         for z in &ep.zones {
             let zone_idx = self.vpcs[vpc as usize]
                 .zone_names
@@ -366,16 +388,19 @@ impl Tables {
             ),
         };
         let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
-        for (z, eni) in ep.zones.iter().zip(&enis) {
+        for (i, eni) in enis.iter().enumerate() {
             let target = if ep.cross_region {
-                name.clone()
+                PtrTarget::Endpoint(self.endpoint_domains.len() as u32)
             } else {
-                names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated")
+                PtrTarget::ZoneDomain(first_zone_domain + i as u32)
             };
             let addrs =
                 std::iter::once(IpAddr::V4(eni.v4.0)).chain(eni.v6.map(|v| IpAddr::V6(v.0)));
             for ip in addrs {
-                self.add_ptr(vpc, ip, &target, ttl);
+                let owner = crate::zonefile::ptr_name(ip);
+                self.views[vpc as usize]
+                    .ptr
+                    .insert(wire_name(&owner), PtrAnswer { target, ttl });
             }
         }
         self.endpoint_domains.push((ep.id.clone(), name.clone()));
@@ -393,20 +418,6 @@ impl Tables {
                 soa_negative,
             });
         }
-    }
-
-    fn add_ptr(&mut self, vpc: u32, ip: IpAddr, target: &Name, ttl: u32) {
-        let owner = crate::zonefile::ptr_name(ip);
-        let mut soa_negative = self.zone.soa_negative.clone();
-        soa_negative.name = owner.clone();
-        let record = Record::from_rdata(owner.clone(), ttl, RData::PTR(PTR(target.clone())));
-        self.views[vpc as usize].ptr.insert(
-            wire_name(&owner),
-            PtrAnswer {
-                record,
-                soa_negative,
-            },
-        );
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
