@@ -75,7 +75,7 @@ pub fn respond(
     let answer = snapshot.wire_answer(&name_buf[..q.name_len], q.qtype, &client);
     let (rcode, scope_prefix) = match &answer {
         WireAnswer::General => return false,
-        WireAnswer::Records { scope_prefix, .. } => (ResponseCode::NoError, *scope_prefix),
+        WireAnswer::Addresses { scope_prefix, .. } => (ResponseCode::NoError, *scope_prefix),
         WireAnswer::NoData => (ResponseCode::NoError, 0),
         WireAnswer::NxDomain => (ResponseCode::NXDomain, 0),
         WireAnswer::ServFail => (ResponseCode::ServFail, 0),
@@ -91,10 +91,10 @@ pub fn respond(
     out.extend_from_slice(&packet[0..2]);
     out.push(0x80 | aa | (packet[2] & 0x01));
     out.push((packet[3] & 0x10) | rcode.low());
-    let (answers, authority): (&[&[u8]], bool) = match &answer {
-        WireAnswer::Records { rrs, .. } => (rrs, false),
-        WireAnswer::NoData | WireAnswer::NxDomain => (&[], true),
-        _ => (&[], false),
+    let (answers, ttl, authority): (&[IpAddr], u32, bool) = match &answer {
+        WireAnswer::Addresses { ips, ttl, .. } => (ips, *ttl, false),
+        WireAnswer::NoData | WireAnswer::NxDomain => (&[], 0, true),
+        _ => (&[], 0, false),
     };
     let counts = [
         1u16,
@@ -106,8 +106,8 @@ pub fn respond(
         out.extend_from_slice(&c.to_be_bytes());
     }
     out.extend_from_slice(q.question);
-    for rr in answers {
-        out.extend_from_slice(rr);
+    for ip in answers {
+        address_rr(*ip, ttl, out);
     }
     if authority {
         negative_soa(snapshot, q.name_len, out);
@@ -142,6 +142,26 @@ pub fn respond(
     }
     metrics.count(rcode);
     true
+}
+
+/// An A or AAAA record whose owner is the question's name (a pointer to
+/// offset 12).
+fn address_rr(ip: IpAddr, ttl: u32, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0xC0, 0x0C]);
+    match ip {
+        IpAddr::V4(v4) => {
+            out.extend_from_slice(&[0, 1, 0, 1]); // A, IN
+            out.extend_from_slice(&ttl.to_be_bytes());
+            out.extend_from_slice(&[0, 4]);
+            out.extend_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out.extend_from_slice(&[0, 28, 0, 1]); // AAAA, IN
+            out.extend_from_slice(&ttl.to_be_bytes());
+            out.extend_from_slice(&[0, 16]);
+            out.extend_from_slice(&v6.octets());
+        }
+    }
 }
 
 /// The zone's SOA, owner and names compressed to the apex inside the

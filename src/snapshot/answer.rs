@@ -245,11 +245,12 @@ impl Snapshot {
             }
             Node::ZoneDomain(i) => {
                 let zd = &t.zone_domains[i as usize];
+                let record = |ip| Cow::Owned(address_record(&zd.name, t.ttl, ip));
                 if matches!(qtype, RecordType::A | RecordType::ANY) {
-                    add(ans, &zd.a);
+                    ans.answers.push(record(IpAddr::V4(zd.a)));
                 }
-                if matches!(qtype, RecordType::AAAA | RecordType::ANY) {
-                    add(ans, &zd.aaaa);
+                if let (Some(v6), RecordType::AAAA | RecordType::ANY) = (zd.aaaa, qtype) {
+                    ans.answers.push(record(IpAddr::V6(v6)));
                 }
             }
             Node::EmptyNonTerminal => {}
@@ -346,13 +347,12 @@ impl Snapshot {
                 degraded,
                 scope_prefix,
             } => {
-                let records = if degraded {
-                    &fam.degraded
-                } else {
-                    &fam.records
-                };
-                ans.answers
-                    .extend(picked.iter().map(|&i| Cow::Borrowed(&records[i as usize])));
+                let ttl = self.tables.answer_ttl(degraded);
+                ans.answers.extend(
+                    picked
+                        .iter()
+                        .map(|&i| Cow::Owned(address_record(&ep.owner, ttl, fam.ips[i as usize]))),
+                );
                 ans.scope_prefix = scope_prefix;
                 Selected::Records
             }
@@ -371,11 +371,11 @@ impl Snapshot {
         client: &Client,
     ) -> Choice {
         let up = |i: usize| self.up[fam.slots[i] as usize];
-        let n = fam.records.len();
+        let n = fam.ips.len();
         let up_count = (0..n).filter(|&i| up(i)).count();
         // While any ENI is down, the shorter TTL makes resolvers ask again
         // soon after it recovers (or after more fail).
-        let degraded = up_count < n && !fam.degraded.is_empty();
+        let degraded = up_count < n && self.tables.degraded_ttl.is_some();
         let all = |filter: &dyn Fn(usize) -> bool| -> Picked {
             (0..n).filter(|&i| filter(i)).map(|i| i as u16).collect()
         };
@@ -418,6 +418,15 @@ impl Snapshot {
             scope_prefix,
         }
     }
+}
+
+/// An A or AAAA record.
+fn address_record(owner: &Name, ttl: u32, ip: IpAddr) -> Record {
+    let rdata = match ip {
+        IpAddr::V4(v4) => RData::A(v4.into()),
+        IpAddr::V6(v6) => RData::AAAA(v6.into()),
+    };
+    Record::from_rdata(owner.clone(), ttl, rdata)
 }
 
 /// Indices of the chosen ENIs within a family.

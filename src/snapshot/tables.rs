@@ -54,6 +54,9 @@ pub struct Tables {
     pub endpoint_domains: Vec<(String, Name)>,
     /// The SOA serial: when these tables were built.
     pub serial: u32,
+    /// TTL of endpoint and zone domain answers, and while degraded.
+    pub ttl: u32,
+    pub degraded_ttl: Option<u32>,
 }
 
 /// The names only one VPC sees: custom service domains and private zones.
@@ -85,9 +88,17 @@ pub(crate) enum PtrTarget {
 }
 
 impl Tables {
+    /// The TTL of an endpoint answer, shorter while it is degraded.
+    pub(crate) fn answer_ttl(&self, degraded: bool) -> u32 {
+        match self.degraded_ttl {
+            Some(d) if degraded => d,
+            _ => self.ttl,
+        }
+    }
+
     pub(crate) fn ptr_target(&self, t: PtrTarget) -> &Name {
         match t {
-            PtrTarget::ZoneDomain(i) => &self.zone_domains[i as usize].a[0].name,
+            PtrTarget::ZoneDomain(i) => &self.zone_domains[i as usize].name,
             PtrTarget::Endpoint(i) => &self.endpoint_domains[i as usize].1,
         }
     }
@@ -132,23 +143,23 @@ pub(crate) enum Node {
     EmptyNonTerminal,
 }
 
-/// One address family's records of an endpoint domain.
-#[derive(Default)]
+/// One address family of an endpoint's ENIs. Only addresses are kept: each
+/// answer path writes its records from them (the general path as `Record`s,
+/// the fast path straight onto the wire), which keeps a 10,000-endpoint
+/// table small.
+#[derive(Default, Clone)]
 pub(crate) struct FamilyAnswers {
-    pub records: Vec<Record>,
-    /// The same records with the degraded TTL, used while any of them is
-    /// down; empty when no degraded TTL is configured.
-    pub degraded: Vec<Record>,
-    /// `records` and `degraded` on the wire, owner compressed to the
-    /// question (which is the owner).
-    pub wire: Vec<Box<[u8]>>,
-    pub wire_degraded: Vec<Box<[u8]>>,
+    pub ips: Vec<IpAddr>,
     pub slots: Vec<Slot>,
-    /// Index into the VPC's zone list, per record.
+    /// Index into the VPC's zone list, per address.
     pub zones: Vec<u32>,
 }
 
+#[derive(Clone)]
 pub(crate) struct EndpointAnswers {
+    /// The name the records are owned by: the endpoint domain, or a custom
+    /// domain answering like it.
+    pub owner: Name,
     pub vpc: u32,
     pub affinity: bool,
     pub a: FamilyAnswers,
@@ -157,11 +168,9 @@ pub(crate) struct EndpointAnswers {
 }
 
 pub(crate) struct ZoneDomainAnswers {
-    pub a: Vec<Record>,
-    pub aaaa: Vec<Record>,
-    /// The same on the wire (see `FamilyAnswers::wire`).
-    pub a_wire: Vec<Box<[u8]>>,
-    pub aaaa_wire: Vec<Box<[u8]>>,
+    pub name: Name,
+    pub a: std::net::Ipv4Addr,
+    pub aaaa: Option<std::net::Ipv6Addr>,
 }
 
 /// Per VPC: vSwitch CIDRs with their zone, longest prefix first, so the first
@@ -283,6 +292,8 @@ impl Tables {
             fast_path: true,
             endpoint_domains: Vec::new(),
             serial,
+            ttl: s.ttl,
+            degraded_ttl: s.degraded_ttl,
         };
         t.wire_names.insert(wire_name(&apex), Node::Apex);
         t.insert_with_parents(ns_host, Node::NsHost);
@@ -327,89 +338,68 @@ impl Tables {
     fn add_endpoint(&mut self, model: &Model, ep: &model::Endpoint) {
         let svc = model.service(&ep.service).expect("validated");
         let vpc = vpc_index(model, &ep.vpc);
-        let ttl = model.server.ttl;
-        let degraded_ttl = model.server.degraded_ttl;
         let dual_stack = ep.ip_version == IpVersion::DualStack;
+        let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
         // One health slot per ENI address, shared by every name that answers
         // with it (endpoint domain, custom domain).
-        let mut enis = Vec::new();
-        let first_zone_domain = self.zone_domains.len() as u32;
+        let mut answers = EndpointAnswers {
+            owner: name.clone(),
+            vpc,
+            affinity: ep.zone_affinity,
+            dual_stack,
+            a: FamilyAnswers::default(),
+            aaaa: FamilyAnswers::default(),
+        };
         for z in &ep.zones {
             let zone_idx = self.vpcs[vpc as usize]
                 .zone_names
                 .iter()
                 .position(|n| *n == z.zone)
                 .expect("the vSwitch's zone is in its VPC") as u32;
-            let v4 = (z.ip, self.slot(ep, &z.zone, IpAddr::V4(z.ip)));
-            let v6 = z
-                .ipv6
-                .filter(|_| dual_stack)
-                .map(|ip| (ip, self.slot(ep, &z.zone, IpAddr::V6(ip))));
-            enis.push(Eni {
-                zone: zone_idx,
-                v4,
-                v6,
-            });
+            let v6 = z.ipv6.filter(|_| dual_stack);
+            let addrs = std::iter::once(IpAddr::V4(z.ip)).chain(v6.map(IpAddr::V6));
+            // Its reverse names point at the zone domain, or, for a
+            // cross-region endpoint (no zone domains), at the endpoint domain.
+            let target = if ep.cross_region {
+                PtrTarget::Endpoint(self.endpoint_domains.len() as u32)
+            } else {
+                PtrTarget::ZoneDomain(self.zone_domains.len() as u32)
+            };
+            for ip in addrs {
+                let fam = if ip.is_ipv4() {
+                    &mut answers.a
+                } else {
+                    &mut answers.aaaa
+                };
+                fam.ips.push(ip);
+                fam.slots.push(self.slot(ep, &z.zone, ip));
+                fam.zones.push(zone_idx);
+                self.views[vpc as usize].ptr.insert(
+                    wire_name(&crate::zonefile::ptr_name(ip)),
+                    PtrAnswer {
+                        target,
+                        ttl: self.ttl,
+                    },
+                );
+            }
             if !ep.cross_region {
                 let zname =
                     names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated");
-                let a = vec![Record::from_rdata(zname.clone(), ttl, RData::A(A(z.ip)))];
-                let aaaa: Vec<Record> = v6
-                    .map(|(ip, _)| Record::from_rdata(zname.clone(), ttl, RData::AAAA(AAAA(ip))))
-                    .into_iter()
-                    .collect();
-                let zd = ZoneDomainAnswers {
-                    a_wire: a.iter().map(rr_wire).collect(),
-                    aaaa_wire: aaaa.iter().map(rr_wire).collect(),
-                    a,
-                    aaaa,
-                };
-                self.zone_domains.push(zd);
+                self.zone_domains.push(ZoneDomainAnswers {
+                    name: zname.clone(),
+                    a: z.ip,
+                    aaaa: v6,
+                });
                 let idx = (self.zone_domains.len() - 1) as u32;
                 self.insert_with_parents(zname, Node::ZoneDomain(idx));
             }
         }
-        let answers_for = |owner: &Name| EndpointAnswers {
-            vpc,
-            affinity: ep.zone_affinity,
-            dual_stack,
-            a: family(
-                owner,
-                ttl,
-                degraded_ttl,
-                enis.iter().map(|e| (RData::A(A(e.v4.0)), e.v4.1, e.zone)),
-            ),
-            aaaa: family(
-                owner,
-                ttl,
-                degraded_ttl,
-                enis.iter()
-                    .filter_map(|e| e.v6.map(|(ip, slot)| (RData::AAAA(AAAA(ip)), slot, e.zone))),
-            ),
-        };
-        let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
-        for (i, eni) in enis.iter().enumerate() {
-            let target = if ep.cross_region {
-                PtrTarget::Endpoint(self.endpoint_domains.len() as u32)
-            } else {
-                PtrTarget::ZoneDomain(first_zone_domain + i as u32)
-            };
-            let addrs =
-                std::iter::once(IpAddr::V4(eni.v4.0)).chain(eni.v6.map(|v| IpAddr::V6(v.0)));
-            for ip in addrs {
-                let owner = crate::zonefile::ptr_name(ip);
-                self.views[vpc as usize]
-                    .ptr
-                    .insert(wire_name(&owner), PtrAnswer { target, ttl });
-            }
-        }
         self.endpoint_domains.push((ep.id.clone(), name.clone()));
-        self.endpoints.push(answers_for(&name));
-        let idx = (self.endpoints.len() - 1) as u32;
-        self.insert_with_parents(name, Node::Endpoint(idx));
-
         if let (true, Some(domain)) = (ep.custom_domain, &svc.custom_domain) {
-            self.endpoints.push(answers_for(domain));
+            self.endpoints.push(EndpointAnswers {
+                owner: domain.clone(),
+                ..answers.clone()
+            });
             let mut soa_negative = self.zone.soa_negative.clone();
             soa_negative.name = domain.clone();
             self.views[vpc as usize].custom.push(CustomDomain {
@@ -418,6 +408,9 @@ impl Tables {
                 soa_negative,
             });
         }
+        self.endpoints.push(answers);
+        let idx = (self.endpoints.len() - 1) as u32;
+        self.insert_with_parents(name, Node::Endpoint(idx));
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
@@ -441,36 +434,6 @@ impl Tables {
     }
 }
 
-/// One ENI: its zone (index in the VPC's zone list) and its addresses with
-/// their health slots.
-struct Eni {
-    zone: u32,
-    v4: (std::net::Ipv4Addr, Slot),
-    v6: Option<(std::net::Ipv6Addr, Slot)>,
-}
-
-fn family(
-    owner: &Name,
-    ttl: u32,
-    degraded_ttl: Option<u32>,
-    enis: impl Iterator<Item = (RData, Slot, u32)>,
-) -> FamilyAnswers {
-    let mut f = FamilyAnswers::default();
-    for (rdata, slot, zone) in enis {
-        if let Some(d) = degraded_ttl {
-            f.degraded
-                .push(Record::from_rdata(owner.clone(), d, rdata.clone()));
-        }
-        f.records
-            .push(Record::from_rdata(owner.clone(), ttl, rdata));
-        f.slots.push(slot);
-        f.zones.push(zone);
-    }
-    f.wire = f.records.iter().map(rr_wire).collect();
-    f.wire_degraded = f.degraded.iter().map(rr_wire).collect();
-    f
-}
-
 /// A name's lowercase wire form without the final root octet: the key of
 /// `Tables::wire_names`.
 pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
@@ -489,24 +452,6 @@ pub(crate) fn wire_key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
         len += 1 + label.len();
     }
     &buf[..len]
-}
-
-/// An A or AAAA record on the wire, its owner a pointer to the question
-/// name at offset 12 (the owner is always the question's name).
-fn rr_wire(r: &Record) -> Box<[u8]> {
-    let (rtype, rdata): (u16, &[u8]) = match &r.data {
-        RData::A(a) => (1, &a.0.octets()[..]),
-        RData::AAAA(a) => (28, &a.0.octets()[..]),
-        other => unreachable!("only addresses are precomputed, not {other:?}"),
-    };
-    let mut out = Vec::with_capacity(12 + rdata.len());
-    out.extend_from_slice(&[0xC0, 0x0C]);
-    out.extend_from_slice(&rtype.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes()); // class IN
-    out.extend_from_slice(&r.ttl.to_be_bytes());
-    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-    out.extend_from_slice(rdata);
-    out.into_boxed_slice()
 }
 
 fn vpc_index(model: &Model, id: &str) -> u32 {

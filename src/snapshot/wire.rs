@@ -3,16 +3,20 @@
 //! on the wire instead of `Record`s. Only the generated zone's common
 //! questions are answered here; everything else is `General`.
 
+use std::net::IpAddr;
+
 use hickory_proto::rr::RecordType;
 use smallvec::SmallVec;
 
 use super::answer::{Choice, Client, Snapshot};
 use super::tables::{FamilyAnswers, Node};
 
-pub enum WireAnswer<'s> {
-    /// Complete RRs whose owner points at the question; `scope_prefix` for ECS.
-    Records {
-        rrs: SmallVec<[&'s [u8]; 8]>,
+pub enum WireAnswer {
+    /// A (or AAAA) records of these addresses, owned by the question's name;
+    /// `scope_prefix` for ECS.
+    Addresses {
+        ips: SmallVec<[IpAddr; 8]>,
+        ttl: u32,
         scope_prefix: u8,
     },
     NxDomain,
@@ -38,7 +42,7 @@ pub struct NegativeSoa {
 impl Snapshot {
     /// Answers `qname` (lowercase wire form, without the root octet) for
     /// `qtype`, or says to take the general path.
-    pub fn wire_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> WireAnswer<'_> {
+    pub fn wire_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> WireAnswer {
         let t = &*self.tables;
         if !t.fast_path {
             return WireAnswer::General;
@@ -65,46 +69,39 @@ impl Snapshot {
             }
             (Node::ZoneDomain(i), RecordType::A | RecordType::AAAA) => {
                 let zd = &t.zone_domains[i as usize];
-                let rrs = if qtype == RecordType::A {
-                    &zd.a_wire
-                } else {
-                    &zd.aaaa_wire
+                let ip = match qtype {
+                    RecordType::A => Some(IpAddr::V4(zd.a)),
+                    _ => zd.aaaa.map(IpAddr::V6),
                 };
-                if rrs.is_empty() {
-                    WireAnswer::NoData
-                } else {
-                    WireAnswer::Records {
-                        rrs: rrs.iter().map(|r| &r[..]).collect(),
+                match ip {
+                    Some(ip) => WireAnswer::Addresses {
+                        ips: smallvec::smallvec![ip],
+                        ttl: t.ttl,
                         scope_prefix: 0,
-                    }
+                    },
+                    None => WireAnswer::NoData,
                 }
             }
             _ => WireAnswer::General,
         }
     }
 
-    fn family<'s>(
-        &'s self,
+    fn family(
+        &self,
         ep: &super::tables::EndpointAnswers,
-        fam: &'s FamilyAnswers,
+        fam: &FamilyAnswers,
         client: &Client,
-    ) -> WireAnswer<'s> {
+    ) -> WireAnswer {
         match self.choose(ep, fam, client) {
             Choice::Enis {
                 picked,
                 degraded,
                 scope_prefix,
-            } => {
-                let wire = if degraded {
-                    &fam.wire_degraded
-                } else {
-                    &fam.wire
-                };
-                WireAnswer::Records {
-                    rrs: picked.iter().map(|&i| &wire[i as usize][..]).collect(),
-                    scope_prefix,
-                }
-            }
+            } => WireAnswer::Addresses {
+                ips: picked.iter().map(|&i| fam.ips[i as usize]).collect(),
+                ttl: self.tables.answer_ttl(degraded),
+                scope_prefix,
+            },
             Choice::NoData => WireAnswer::NoData,
             Choice::ServFail => WireAnswer::ServFail,
         }
