@@ -38,6 +38,7 @@ FLAP_INTERVAL_MS=100
 FLAP_DURATION=10          # s per flap run (steady, then flapping)
 FLAP_ROUNDS=2             # steady/flapping pairs
 EPDNS_BIN=""
+QUOTA=0                   # --server-quota: % of one CPU each server may use (0 = no cap)
 OUT=""
 
 usage() {
@@ -61,6 +62,8 @@ usage: bench/run.sh [options]
   --flap-duration S      seconds of each flap run (default $FLAP_DURATION)
   --flap-rounds N        steady/flapping pairs (default $FLAP_ROUNDS)
   --quick                smoke test: --sizes 10 --rounds 1 --duration 2 --lat-duration 1
+  --server-quota PCT     cap each server at PCT% of one CPU (cgroup cpu quota, root):
+                         the server, not dnsperf, is then the limit, so qps compares servers
   --out DIR              keep generated files, logs and results here (default: mktemp)
 EOF
 }
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
     --flap-only) FLAP=1; FLAP_ONLY=1 ;;
     --flap-duration) FLAP_DURATION=$2; shift ;;
     --flap-rounds) FLAP_ROUNDS=$2; shift ;;
+    --server-quota) QUOTA=$2; shift ;;
     --quick) SIZES=10; ROUNDS=1; DURATION=2; LAT_DURATION=1 ;;
     --out) OUT=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -96,7 +100,7 @@ case "$SERVER_ADDR" in
   127.*|::1) ;;
   *) echo "run.sh: refusing to send load to $SERVER_ADDR (loopback only)" >&2; exit 2 ;;
 esac
-for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE FLAP_DURATION FLAP_ROUNDS; do
+for v in ROUNDS DURATION LAT_DURATION LAT_RATE CLIENTS OUTSTANDING PORT_BASE FLAP_DURATION FLAP_ROUNDS QUOTA; do
   case "${!v}" in ''|*[!0-9]*) echo "run.sh: --${v,,} must be a non-negative integer" >&2; exit 2 ;; esac
 done
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 300 ] || { echo "run.sh: --duration must be 1..300" >&2; exit 2; }
@@ -117,6 +121,28 @@ if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
   PIN_S="taskset -c $SERVER_CPUS"; PIN_C="taskset -c $CLIENT_CPUS"
 else
   PIN=0; PIN_S=""; PIN_C=""
+fi
+
+# With --server-quota, every server runs in one cgroup whose CPU quota is
+# QUOTA% of a CPU (per 10 ms period, so throttling is fine-grained): the
+# servers are then the bottleneck, and qps measures their capacity.
+CGROUP=""
+if [ "$QUOTA" -gt 0 ]; then
+  [ "$QUOTA" -le 100 ] || { echo "run.sh: --server-quota must be 1..100" >&2; exit 2; }
+  if [ -d /sys/fs/cgroup/cpu ] && [ -w /sys/fs/cgroup/cpu ]; then
+    CGROUP=/sys/fs/cgroup/cpu/epdns-bench-$$
+    mkdir -p "$CGROUP"
+    echo 10000 >"$CGROUP/cpu.cfs_period_us"
+    echo $((QUOTA * 100)) >"$CGROUP/cpu.cfs_quota_us"
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ]; then
+    CGROUP=/sys/fs/cgroup/epdns-bench-$$
+    echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+    mkdir -p "$CGROUP"
+    echo "$((QUOTA * 100)) 10000" >"$CGROUP/cpu.max"
+  else
+    echo "run.sh: --server-quota needs a writable cgroup cpu controller (root)" >&2; exit 2
+  fi
+  PIN_S="$(dirname "$0")/in-cgroup.sh $CGROUP $PIN_S"
 fi
 
 # ---- process bookkeeping: we only ever stop processes this script started ----
@@ -142,6 +168,8 @@ cleanup() {
   local n
   [ -n "${FLAP_PID:-}" ] && kill "$FLAP_PID" 2>/dev/null
   for n in "${!PID[@]}"; do stop_server "$n"; done
+  [ -n "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null
+  true
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -402,7 +430,7 @@ fi
 {
   echo "# epdns benchmark $(date -u +%FT%TZ) on $(uname -sr), $NCPU cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
   echo "# epdns $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') | $(knotd -V 2>&1 | head -1) | NSD $(nsd -v 2>&1 | head -1 | awk '{print $NF}') | $(dnsperf -h 2>&1 | grep -m1 Version)"
-  echo "# pin: $([ "$PIN" = 1 ] && echo "servers cpu $SERVER_CPUS, dnsperf cpu $CLIENT_CPUS" || echo off) | rounds $ROUNDS | throughput ${DURATION}s -c $CLIENTS -q $OUTSTANDING (rate unlimited) | latency ${LAT_DURATION}s at -Q $LAT_RATE"
+  echo "# pin: $([ "$PIN" = 1 ] && echo "servers cpu $SERVER_CPUS, dnsperf cpu $CLIENT_CPUS" || echo off)$([ "$QUOTA" -gt 0 ] && echo ", server CPU quota ${QUOTA}%") | rounds $ROUNDS | throughput ${DURATION}s -c $CLIENTS -q $OUTSTANDING (rate unlimited) | latency ${LAT_DURATION}s at -Q $LAT_RATE"
   printf '#%s\n' "$(echo size workload round server sent completed lost qps avg_ms sd_ms cpu_us_per_q p50_ms p99_ms p999_ms lat_n lat_timeouts srv_busy_pct | tr ' ' '\t')"
 } >"$RESULTS"
 head -3 "$RESULTS" | sed 's/^# //' >&2
