@@ -26,7 +26,8 @@ struct Query<'p> {
     /// The question as sent: name, type and class.
     question: &'p [u8],
     qtype: RecordType,
-    /// Length of the lowercase name in `name_buf`.
+    /// Length of the lowercase name in `name_buf`, root octet included (the
+    /// tables' key form).
     name_len: usize,
     edns: Option<Edns<'p>>,
 }
@@ -233,6 +234,8 @@ fn parse<'p>(p: &'p [u8], name: &mut [u8; 255]) -> Option<Query<'p>> {
         len += 1 + l;
         at += l;
     }
+    name[len] = 0;
+    len += 1;
     let qtype = match u16_at(p, at)? {
         1 => RecordType::A,
         28 => RecordType::AAAA,

@@ -15,9 +15,10 @@ use smallvec::SmallVec;
 
 use super::tables::{
     AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, PtrAnswer,
-    Tables, wire_key,
+    Tables,
 };
 use crate::zonefile::ZoneAnswer;
+use crate::zonefile::key::WireName;
 
 /// Longest CNAME chain followed; a longer one is answered as far as it got.
 pub const MAX_CNAME_CHAIN: usize = 8;
@@ -189,11 +190,11 @@ impl Snapshot {
         }
         // An ENI's reverse name, unless the VPC has a private zone (a
         // reverse zone of its own) that holds it.
-        if !matches!(best, Some((_, Source::Private(_)))) && !view.ptr.is_empty() {
-            let mut buf = [0u8; 255];
-            if let Some(p) = view.ptr.get(wire_key(name, &mut buf)) {
-                return Some(Source::Ptr(p));
-            }
+        if !matches!(best, Some((_, Source::Private(_))))
+            && !view.ptr.is_empty()
+            && let Some(p) = view.ptr.get(WireName::new(name).bytes())
+        {
+            return Some(Source::Ptr(p));
         }
         best.map(|(_, s)| s)
     }
@@ -208,8 +209,7 @@ impl Snapshot {
     ) -> Step<'s> {
         let t = &*self.tables;
         let zone = &t.zone;
-        let mut buf = [0u8; 255];
-        let Some(node) = t.wire_names.get(wire_key(name, &mut buf)) else {
+        let Some(node) = t.wire_names.get(WireName::new(name).bytes()) else {
             return Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&zone.soa_negative));
         };
         let before = ans.answers.len();

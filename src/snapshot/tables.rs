@@ -13,6 +13,7 @@ use ipnet::IpNet;
 pub use crate::model::AllDownPolicy;
 use crate::model::{self, IpVersion, Model, names};
 use crate::zonefile::PrivateZone;
+use crate::zonefile::key::WireName;
 
 /// Index of one ENI address in the health vector.
 pub type Slot = u32;
@@ -40,9 +41,9 @@ pub struct Tables {
     pub(crate) inbound: Vec<(SocketAddr, u32)>,
     /// Resolver mode: forward what we do not serve, for clients of a VPC.
     pub forward: bool,
-    /// Every name of the generated zone by its lowercase wire form (labels
-    /// without the final root octet), so that both answer paths look names
-    /// up without allocating.
+    /// Every name of the generated zone by its lowercase wire form (root
+    /// octet included), so that both answer paths look names up without
+    /// allocating.
     pub(crate) wire_names: HashMap<Box<[u8]>, Node, rustc_hash::FxBuildHasher>,
     /// The apex in the same form.
     pub(crate) apex_wire: Box<[u8]>,
@@ -434,24 +435,10 @@ impl Tables {
     }
 }
 
-/// A name's lowercase wire form without the final root octet: the key of
-/// `Tables::wire_names`.
+/// A name's lowercase wire form (the zone file index's key form): the key
+/// of `Tables::wire_names` and of the PTR views.
 pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
-    let mut buf = [0u8; 255];
-    wire_key(name, &mut buf).into()
-}
-
-/// The same, written into `buf` (a name's wire form fits in 255 octets).
-pub(crate) fn wire_key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
-    let mut len = 0;
-    for label in name.iter() {
-        buf[len] = label.len() as u8;
-        for (d, s) in buf[len + 1..len + 1 + label.len()].iter_mut().zip(label) {
-            *d = s.to_ascii_lowercase();
-        }
-        len += 1 + label.len();
-    }
-    &buf[..len]
+    WireName::new(name).bytes().into()
 }
 
 fn vpc_index(model: &Model, id: &str) -> u32 {

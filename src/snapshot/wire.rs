@@ -40,7 +40,7 @@ pub struct NegativeSoa {
 }
 
 impl Snapshot {
-    /// Answers `qname` (lowercase wire form, without the root octet) for
+    /// Answers `qname` (lowercase wire form, root octet included) for
     /// `qtype`, or says to take the general path.
     pub fn wire_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> WireAnswer {
         let t = &*self.tables;

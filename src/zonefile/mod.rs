@@ -32,7 +32,7 @@
 mod answer;
 mod error;
 mod index;
-mod key;
+pub(crate) mod key;
 mod load;
 mod ptr;
 mod resolve;
