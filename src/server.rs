@@ -177,12 +177,18 @@ impl Control {
                 return;
             }
         };
-        let upstream = match upstream_of(new.forward.as_ref()) {
-            Ok(u) => u,
-            Err(e) => {
-                error!(error = %format!("{e:#}"), "reload rejected; the running config keeps serving");
-                return;
+        // A new forwarder only when `[forward]` changed: an unchanged one
+        // keeps its cache.
+        let upstream = if new.forward != self.model.forward {
+            match upstream_of(new.forward.as_ref()) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    error!(error = %format!("{e:#}"), "reload rejected; the running config keeps serving");
+                    return;
+                }
             }
+        } else {
+            None
         };
         if let Err(e) = self.prober.update_targets(probe_targets(&new, &tables)) {
             error!(error = %e, "reload rejected; the running config keeps serving");
@@ -196,7 +202,7 @@ impl Control {
         if new.admin != self.model.admin {
             warn!("reload: [admin] changed; the admin listener changes only on restart");
         }
-        if new.forward != self.model.forward {
+        if let Some(upstream) = upstream {
             self.shared.upstream.store(upstream);
         }
         self.slots = slots;

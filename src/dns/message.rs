@@ -248,22 +248,18 @@ fn emit<'r>(
 fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s> {
     let qtype = q.query_type();
     if q.query_class() != DNSClass::IN {
-        return refused();
+        return Answer::refused();
     }
     match qtype {
         // Meta types that are never a question (RFC 6891 §6.1.1, RFC 8945).
         RecordType::OPT | RecordType::TSIG => Answer {
             rcode: ResponseCode::FormErr,
-            ..refused()
+            ..Answer::refused()
         },
         // Zone transfers are not offered.
-        RecordType::AXFR | RecordType::IXFR => refused(),
+        RecordType::AXFR | RecordType::IXFR => Answer::refused(),
         _ => snapshot.answer(q.name(), qtype, client),
     }
-}
-
-fn refused<'s>() -> Answer<'s> {
-    Answer::refused()
 }
 
 /// The client address the answer may depend on: the ECS address when present
