@@ -376,7 +376,7 @@ service = "s"
 zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2.12" } ]
 "#;
 
-    fn snapshot(policy: AllDownPolicy, down: &[&str]) -> Snapshot {
+    pub(super) fn snapshot(policy: AllDownPolicy, down: &[&str]) -> Snapshot {
         let model = load_str(CFG, Path::new("t.toml")).unwrap();
         let mut tables = Tables::build(&model, 9);
         tables.all_down = policy;
@@ -389,7 +389,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
         Snapshot { tables, up }
     }
 
-    fn query(name: &str, t: RecordType, edns: Option<(u16, Option<&str>)>) -> Vec<u8> {
+    pub(super) fn query(name: &str, t: RecordType, edns: Option<(u16, Option<&str>)>) -> Vec<u8> {
         let mut m = Message::query();
         m.metadata.op_code = OpCode::Query;
         m.metadata.recursion_desired = name.len().is_multiple_of(2);
@@ -559,20 +559,38 @@ mod robustness {
 
     use super::*;
     use crate::dns::message::{Outcome, respond as respond_any};
+    use crate::snapshot::AllDownPolicy;
 
     /// Malformed input gets FORMERR or is dropped, never a panic: mutated
     /// copies of valid queries (flipped bits, cut short, grown) and random
     /// bytes, through both paths.
     #[test]
     fn mutated_and_random_packets_never_panic() {
-        let s = super::tests_support::snapshot();
+        let s = tests::snapshot(AllDownPolicy::All, &[]);
         let m = Metrics::default();
         let origin = Origin {
             src: "127.0.1.50".parse().unwrap(),
             listener: SocketAddr::from(([127, 0, 0, 1], 53)),
             transport: Transport::Udp,
         };
-        let seeds = super::tests_support::seed_packets();
+        let seeds: Vec<Vec<u8>> = [
+            ("e.s.r1.privatelink.aliyuncs.com.", RecordType::A, None),
+            (
+                "e.s.r1.privatelink.aliyuncs.com.",
+                RecordType::AAAA,
+                Some("127.0.1.0/24"),
+            ),
+            (
+                "e-za.s.r1.privatelink.aliyuncs.com.",
+                RecordType::A,
+                Some("::/0"),
+            ),
+            ("x.privatelink.aliyuncs.com.", RecordType::A, None),
+            ("example.com.", RecordType::MX, None),
+        ]
+        .into_iter()
+        .map(|(name, t, ecs)| tests::query(name, t, Some((1232, ecs))))
+        .collect();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut out = Vec::new();
         let mut replies = 0;
@@ -602,80 +620,5 @@ mod robustness {
             }
         }
         assert!(replies > 10_000, "only {replies} replies");
-    }
-}
-
-#[cfg(test)]
-mod tests_support {
-    use std::path::Path;
-    use std::str::FromStr;
-    use std::sync::Arc;
-
-    use hickory_proto::op::{Edns, Message, OpCode, Query as HQuery};
-    use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
-    use hickory_proto::rr::{Name, RecordType};
-
-    use crate::config::load::load_str;
-    use crate::snapshot::{Snapshot, Tables};
-
-    pub fn snapshot() -> Snapshot {
-        let cfg = r#"
-[[vpc]]
-id = "v"
-region = "r1"
-cidrs = ["127.0.0.0/16"]
-[[vswitch]]
-id = "sa"
-vpc = "v"
-zone = "za"
-cidr = "127.0.1.0/24"
-[[service]]
-id = "s"
-region = "r1"
-zone_affinity = true
-[[endpoint]]
-id = "e"
-vpc = "v"
-service = "s"
-zone_affinity = true
-zones = [ { vswitch = "sa", ip = "127.0.1.10" } ]
-"#;
-        let model = load_str(cfg, Path::new("t.toml")).unwrap();
-        let tables = Arc::new(Tables::build(&model, 1));
-        let up = vec![true; tables.targets.len()].into_boxed_slice();
-        Snapshot { tables, up }
-    }
-
-    pub fn seed_packets() -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        for (name, t, ecs) in [
-            ("e.s.r1.privatelink.aliyuncs.com.", RecordType::A, None),
-            (
-                "e.s.r1.privatelink.aliyuncs.com.",
-                RecordType::AAAA,
-                Some("127.0.1.0/24"),
-            ),
-            (
-                "e-za.s.r1.privatelink.aliyuncs.com.",
-                RecordType::A,
-                Some("::/0"),
-            ),
-            ("x.privatelink.aliyuncs.com.", RecordType::A, None),
-            ("example.com.", RecordType::MX, None),
-        ] {
-            let mut m = Message::query();
-            m.metadata.op_code = OpCode::Query;
-            m.add_query(HQuery::query(Name::from_str(name).unwrap(), t));
-            let mut e = Edns::new();
-            e.set_max_payload(1232);
-            if let Some(net) = ecs {
-                let net = ipnet::IpNet::from_str(net).unwrap();
-                e.options_mut()
-                    .insert(EdnsOption::Subnet(ClientSubnet::from(net)));
-            }
-            m.set_edns(e);
-            out.push(m.to_vec().unwrap());
-        }
-        out
     }
 }
