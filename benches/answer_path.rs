@@ -10,13 +10,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use criterion::{Criterion, criterion_group, criterion_main};
-use epdns::config::load::load_str;
 use epdns::dns::message::{Origin, Outcome, Transport, respond};
 use epdns::dns::metrics::Metrics;
+use epdns::load::load_str;
 use epdns::probe::{HealthTable, State};
-use epdns::server::{health_bits, slots_of};
-use epdns::snapshot::{Snapshot, Tables};
+use epdns::snapshot::{Publisher, Snapshot, Tables};
 use hickory_proto::op::{Edns, Message, OpCode, Query};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{Name, RecordType};
@@ -55,8 +55,7 @@ fn config(n: usize) -> String {
 fn snapshot(n: usize) -> (Snapshot, epdns::model::Model) {
     let model = load_str(&config(n), Path::new("bench.toml")).expect("valid bench config");
     let tables = Arc::new(Tables::build(&model, 1));
-    let up = vec![true; tables.targets.len()].into_boxed_slice();
-    (Snapshot { tables, up }, model)
+    (Snapshot::all_up(tables), model)
 }
 
 fn packet(name: &str, qtype: RecordType, ecs: Option<&str>) -> Vec<u8> {
@@ -136,8 +135,9 @@ fn rebuild(c: &mut Criterion) {
         b.iter(|| black_box(health.effective_up_of(snap.tables.targets.iter())))
     });
     // A failover: one zone of one endpoint goes down (or up), and the server
-    // patches the published bits (what `server` does on every change).
-    let slots = slots_of(&snap.tables);
+    // patches the published bits (what the control loop does on every change).
+    let publisher = Publisher::new(snap.tables.clone());
+    let published = ArcSwap::from_pointee(publisher.first(&health));
     let _ = health.take_changes();
     let mut down = true;
     g.bench_function("republish_after_health_change", |b| {
@@ -147,11 +147,8 @@ fn rebuild(c: &mut Criterion) {
             health
                 .set_override("ep-7", "cn-hangzhou-2", Some(state))
                 .unwrap();
-            let up = health_bits(&snap, &snap.tables, &slots, &health);
-            black_box(Snapshot {
-                tables: snap.tables.clone(),
-                up,
-            })
+            publisher.publish(&published, &health);
+            black_box(published.load().up.len())
         })
     });
     g.finish();

@@ -4,6 +4,7 @@ pub mod api;
 pub mod config;
 pub mod dns;
 pub mod forward;
+pub mod load;
 pub mod model;
 pub mod probe;
 pub mod server;

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use epdns::config::load::{Source, load};
+use epdns::load::{ConfigSource, load};
 use epdns::server;
+use epdns::snapshot::Tables;
 
 #[derive(Parser)]
 #[command(
@@ -42,8 +43,8 @@ enum Command {
     },
 }
 
-fn source(config: Option<PathBuf>) -> Source {
-    config.map_or(Source::Embedded, Source::File)
+fn source(config: Option<PathBuf>) -> ConfigSource {
+    config.map_or(ConfigSource::Embedded, ConfigSource::File)
 }
 
 fn main() -> ExitCode {
@@ -61,12 +62,12 @@ fn main() -> ExitCode {
             let source = source(config);
             match load(&source, None) {
                 Ok(model) => {
-                    let snapshot = server::snapshot_of(&model);
+                    let tables = Tables::build(&model, 1);
                     println!(
                         "{}: ok: {} endpoints, {} ENI addresses",
                         source.name().display(),
                         model.endpoints.len(),
-                        snapshot.tables.targets.len()
+                        tables.targets.len()
                     );
                     ExitCode::SUCCESS
                 }

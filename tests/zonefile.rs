@@ -8,8 +8,8 @@ use std::{
     str::FromStr,
 };
 
-use epdns::zonefile::{Outcome, PrivateZone, ZoneAnswer};
-use hickory_proto::rr::{Name, RData, RecordType};
+use epdns::zonefile::{PrivateZone, ZoneAnswer};
+use hickory_proto::rr::{Name, RecordType};
 
 fn sample() -> PrivateZone {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/corp.lab.zone");
@@ -48,20 +48,6 @@ fn sample_zone_answers_each_kind_of_record() {
     assert_eq!(
         zone.lookup(&name("nope.corp.lab."), RecordType::A),
         ZoneAnswer::NxDomain
-    );
-}
-
-#[test]
-fn sample_zone_sends_oss_to_the_endpoint_domain() {
-    let zone = sample();
-    let resolution = zone.resolve(&name("oss.corp.lab."), RecordType::A, 8);
-    assert_eq!(resolution.chain.len(), 1);
-    assert!(matches!(resolution.chain[0].data, RData::CNAME(_)));
-    assert_eq!(
-        resolution.last,
-        Outcome::LeavesZone(name(
-            "ep-lab1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com."
-        ))
     );
 }
 

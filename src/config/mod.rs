@@ -1,7 +1,7 @@
-//! Reading a config file: TOML syntax here, rules in `model/`.
+//! The config file format: TOML syntax and types only. The rules live in
+//! `model/`, and `load` (above both) turns a file into a validated model.
 
 pub mod file;
-pub mod load;
 
 use std::path::{Path, PathBuf};
 

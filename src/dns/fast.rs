@@ -328,8 +328,8 @@ mod tests {
     use hickory_proto::rr::{Name, RecordType};
 
     use super::*;
-    use crate::config::load::load_str;
     use crate::dns::message::{Outcome, respond_general};
+    use crate::load::load_str;
     use crate::snapshot::{AllDownPolicy, Tables};
 
     const CFG: &str = r#"

@@ -2,12 +2,12 @@
 //! back out. What to answer is decided in `snapshot/`.
 
 pub mod fast;
-pub mod forwarding;
 pub mod message;
 pub mod metrics;
 pub mod mmsg;
 pub mod tcp;
 pub mod udp;
+pub mod upstream;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -17,7 +17,7 @@ use crate::snapshot::Snapshot;
 /// (resolver mode), the counters, and the runtime for async work.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
-    pub upstream: ArcSwapOption<Box<dyn forwarding::Upstream>>,
+    pub upstream: ArcSwapOption<Box<dyn upstream::Upstream>>,
     pub metrics: metrics::Metrics,
     pub runtime: tokio::runtime::Handle,
 }

@@ -11,8 +11,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use super::Shared;
-use super::forwarding::complete;
 use super::message::{Origin, Outcome, Transport, respond};
+use super::upstream::complete;
 
 /// RFC 7766 §6.2.3 suggests seconds, not minutes, for idle connections.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -9,9 +9,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
-use super::forwarding::complete;
 use super::message::{Origin, Outcome, Transport, respond};
 use super::mmsg::Batch;
+use super::upstream::complete;
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;

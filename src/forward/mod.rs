@@ -13,7 +13,6 @@
 //! loopback, `*.invalid.` → NXDOMAIN) without reaching an upstream.
 
 mod map;
-mod upstream;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,6 +27,8 @@ use hickory_resolver::config::{
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
 use map::map_result;
+
+use crate::dns::upstream::{Upstream, Upstreamed};
 
 /// How many times a failed lookup is retried (after the first try). Each try
 /// is bounded by the configured timeout, so a lookup with every upstream down
@@ -183,6 +184,24 @@ fn resolver_opts(timeout: Duration) -> ResolverOpts {
     // Names are looked up as given (already FQDN); no search-list expansion.
     opts.ndots = 0;
     opts
+}
+
+/// The forwarder as the DNS transports' `Upstream`.
+impl Upstream for Forwarder {
+    fn resolve<'a>(
+        &'a self,
+        name: &'a Name,
+        qtype: RecordType,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Upstreamed> + Send + 'a>> {
+        Box::pin(async move {
+            let f = Forwarder::resolve(self, name, qtype).await;
+            Upstreamed {
+                rcode: f.rcode,
+                answers: f.answers,
+                authorities: f.authorities,
+            }
+        })
+    }
 }
 
 #[cfg(test)]

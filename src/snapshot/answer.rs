@@ -14,8 +14,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use smallvec::SmallVec;
 
 use super::tables::{
-    AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, Node, PrivateView, PtrAnswer,
-    Tables,
+    AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, GeneratedNode, PrivateView,
+    PtrAnswer, Tables,
 };
 use crate::zonefile::ZoneAnswer;
 use crate::zonefile::key::WireName;
@@ -85,7 +85,7 @@ impl<'s> Answer<'s> {
 }
 
 /// Who answers a name for a client.
-enum Source<'s> {
+enum Answerer<'s> {
     Generated,
     Custom(&'s CustomDomain),
     Private(&'s PrivateView),
@@ -125,10 +125,10 @@ impl Snapshot {
                 return ans;
             };
             let step = match source {
-                Source::Generated => self.generated(&name, qtype, client, &mut ans),
-                Source::Custom(c) => self.custom(c, &name, qtype, client, &mut ans),
-                Source::Private(p) => private(p, &name, qtype, &mut ans),
-                Source::Ptr(p) => self.ptr(*p, &name, qtype, &mut ans),
+                Answerer::Generated => self.generated(&name, qtype, client, &mut ans),
+                Answerer::Custom(c) => self.custom(c, &name, qtype, client, &mut ans),
+                Answerer::Private(p) => private(p, &name, qtype, &mut ans),
+                Answerer::Ptr(p) => self.ptr(*p, &name, qtype, &mut ans),
             };
             match step {
                 Step::Answered => return ans,
@@ -164,13 +164,13 @@ impl Snapshot {
     }
 
     /// The closest enclosing source of `name` that `client` can see.
-    fn source_for(&self, name: &Name, client: &Client) -> Option<Source<'_>> {
+    fn source_for(&self, name: &Name, client: &Client) -> Option<Answerer<'_>> {
         let t = &*self.tables;
         let mut best = t
             .zone
             .apex
             .zone_of(name)
-            .then_some((t.zone.apex.num_labels(), Source::Generated));
+            .then_some((t.zone.apex.num_labels(), Answerer::Generated));
         let Some(vpc) = client.vpc else {
             return best.map(|(_, s)| s);
         };
@@ -178,23 +178,23 @@ impl Snapshot {
         for c in &view.custom {
             let labels = c.name.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && c.name.zone_of(name) {
-                best = Some((labels, Source::Custom(c)));
+                best = Some((labels, Answerer::Custom(c)));
             }
         }
         for p in &view.private {
             let origin = p.zone.origin();
             let labels = origin.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
-                best = Some((labels, Source::Private(p)));
+                best = Some((labels, Answerer::Private(p)));
             }
         }
         // An ENI's reverse name, unless the VPC has a private zone (a
         // reverse zone of its own) that holds it.
-        if !matches!(best, Some((_, Source::Private(_))))
+        if !matches!(best, Some((_, Answerer::Private(_))))
             && !view.ptr.is_empty()
             && let Some(p) = view.ptr.get(WireName::new(name).bytes())
         {
-            return Some(Source::Ptr(p));
+            return Some(Answerer::Ptr(p));
         }
         best.map(|(_, s)| s)
     }
@@ -217,7 +217,7 @@ impl Snapshot {
             ans.answers.extend(records.iter().map(Cow::Borrowed));
         };
         match *node {
-            Node::Apex => {
+            GeneratedNode::Apex => {
                 if matches!(qtype, RecordType::SOA | RecordType::ANY) {
                     add(ans, std::slice::from_ref(&zone.soa));
                 }
@@ -229,7 +229,7 @@ impl Snapshot {
                         .extend(zone.ns_host_aaaa.iter().map(Cow::Borrowed));
                 }
             }
-            Node::NsHost => {
+            GeneratedNode::NsHost => {
                 if matches!(qtype, RecordType::A | RecordType::ANY) {
                     add(ans, &zone.ns_host_a);
                 }
@@ -237,13 +237,13 @@ impl Snapshot {
                     add(ans, &zone.ns_host_aaaa);
                 }
             }
-            Node::Endpoint(i) => {
+            GeneratedNode::Endpoint(i) => {
                 let ep = &t.endpoints[i as usize];
                 if self.endpoint(ep, qtype, client, ans) == Selected::ServFail {
                     return Step::ServFail;
                 }
             }
-            Node::ZoneDomain(i) => {
+            GeneratedNode::ZoneDomain(i) => {
                 let zd = &t.zone_domains[i as usize];
                 let record = |ip| Cow::Owned(address_record(&zd.name, t.ttl, ip));
                 if matches!(qtype, RecordType::A | RecordType::ANY) {
@@ -253,7 +253,7 @@ impl Snapshot {
                     ans.answers.push(record(IpAddr::V6(v6)));
                 }
             }
-            Node::EmptyNonTerminal => {}
+            GeneratedNode::EmptyNonTerminal => {}
         }
         if ans.answers.len() == before {
             // NODATA: the name exists but not with this type (or every ENI
@@ -490,7 +490,7 @@ mod tests {
     use hickory_proto::rr::RData;
 
     use super::*;
-    use crate::config::load::load_str;
+    use crate::load::load_str;
     use crate::snapshot::tables::Tables;
 
     const CFG: &str = r#"

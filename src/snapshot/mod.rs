@@ -2,8 +2,10 @@
 //! `ArcSwap` and read wait-free by the query path.
 
 pub mod answer;
+pub mod publish;
 pub mod tables;
 pub mod wire;
 
 pub use answer::{Answer, Client, Snapshot};
+pub use publish::Publisher;
 pub use tables::{AllDownPolicy, Slot, Tables, Target};

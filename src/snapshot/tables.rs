@@ -44,7 +44,7 @@ pub struct Tables {
     /// Every name of the generated zone by its lowercase wire form (root
     /// octet included), so that both answer paths look names up without
     /// allocating.
-    pub(crate) wire_names: HashMap<Box<[u8]>, Node, rustc_hash::FxBuildHasher>,
+    pub(crate) wire_names: HashMap<Box<[u8]>, GeneratedNode, rustc_hash::FxBuildHasher>,
     /// The apex in the same form.
     pub(crate) apex_wire: Box<[u8]>,
     /// False when some VPC sees a custom domain or private zone at or below
@@ -134,7 +134,7 @@ pub struct GeneratedZone {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Node {
+pub(crate) enum GeneratedNode {
     Apex,
     NsHost,
     Endpoint(u32),
@@ -296,8 +296,8 @@ impl Tables {
             ttl: s.ttl,
             degraded_ttl: s.degraded_ttl,
         };
-        t.wire_names.insert(wire_name(&apex), Node::Apex);
-        t.insert_with_parents(ns_host, Node::NsHost);
+        t.wire_names.insert(wire_name(&apex), GeneratedNode::Apex);
+        t.insert_with_parents(ns_host, GeneratedNode::NsHost);
         for ep in &model.endpoints {
             t.add_endpoint(model, ep);
         }
@@ -392,7 +392,7 @@ impl Tables {
                     aaaa: v6,
                 });
                 let idx = (self.zone_domains.len() - 1) as u32;
-                self.insert_with_parents(zname, Node::ZoneDomain(idx));
+                self.insert_with_parents(zname, GeneratedNode::ZoneDomain(idx));
             }
         }
         self.endpoint_domains.push((ep.id.clone(), name.clone()));
@@ -411,7 +411,7 @@ impl Tables {
         }
         self.endpoints.push(answers);
         let idx = (self.endpoints.len() - 1) as u32;
-        self.insert_with_parents(name, Node::Endpoint(idx));
+        self.insert_with_parents(name, GeneratedNode::Endpoint(idx));
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
@@ -421,7 +421,7 @@ impl Tables {
 
     /// Adds `name` and marks the names between it and the apex as empty
     /// non-terminals unless they already hold data.
-    fn insert_with_parents(&mut self, name: Name, node: Node) {
+    fn insert_with_parents(&mut self, name: Name, node: GeneratedNode) {
         let apex_labels = self.zone.apex.num_labels();
         let mut parent = name.base_name();
         self.wire_names.insert(wire_name(&name), node);
@@ -429,7 +429,7 @@ impl Tables {
             let next = parent.base_name();
             self.wire_names
                 .entry(wire_name(&parent))
-                .or_insert(Node::EmptyNonTerminal);
+                .or_insert(GeneratedNode::EmptyNonTerminal);
             parent = next;
         }
     }

@@ -9,7 +9,7 @@ use hickory_proto::rr::RecordType;
 use smallvec::SmallVec;
 
 use super::answer::{Choice, Client, Snapshot};
-use super::tables::{FamilyAnswers, Node};
+use super::tables::{FamilyAnswers, GeneratedNode};
 
 pub enum WireAnswer {
     /// A (or AAAA) records of these addresses, owned by the question's name;
@@ -55,11 +55,11 @@ impl Snapshot {
             };
         };
         match (*node, qtype) {
-            (Node::Endpoint(i), RecordType::A) => {
+            (GeneratedNode::Endpoint(i), RecordType::A) => {
                 let ep = &t.endpoints[i as usize];
                 self.family(ep, &ep.a, client)
             }
-            (Node::Endpoint(i), RecordType::AAAA) => {
+            (GeneratedNode::Endpoint(i), RecordType::AAAA) => {
                 let ep = &t.endpoints[i as usize];
                 if ep.dual_stack {
                     self.family(ep, &ep.aaaa, client)
@@ -67,7 +67,7 @@ impl Snapshot {
                     WireAnswer::NoData
                 }
             }
-            (Node::ZoneDomain(i), RecordType::A | RecordType::AAAA) => {
+            (GeneratedNode::ZoneDomain(i), RecordType::A | RecordType::AAAA) => {
                 let zd = &t.zone_domains[i as usize];
                 let ip = match qtype {
                     RecordType::A => Some(IpAddr::V4(zd.a)),

@@ -15,7 +15,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordSetParts, RecordTy
 use super::key::{WireName, key_of};
 
 #[derive(Debug, Default)]
-pub(crate) struct Node {
+pub(crate) struct ZoneNode {
     /// Every record of the name, grouped by type: ANY answers the whole slice.
     records: Box<[Record]>,
     /// Where each type's RRset lies in `records`.
@@ -26,7 +26,7 @@ pub(crate) struct Node {
     pub glue: Box<[Record]>,
 }
 
-impl Node {
+impl ZoneNode {
     pub fn set(&self, rtype: RecordType) -> Option<&[Record]> {
         self.sets
             .iter()
@@ -39,11 +39,11 @@ impl Node {
     }
 }
 
-pub(crate) type Nodes = HashMap<Box<[u8]>, Node>;
+pub(crate) type Nodes = HashMap<Box<[u8]>, ZoneNode>;
 
 /// Builds the index of a zone whose records passed `rules::check`.
 ///
-/// `owners` gives the file's spelling of owner names (see `Source::owners`).
+/// `owners` gives the file's spelling of owner names (see `ZoneText::owners`).
 pub(crate) fn build(
     origin: &Name,
     records: BTreeMap<RrKey, RecordSet>,
@@ -88,7 +88,7 @@ pub(crate) fn build(
     nodes
 }
 
-fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> Node {
+fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> ZoneNode {
     sets.sort_by_key(|s| u16::from(s.record_type));
     let mut records = Vec::with_capacity(sets.iter().map(|s| s.records.len()).sum());
     let mut ranges = Vec::with_capacity(sets.len());
@@ -103,7 +103,7 @@ fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> Node {
         }));
         ranges.push((set.record_type, start..records.len()));
     }
-    Node {
+    ZoneNode {
         records: records.into(),
         sets: ranges.into(),
         cut,
@@ -112,7 +112,7 @@ fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> Node {
 }
 
 /// A and AAAA records held in this zone for the name servers of a cut.
-fn glue_of(origin: &Name, nodes: &Nodes, cut: &Node) -> Box<[Record]> {
+fn glue_of(origin: &Name, nodes: &Nodes, cut: &ZoneNode) -> Box<[Record]> {
     let mut glue = Vec::new();
     for ns in cut.set(RecordType::NS).unwrap_or_default() {
         let RData::NS(target) = &ns.data else {

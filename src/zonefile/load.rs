@@ -23,7 +23,7 @@ use hickory_proto::{
 use super::{
     error::{ZoneFileError, ZoneRule},
     rules,
-    source::Source,
+    source::ZoneText,
 };
 
 /// What a parsed zone can be blamed for.
@@ -35,7 +35,7 @@ enum Fault {
 /// Parses the expanded zone and checks its rules.
 pub(crate) fn parse(
     origin: &Name,
-    source: &Source,
+    source: &ZoneText,
 ) -> Result<BTreeMap<RrKey, RecordSet>, ZoneFileError> {
     let records = match attempt(origin, &source.text) {
         Ok(records) => records,
@@ -52,7 +52,7 @@ pub(crate) fn parse(
 }
 
 fn attempt(origin: &Name, text: &str) -> Result<BTreeMap<RrKey, RecordSet>, Fault> {
-    // No path: `Source` has already expanded every $INCLUDE.
+    // No path: `ZoneText` has already expanded every $INCLUDE.
     let (_, records) = Parser::new(text, None, Some(origin.clone()))
         .parse()
         .map_err(Fault::Syntax)?;
@@ -61,7 +61,7 @@ fn attempt(origin: &Name, text: &str) -> Result<BTreeMap<RrKey, RecordSet>, Faul
 }
 
 /// The error for the first faulty entry of a zone known to fail as a whole.
-fn locate(origin: &Name, source: &Source) -> ZoneFileError {
+fn locate(origin: &Name, source: &ZoneText) -> ZoneFileError {
     let (culprit, fault) = suspect(origin, source)
         .and_then(|index| confirm(origin, source, index))
         .unwrap_or_else(|| search(origin, source));
@@ -86,7 +86,7 @@ fn locate(origin: &Name, source: &Source) -> ZoneFileError {
 }
 
 /// The first `count` entries of the expanded text.
-fn prefix(source: &Source, count: usize) -> &str {
+fn prefix(source: &ZoneText, count: usize) -> &str {
     match count {
         0 => "",
         n => &source.text[..source.entries[n - 1].end],
@@ -95,7 +95,7 @@ fn prefix(source: &Source, count: usize) -> &str {
 
 /// The first entry that does not parse on its own (with a default TTL, and
 /// the origin as owner when it has none).
-fn suspect(origin: &Name, source: &Source) -> Option<usize> {
+fn suspect(origin: &Name, source: &ZoneText) -> Option<usize> {
     let mut probe = String::new();
     source.entries.iter().position(|entry| {
         let raw = &source.text[entry.start..entry.end];
@@ -113,7 +113,7 @@ fn suspect(origin: &Name, source: &Source) -> Option<usize> {
 
 /// The suspect's fault, if the zone up to it passes and up to and including
 /// it fails.
-fn confirm(origin: &Name, source: &Source, index: usize) -> Option<(usize, Fault)> {
+fn confirm(origin: &Name, source: &ZoneText, index: usize) -> Option<(usize, Fault)> {
     attempt(origin, prefix(source, index)).ok()?;
     match attempt(origin, prefix(source, index + 1)) {
         Err(fault) => Some((index, fault)),
@@ -122,7 +122,7 @@ fn confirm(origin: &Name, source: &Source, index: usize) -> Option<(usize, Fault
 }
 
 /// The first faulty entry by binary search over prefixes.
-fn search(origin: &Name, source: &Source) -> (usize, Fault) {
+fn search(origin: &Name, source: &ZoneText) -> (usize, Fault) {
     // Invariant: prefix(low) passes, prefix(high) fails.
     let (mut low, mut high) = (0, source.entries.len());
     let mut fault = None;

@@ -7,7 +7,6 @@
 //!
 //! - [`PrivateZone::load`] / [`PrivateZone::from_str`]: load and validate.
 //! - [`PrivateZone::lookup`]: one name and type → [`ZoneAnswer`].
-//! - [`PrivateZone::resolve`]: the same, following CNAMEs within the zone.
 //! - [`ptr_name`]: reverse name of an address (for ENI PTR records).
 //!
 //! Behaviour, and where it comes from:
@@ -35,7 +34,6 @@ mod index;
 pub(crate) mod key;
 mod load;
 mod ptr;
-mod resolve;
 mod rules;
 mod source;
 mod zone;
@@ -46,5 +44,4 @@ mod tests;
 pub use answer::ZoneAnswer;
 pub use error::{IncludeProblem, ZoneFileError, ZoneRule};
 pub use ptr::ptr_name;
-pub use resolve::{Outcome, Resolution};
 pub use zone::PrivateZone;

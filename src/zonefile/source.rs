@@ -29,10 +29,10 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// One record or directive of the expanded text.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    /// Byte range of the entry in `Source::text`, final newline included.
+    /// Byte range of the entry in `ZoneText::text`, final newline included.
     pub start: usize,
     pub end: usize,
-    /// Index into `Source::files`.
+    /// Index into `ZoneText::files`.
     pub file: usize,
     /// 1-based line of `file` where the entry starts (for synthesized
     /// `$ORIGIN` lines: the line of the `$INCLUDE` that caused them).
@@ -41,7 +41,7 @@ pub(crate) struct Entry {
 
 /// A zone file with its `$INCLUDE`s expanded.
 #[derive(Debug)]
-pub(crate) struct Source {
+pub(crate) struct ZoneText {
     pub text: String,
     pub files: Vec<PathBuf>,
     pub entries: Vec<Entry>,
@@ -51,7 +51,7 @@ pub(crate) struct Source {
     pub owners: HashMap<Box<[u8]>, Name>,
 }
 
-impl Source {
+impl ZoneText {
     /// Expands `text`, the content of `path`, whose origin starts as `origin`.
     pub fn expand(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
         let mut source = Self {
@@ -335,7 +335,7 @@ mod tests {
     fn lines_of_entries_are_counted_from_one() {
         let origin = Name::from_ascii("z.lab.").unwrap();
         let text = "; c\n@ SOA ns h. (\n1 2 3 4 5 )\nwww A 127.0.0.1\n";
-        let source = Source::expand(&origin, text, Path::new("z.zone")).unwrap();
+        let source = ZoneText::expand(&origin, text, Path::new("z.zone")).unwrap();
         let lines: Vec<usize> = source.entries.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![1, 2, 4]);
         assert_eq!(

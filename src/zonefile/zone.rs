@@ -11,10 +11,10 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::{
     answer::ZoneAnswer,
     error::ZoneFileError,
-    index::{self, Node, Nodes},
+    index::{self, Nodes, ZoneNode},
     key::{WireName, key_of, wildcard_buf, wildcard_of},
     load,
-    source::Source,
+    source::ZoneText,
 };
 
 /// An RFC 1035 zone file, loaded and indexed for answering.
@@ -50,7 +50,7 @@ impl PrivateZone {
     pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
         let mut origin = origin.clone();
         origin.set_fqdn(true);
-        let source = Source::expand(&origin, text, path)?;
+        let source = ZoneText::expand(&origin, text, path)?;
         let records = load::parse(&origin, &source)?;
         let record_count = records.values().map(|set| set.records_count()).sum();
         let nodes = index::build(&origin, records, &source.owners);
@@ -166,7 +166,7 @@ impl PrivateZone {
 
 /// The answer a node gives; `synthesize` is the query name when the node is a
 /// wildcard, whose records then take that name as owner.
-fn answer<'a>(node: &'a Node, qtype: RecordType, synthesize: Option<&Name>) -> ZoneAnswer<'a> {
+fn answer<'a>(node: &'a ZoneNode, qtype: RecordType, synthesize: Option<&Name>) -> ZoneAnswer<'a> {
     let records = if qtype == RecordType::ANY {
         Some(node.all()).filter(|all| !all.is_empty())
     } else {

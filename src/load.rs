@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, DEFAULT_LAB_CONFIG, parse, read};
+use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, parse, read};
 use hickory_proto::rr::Name;
 
 use crate::model::{self, Model, ValidationError};
@@ -11,20 +11,20 @@ use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// Zone files that the embedded lab config names, embedded with it.
 const EMBEDDED_ZONES: &[(&str, &str)] =
-    &[("corp.lab.zone", include_str!("../../zones/corp.lab.zone"))];
+    &[("corp.lab.zone", include_str!("../zones/corp.lab.zone"))];
 
 /// Where a config came from, for error messages and reloads.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub enum ConfigSource {
     File(PathBuf),
     Embedded,
 }
 
-impl Source {
+impl ConfigSource {
     pub fn name(&self) -> PathBuf {
         match self {
-            Source::File(p) => p.clone(),
-            Source::Embedded => PathBuf::from("<embedded zones/lab.toml>"),
+            ConfigSource::File(p) => p.clone(),
+            ConfigSource::Embedded => PathBuf::from("<embedded zones/lab.toml>"),
         }
     }
 
@@ -37,11 +37,11 @@ impl Source {
         file: &str,
     ) -> Result<(PathBuf, PrivateZone), ZoneFileError> {
         match self {
-            Source::File(p) => {
+            ConfigSource::File(p) => {
                 let path = p.parent().unwrap_or(Path::new(".")).join(file);
                 PrivateZone::load(origin, &path).map(|z| (path, z))
             }
-            Source::Embedded => {
+            ConfigSource::Embedded => {
                 let path = PathBuf::from("<embedded zones>").join(file);
                 match EMBEDDED_ZONES.iter().find(|(name, _)| *name == file) {
                     Some((_, text)) => {
@@ -89,10 +89,10 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Reads and validates. `previous` is the model being replaced on reload.
-pub fn load(source: &Source, previous: Option<&Model>) -> Result<Model, LoadError> {
+pub fn load(source: &ConfigSource, previous: Option<&Model>) -> Result<Model, LoadError> {
     let cfg = match source {
-        Source::File(p) => read(p),
-        Source::Embedded => parse(DEFAULT_LAB_CONFIG, &source.name()),
+        ConfigSource::File(p) => read(p),
+        ConfigSource::Embedded => parse(DEFAULT_LAB_CONFIG, &source.name()),
     }
     .map_err(LoadError::Config)?;
     model::build(&cfg, previous, &|origin, file| {
@@ -107,7 +107,7 @@ pub fn load(source: &Source, previous: Option<&Model>) -> Result<Model, LoadErro
 /// Validates config text (used by tests and `check` alike).
 pub fn load_str(text: &str, path: &Path) -> Result<Model, LoadError> {
     let cfg = parse(text, path).map_err(LoadError::Config)?;
-    let source = Source::File(path.to_path_buf());
+    let source = ConfigSource::File(path.to_path_buf());
     model::build(&cfg, None, &|origin, file| source.load_zone(origin, file)).map_err(|errors| {
         LoadError::Invalid {
             path: path.to_path_buf(),
