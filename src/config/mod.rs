@@ -1,11 +1,17 @@
 //! The config file format: TOML syntax and types only. The rules live in
 //! `model/`, and `load` (above both) turns a file into a validated model.
+//! `ConfigPath` names a place in a file and `Lines` finds its line, so that
+//! every error can say where it is.
 
 pub mod file;
+pub mod lines;
+pub mod path;
 
 use std::path::{Path, PathBuf};
 
 pub use file::ConfigFile;
+pub use lines::Lines;
+pub use path::ConfigPath;
 
 /// The embedded default lab config: loopback addresses only.
 pub const DEFAULT_LAB_CONFIG: &str = include_str!("../../zones/lab.toml");
