@@ -1,9 +1,10 @@
 //! File → validated model: the one path used by `check`, start-up and reload.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, parse, read};
+use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
 use crate::model::{self, Model, ValidationError};
@@ -63,13 +64,24 @@ impl ConfigSource {
 #[derive(Debug)]
 pub enum LoadError {
     Config(ConfigError),
+    /// Every rule the config breaks, each with its line.
     Invalid {
         path: PathBuf,
-        errors: Vec<ValidationError>,
+        errors: Vec<LocatedError>,
     },
 }
 
+/// A broken rule and the line of the config file it is about: where the
+/// value at fault is written, else its object's table; `None` when the file
+/// writes neither (a default of a section left out).
+#[derive(Debug, Clone)]
+pub struct LocatedError {
+    pub line: Option<usize>,
+    pub error: ValidationError,
+}
+
 impl fmt::Display for LoadError {
+    /// One error a line, `file:line: object: field: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Config(e) => write!(f, "{e}"),
@@ -78,7 +90,10 @@ impl fmt::Display for LoadError {
                     if i > 0 {
                         writeln!(f)?;
                     }
-                    write!(f, "{}: {e}", path.display())?;
+                    match e.line {
+                        Some(line) => write!(f, "{}:{line}: {}", path.display(), e.error)?,
+                        None => write!(f, "{}: {}", path.display(), e.error)?,
+                    }
                 }
                 Ok(())
             }
@@ -90,28 +105,64 @@ impl std::error::Error for LoadError {}
 
 /// Reads and validates. `previous` is the model being replaced on reload.
 pub fn load(source: &ConfigSource, previous: Option<&Model>) -> Result<Model, LoadError> {
-    let cfg = match source {
-        ConfigSource::File(p) => read(p),
-        ConfigSource::Embedded => parse(DEFAULT_LAB_CONFIG, &source.name()),
-    }
-    .map_err(LoadError::Config)?;
-    model::build(&cfg, previous, &|origin, file| {
-        source.load_zone(origin, file)
-    })
-    .map_err(|errors| LoadError::Invalid {
-        path: source.name(),
-        errors,
-    })
+    let text = match source {
+        ConfigSource::File(p) => Cow::Owned(read(p).map_err(LoadError::Config)?),
+        ConfigSource::Embedded => Cow::Borrowed(DEFAULT_LAB_CONFIG),
+    };
+    validate(&text, source, previous)
 }
 
 /// Validates config text (used by tests and `check` alike).
 pub fn load_str(text: &str, path: &Path) -> Result<Model, LoadError> {
-    let cfg = parse(text, path).map_err(LoadError::Config)?;
-    let source = ConfigSource::File(path.to_path_buf());
-    model::build(&cfg, None, &|origin, file| source.load_zone(origin, file)).map_err(|errors| {
-        LoadError::Invalid {
-            path: path.to_path_buf(),
-            errors,
-        }
+    validate(text, &ConfigSource::File(path.to_path_buf()), None)
+}
+
+fn validate(
+    text: &str,
+    source: &ConfigSource,
+    previous: Option<&Model>,
+) -> Result<Model, LoadError> {
+    let path = source.name();
+    let cfg = parse(text, &path).map_err(LoadError::Config)?;
+    model::build(&cfg, previous, &|origin, file| {
+        source.load_zone(origin, file)
     })
+    .map_err(|errors| {
+        // Lines are looked up only for a rejected config, so an accepted
+        // one is parsed once.
+        let lines = Lines::new(text);
+        let errors = errors
+            .into_iter()
+            .map(|error| LocatedError {
+                line: lines.line(&error.at),
+                error,
+            })
+            .collect();
+        LoadError::Invalid { path, errors }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_config_errors_name_their_line() {
+        let text = DEFAULT_LAB_CONFIG.replacen("ttl = 60", "ttl = 60\nall_down = \"maybe\"", 1);
+        let line = text
+            .lines()
+            .position(|l| l.contains("maybe"))
+            .expect("the line was added")
+            + 1;
+        let err = validate(&text, &ConfigSource::Embedded, None)
+            .expect_err("all_down is invalid")
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "<embedded zones/lab.toml>:{line}: [server]: all_down: \
+                 'maybe' is not one of \"all\", \"none\", \"servfail\""
+            )
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! Every config is the valid `base()` with one piece replaced or appended, so a
 //! test fails for its own rule only; `base_config_passes` proves the base is
 //! valid. Each rejection must exit non-zero and name, on stderr, the file, the
-//! object and the field. These configs are only validated, never served:
-//! addresses are 127.0.0.0/8 and fd00::/8 only.
+//! line, the object and the field (`file:line: object: field: message`, one
+//! error a line). These configs are only validated, never served: addresses
+//! are 127.0.0.0/8 and fd00::/8 only.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -165,22 +166,58 @@ fn assert_ok(text: &str) {
     );
 }
 
+/// The error lines of `err` about `object` and `field` (`<path>:<line>:
+/// <object>: <field>: <message>`), each as (line, message).
+fn errors_about(err: &str, path: &str, object: &str, field: &str) -> Vec<(usize, String)> {
+    let tail = format!(": {object}: {field}: ");
+    err.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(path)?.strip_prefix(':')?;
+            let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+            let line = rest[..digits].parse().ok()?;
+            let message = rest[digits..].strip_prefix(&tail)?;
+            Some((line, message.to_string()))
+        })
+        .collect()
+}
+
 /// Asserts `text` is rejected with an error line
-/// `<path>: <object>: <field>: ...<fragment>...`; returns stderr and the path.
-fn assert_rejected(text: &str, object: &str, field: &str, fragment: &str) -> (String, String) {
+/// `<path>:<line>: <object>: <field>: ...<fragment>...`; returns stderr, the
+/// path and that line number.
+fn assert_rejected_on(
+    text: &str,
+    object: &str,
+    field: &str,
+    fragment: &str,
+) -> (String, String, usize) {
     let (out, path) = check(text);
     let err = stderr(&out);
     assert!(
         !out.status.success(),
         "expected a rejection, got success\nconfig:\n{text}"
     );
-    let prefix = format!("{path}: {object}: {field}: ");
-    assert!(
-        err.lines()
-            .any(|l| l.starts_with(&prefix) && l.contains(fragment)),
-        "no line starting with {prefix:?} and containing {fragment:?} in stderr:\n{err}"
-    );
+    let found = errors_about(&err, &path, object, field)
+        .into_iter()
+        .find(|(_, m)| m.contains(fragment));
+    let Some((line, _)) = found else {
+        panic!("no line `{path}:<line>: {object}: {field}: ...{fragment}...` in stderr:\n{err}");
+    };
+    (err, path, line)
+}
+
+/// As `assert_rejected_on`; returns stderr and the path.
+fn assert_rejected(text: &str, object: &str, field: &str, fragment: &str) -> (String, String) {
+    let (err, path, _) = assert_rejected_on(text, object, field, fragment);
     (err, path)
+}
+
+/// As `assert_rejected`, and the error names line `line`.
+fn assert_rejected_at(text: &str, line: usize, object: &str, field: &str, fragment: &str) {
+    let (err, _, found) = assert_rejected_on(text, object, field, fragment);
+    assert_eq!(
+        found, line,
+        "the error names the wrong line; stderr:\n{err}"
+    );
 }
 
 /// As `assert_rejected`, and that error is the only one: the config breaks
@@ -751,23 +788,40 @@ fn bad_listen_address() {
 // ---- all errors at once --------------------------------------------------------------
 
 #[test]
-fn several_errors_are_all_reported() {
+fn several_errors_are_all_reported_each_with_its_line() {
     let text = ep_plain_with("ip_version = \"ipv6\"\nzone_affinity = true")
         .replace(r#""[::1]:5300""#, r#""[::1]""#)
         .replace(r#"ip = "127.0.2.30""#, r#"ip = "127.0.2.255""#)
         + "\n[[service]]\nid = \"epsrv-rds\"\nregion = \"cn-shanghai\"\n";
     let (err, path) = assert_rejected(&text, "[server]", "listen[1]", "not an address:port");
+    let ep_plain_service = line_of(&text, r#"service = "epsrv-plain""#);
+    // The appended service is the file's last table; its id the line after
+    // its header.
+    let dup_service = text.lines().count() - 1;
     let expected = [
-        format!("{path}: [server]: listen[1]: "),
-        format!("{path}: service 'epsrv-rds' (service[3]): id: duplicate id"),
-        format!("{path}: {EP_PLAIN}: ip_version: 'ipv6'"),
-        format!("{path}: {EP_PLAIN}: zone_affinity: enabled, but"),
-        format!("{path}: {EP_PLAIN}: zones[0].ip: 127.0.2.255 is reserved"),
+        (line_of(&text, "listen = "), "[server]: listen[1]: "),
+        (
+            dup_service,
+            "service 'epsrv-rds' (service[3]): id: duplicate id",
+        ),
+        (
+            line_of(&text, r#"ip_version = "ipv6""#),
+            "endpoint 'ep-plain' (endpoint[3]): ip_version: 'ipv6'",
+        ),
+        (
+            ep_plain_service + 2,
+            "endpoint 'ep-plain' (endpoint[3]): zone_affinity: enabled, but",
+        ),
+        (
+            line_of(&text, "127.0.2.255"),
+            "endpoint 'ep-plain' (endpoint[3]): zones[0].ip: 127.0.2.255 is reserved",
+        ),
     ];
-    for e in &expected {
+    for (line, e) in &expected {
+        let want = format!("{path}:{line}: {e}");
         assert!(
-            err.lines().any(|l| l.starts_with(e.as_str())),
-            "missing {e:?} in stderr:\n{err}"
+            err.lines().any(|l| l.starts_with(&want)),
+            "missing {want:?} in stderr:\n{err}"
         );
     }
     assert_eq!(err.lines().count(), expected.len(), "stderr:\n{err}");
@@ -944,11 +998,12 @@ fn private_zone_rules() {
             check_with_files(&private_zone(vpcs, "corp.zone"), &[("corp.zone", ZONE)]);
         let err = stderr(&out);
         assert!(!out.status.success());
-        let prefix = format!("{path}: {PZ}: {field}: ");
+        let vpcs_line = line_of(&private_zone(vpcs, "corp.zone"), "vpcs = ");
         assert!(
-            err.lines()
-                .any(|l| l.starts_with(&prefix) && l.contains(fragment)),
-            "{prefix} {fragment} not in:\n{err}"
+            errors_about(&err, &path, PZ, field)
+                .iter()
+                .any(|(line, m)| *line == vpcs_line && m.contains(fragment)),
+            "{path}:{vpcs_line}: {PZ}: {field}: ...{fragment}... not in:\n{err}"
         );
     }
 }
@@ -959,7 +1014,11 @@ fn private_zone_file_errors_name_the_file_and_line() {
     let (out, path) = check_with_files(&text, &[]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.starts_with(&format!("{path}: {PZ}: file: ")), "{err}");
+    let file_line = line_of(&text, "file = ");
+    assert!(
+        err.starts_with(&format!("{path}:{file_line}: {PZ}: file: ")),
+        "{err}"
+    );
     assert!(err.contains("corp.zone"), "{err}");
 
     // Line 6 has a bad address.
@@ -1078,4 +1137,140 @@ fn server_policy_and_admin_rules() {
         "not an address:port",
     );
     assert_ok(&append("[admin]\nlisten = \"127.0.0.1:8053\""));
+}
+
+// ---- lines --------------------------------------------------------------------
+
+#[test]
+fn an_error_names_the_line_of_its_field() {
+    let text = append(
+        "[[vswitch]]\nid = \"vsw-z\"\nvpc = \"vpc-nope\"\nzone = \"cn-hangzhou-h\"\ncidr = \"127.0.9.0/24\"",
+    );
+    assert_rejected_at(
+        &text,
+        line_of(&text, "vpc-nope"),
+        "vswitch 'vsw-z' (vswitch[3])",
+        "vpc",
+        "no VPC with id 'vpc-nope'",
+    );
+    let text = replace("ttl = 60\n", "ttl = 60\nall_down = \"maybe\"\n");
+    assert_rejected_at(
+        &text,
+        line_of(&text, "maybe"),
+        "[server]",
+        "all_down",
+        "not one of",
+    );
+    // An element of an array written over several lines: its own line.
+    let text = replace(
+        r#"listen = ["127.0.0.1:5300", "[::1]:5300"]"#,
+        "listen = [\n  \"127.0.0.1:5300\",\n  \"[::1]\",\n]",
+    );
+    assert_rejected_at(
+        &text,
+        line_of(&text, "\"[::1]\""),
+        "[server]",
+        "listen[1]",
+        "not an address:port",
+    );
+}
+
+#[test]
+fn a_field_left_out_names_the_line_of_its_object() {
+    // No zones: the `[[endpoint]]` header of ep-plain.
+    let text = ep_plain_zones("");
+    let header = line_of(&text, r#"id = "ep-plain""#) - 1;
+    assert_eq!(text.lines().nth(header - 1), Some("[[endpoint]]"));
+    assert_only_error(&text, EP_PLAIN, "zones", "at least one zone");
+    assert_rejected_at(&text, header, EP_PLAIN, "zones", "at least one zone");
+    // cross_region left out (false) for a service in another region.
+    let text = replace("cross_region = true\n", "");
+    let header = line_of(&text, r#"id = "ep-xr1""#) - 1;
+    assert_eq!(text.lines().nth(header - 1), Some("[[endpoint]]"));
+    assert_rejected_at(
+        &text,
+        header,
+        "endpoint 'ep-xr1' (endpoint[2])",
+        "cross_region",
+        "false, but service 'epsrv-rds' is in cn-shanghai",
+    );
+}
+
+#[test]
+fn an_error_inside_an_inline_table_names_the_element_line() {
+    // ep-lab1's zones are written over two lines; its second zone's address
+    // is reserved.
+    let text = replace(r#"ip = "127.0.2.10""#, r#"ip = "127.0.2.255""#);
+    assert_rejected_at(
+        &text,
+        line_of(&text, "127.0.2.255"),
+        "endpoint 'ep-lab1' (endpoint[0])",
+        "zones[1].ip",
+        "127.0.2.255 is reserved",
+    );
+    // A field the second element leaves out: that element's line.
+    let text = replace(
+        r#"zones = [ { vswitch = "vsw-h", ip = "127.0.1.11", ipv6 = "fd00:0:0:1::11" } ]"#,
+        r#"zones = [ { vswitch = "vsw-h", ip = "127.0.1.11", ipv6 = "fd00:0:0:1::11" },
+          { vswitch = "vsw-i", ip = "127.0.2.11" } ]"#,
+    );
+    assert_only_error(
+        &text,
+        EP_LAB6,
+        "zones[1].ipv6",
+        "a dual-stack endpoint needs an IPv6 address in every zone",
+    );
+    assert_rejected_at(
+        &text,
+        line_of(&text, "127.0.2.11"),
+        EP_LAB6,
+        "zones[1].ipv6",
+        "needs an IPv6 address",
+    );
+}
+
+#[test]
+fn every_probe_error_names_the_line_where_its_value_is_set() {
+    // Set in [probe], inherited by all four endpoints: three errors each.
+    let text = append("[probe]\nkind = \"tcp\"\ninterval_ms = 5\nfall = 0");
+    for ep in [
+        "endpoint 'ep-lab1' (endpoint[0])",
+        EP_LAB6,
+        "endpoint 'ep-xr1' (endpoint[2])",
+        EP_PLAIN,
+    ] {
+        // The missing port is asked for by the kind.
+        assert_rejected_at(
+            &text,
+            line_of(&text, "kind = \"tcp\""),
+            ep,
+            "probe.port",
+            "a tcp probe (kind set in [probe]) needs a port",
+        );
+        assert_rejected_at(
+            &text,
+            line_of(&text, "interval_ms = 5"),
+            ep,
+            "probe.interval_ms",
+            "5ms is below the minimum",
+        );
+        assert_rejected_at(
+            &text,
+            line_of(&text, "fall = 0"),
+            ep,
+            "probe.fall",
+            "must be at least 1 (set in [probe])",
+        );
+    }
+    let (out, _) = check(&text);
+    assert_eq!(stderr(&out).lines().count(), 12, "{}", stderr(&out));
+
+    // An endpoint's own inline probe: both errors on its line.
+    let text =
+        ep_plain_with("probe = { kind = \"http\", port = 80, path = \"no-slash\", fall = 0 }");
+    let line = line_of(&text, "no-slash");
+    assert_rejected_at(&text, line, EP_PLAIN, "probe.path", "set in this endpoint");
+    assert_rejected_at(&text, line, EP_PLAIN, "probe.fall", "set in this endpoint");
+    let (out, _) = check(&text);
+    assert_eq!(stderr(&out).lines().count(), 2, "{}", stderr(&out));
 }

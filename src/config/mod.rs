@@ -36,10 +36,10 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
     })
 }
 
-pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+/// The text of the config file at `path`.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&text, path)
+    })
 }

@@ -1,5 +1,5 @@
 //! The domain types and every rule about them. A config load, a reload and (later)
-//! an API call all go through `validate::build`.
+//! an API call all go through `validate::build`, the only maker of a `Model`.
 
 pub mod names;
 pub mod probe;

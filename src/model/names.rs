@@ -2,23 +2,18 @@
 
 use hickory_proto::rr::Name;
 
-use super::types::{Endpoint, Model, Service};
+use super::types::Service;
 
 pub type NameResult = Result<Name, String>;
 
 /// `<endpoint>.<service>.<region>.<suffix>`; the region is the service's.
-pub fn endpoint_domain(suffix: &Name, endpoint: &Endpoint, service: &Service) -> NameResult {
-    build(suffix, &[&endpoint.id, &service.id, &service.region])
+pub fn endpoint_domain(suffix: &Name, endpoint: &str, service: &Service) -> NameResult {
+    build(suffix, &[endpoint, &service.id, &service.region])
 }
 
 /// `<endpoint>-<zone>.<service>.<region>.<suffix>`.
-pub fn zone_domain(
-    suffix: &Name,
-    endpoint: &Endpoint,
-    service: &Service,
-    zone: &str,
-) -> NameResult {
-    let first = format!("{}-{}", endpoint.id, zone);
+pub fn zone_domain(suffix: &Name, endpoint: &str, service: &Service, zone: &str) -> NameResult {
+    let first = format!("{endpoint}-{zone}");
     build(suffix, &[&first, &service.id, &service.region])
 }
 
@@ -40,30 +35,6 @@ fn build(suffix: &Name, labels: &[&str]) -> NameResult {
         .map_err(|e| format!("{}.{suffix} is not a valid name: {e}", labels.join(".")))?;
     name.set_fqdn(true);
     Ok(name)
-}
-
-/// Every name the endpoints of `model` generate, with who generates it, in file
-/// order: used to find collisions and to build the answer tables.
-pub fn generated(model: &Model) -> Vec<(NameResult, String)> {
-    let mut out = Vec::new();
-    for (i, ep) in model.endpoints.iter().enumerate() {
-        let Some(svc) = model.service(&ep.service) else {
-            continue;
-        };
-        out.push((
-            endpoint_domain(&model.server.suffix, ep, svc),
-            format!("endpoint '{}' (endpoint[{i}])", ep.id),
-        ));
-        if !ep.cross_region {
-            for z in &ep.zones {
-                out.push((
-                    zone_domain(&model.server.suffix, ep, svc, &z.zone),
-                    format!("endpoint '{}' (endpoint[{i}]) zone {}", ep.id, z.zone),
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// Length of the first label of a zone domain, which must fit in 63 octets.

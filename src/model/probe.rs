@@ -4,62 +4,83 @@
 
 use std::time::Duration;
 
+use crate::config::ConfigPath;
 use crate::config::file::ProbeSection;
-use crate::probe::{ProbeKind, ProbeSettings};
+use crate::probe::{ProbeKind, ProbeSettings, SettingsError};
 
-/// One level and where it was written, for error messages.
+/// One level, how errors name it and where the file has it.
 pub struct Level<'a> {
     pub section: Option<&'a ProbeSection>,
     pub name: String,
+    pub path: ConfigPath,
+}
+
+/// A probe setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The config's key, e.g. `interval_ms`.
+    pub key: &'static str,
+    /// Where the file sets the value at fault; `None` when no level does.
+    pub at: Option<ConfigPath>,
+    pub message: String,
 }
 
 /// Takes each field from the most specific level that sets it.
-fn pick<'a, T: Clone>(
+fn pick<'a, T>(
     levels: &'a [Level<'a>],
     get: impl Fn(&ProbeSection) -> Option<T>,
-) -> Option<(T, &'a str)> {
+) -> Option<(T, &'a Level<'a>)> {
     levels
         .iter()
         .rev()
-        .find_map(|l| l.section.and_then(&get).map(|v| (v, l.name.as_str())))
+        .find_map(|l| l.section.and_then(&get).map(|v| (v, l)))
 }
 
-/// The endpoint's probe settings; `Ok(None)` when it is not probed. An
-/// error is `(field, message)`.
-pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, (String, String)> {
+/// The endpoint's probe settings; `Ok(None)` when it is not probed. Every
+/// setting that cannot work is reported, not only the first.
+pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Problem>> {
     if levels.iter().all(|l| l.section.is_none()) {
         return Ok(None);
     }
     let defaults = ProbeSettings::default();
-    let (kind_name, kind_from) = pick(levels, |s| s.kind.clone())
-        .map(|(k, from)| (k, from.to_string()))
-        .unwrap_or_else(|| (defaults.kind.name().to_string(), "the default".to_string()));
-    let need_port = |kind: &str| {
-        pick(levels, |s| s.port).map(|(p, _)| p).ok_or_else(|| {
-            (
-                "probe.port".to_string(),
-                format!("a {kind} probe (kind set in {kind_from}) needs a port"),
-            )
-        })
+    let kind_set = pick(levels, |s| s.kind.clone());
+    let kind_from = kind_set.as_ref().map_or("the default", |(_, l)| &l.name);
+    let kind_at = kind_set.as_ref().map(|(_, l)| l.path.clone().key("kind"));
+    let kind_name = kind_set
+        .as_ref()
+        .map_or(defaults.kind.name(), |(k, _)| k.as_str());
+    let mut problems = Vec::new();
+    let mut port = |kind: &str| match pick(levels, |s| s.port) {
+        Some((p, _)) => p,
+        None => {
+            problems.push(Problem {
+                key: "port",
+                at: kind_at.clone(),
+                message: format!("a {kind} probe (kind set in {kind_from}) needs a port"),
+            });
+            // Stands in so that the other settings are still checked.
+            1
+        }
     };
-    let kind = match kind_name.as_str() {
+    let kind = match kind_name {
         "none" => return Ok(None),
         "icmp" => ProbeKind::Icmp,
-        "tcp" => ProbeKind::Tcp {
-            port: need_port("tcp")?,
-        },
+        "tcp" => ProbeKind::Tcp { port: port("tcp") },
         "http" => ProbeKind::Http {
-            port: need_port("http")?,
+            port: port("http"),
             path: pick(levels, |s| s.path.clone()).map_or_else(|| "/".to_string(), |(p, _)| p),
             expect: pick(levels, |s| s.expect).map_or(200..=399, |([a, b], _)| a..=b),
         },
         other => {
-            return Err((
-                "probe.kind".to_string(),
-                format!(
+            problems.push(Problem {
+                key: "kind",
+                at: kind_at.clone(),
+                message: format!(
                     "'{other}' (set in {kind_from}) is not one of \"icmp\", \"tcp\", \"http\", \"none\""
                 ),
-            ));
+            });
+            // Stands in so that the other settings are still checked.
+            ProbeKind::Icmp
         }
     };
     let settings = ProbeSettings {
@@ -71,23 +92,140 @@ pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, (String, S
         fall: pick(levels, |s| s.fall).map_or(defaults.fall, |(v, _)| v),
         rise: pick(levels, |s| s.rise).map_or(defaults.rise, |(v, _)| v),
     };
-    settings.validate().map_err(|e| {
-        // The config's names for the engine's fields, and where the value
-        // that broke the rule was written.
-        let (field, from) = match e.field {
-            "interval" => ("interval_ms", pick(levels, |s| s.interval_ms).map(|p| p.1)),
-            "timeout" => ("timeout_ms", pick(levels, |s| s.timeout_ms).map(|p| p.1)),
-            "fall" => ("fall", pick(levels, |s| s.fall).map(|p| p.1)),
-            "rise" => ("rise", pick(levels, |s| s.rise).map(|p| p.1)),
-            "port" => ("port", pick(levels, |s| s.port).map(|p| p.1)),
-            "path" => ("path", pick(levels, |s| s.path.clone()).map(|p| p.1)),
-            "expect" => ("expect", pick(levels, |s| s.expect).map(|p| p.1)),
-            other => (other, None),
-        };
-        (
-            format!("probe.{field}"),
-            format!("{} (set in {})", e.reason, from.unwrap_or("the defaults")),
-        )
-    })?;
-    Ok(Some(settings))
+    problems.extend(
+        every_broken_rule(settings.clone())
+            .into_iter()
+            .map(|e| setting_problem(levels, e)),
+    );
+    if problems.is_empty() {
+        Ok(Some(settings))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The probe engine's error in the config's words: its key, and the level
+/// that set the value that broke the rule.
+fn setting_problem(levels: &[Level<'_>], e: SettingsError) -> Problem {
+    let level = |get: &dyn Fn(&ProbeSection) -> bool| {
+        pick(levels, |s| get(s).then_some(())).map(|((), l)| l)
+    };
+    let (key, from) = match e.field {
+        "interval" => ("interval_ms", level(&|s| s.interval_ms.is_some())),
+        "timeout" => ("timeout_ms", level(&|s| s.timeout_ms.is_some())),
+        "fall" => ("fall", level(&|s| s.fall.is_some())),
+        "rise" => ("rise", level(&|s| s.rise.is_some())),
+        "port" => ("port", level(&|s| s.port.is_some())),
+        "path" => ("path", level(&|s| s.path.is_some())),
+        "expect" => ("expect", level(&|s| s.expect.is_some())),
+        other => (other, None),
+    };
+    Problem {
+        key,
+        at: from.map(|l| l.path.clone().key(key)),
+        message: format!(
+            "{} (set in {})",
+            e.reason,
+            from.map_or("the defaults", |l| l.name.as_str())
+        ),
+    }
+}
+
+/// Every rule of the probe engine that `settings` breaks. The engine names
+/// the first broken rule; the field it names is then given a value that every
+/// rule accepts and the engine asked again, so that one run reports every
+/// field (a field named twice ends the search rather than looping).
+fn every_broken_rule(mut settings: ProbeSettings) -> Vec<SettingsError> {
+    let mut broken: Vec<SettingsError> = Vec::new();
+    while let Err(e) = settings.validate() {
+        if broken.iter().any(|b| b.field == e.field) {
+            break;
+        }
+        let accepted = accept_any(&mut settings, e.field);
+        broken.push(e);
+        if !accepted {
+            break;
+        }
+    }
+    broken
+}
+
+/// Sets `field` to a value no rule refuses, whatever the others hold: the
+/// longest interval, the shortest timeout, a single fall or rise. False for a
+/// field it does not know.
+fn accept_any(s: &mut ProbeSettings, field: &str) -> bool {
+    match (field, &mut s.kind) {
+        ("interval", _) => s.interval = Duration::MAX,
+        ("timeout", _) => s.timeout = Duration::from_nanos(1),
+        ("fall", _) => s.fall = 1,
+        ("rise", _) => s.rise = 1,
+        ("port", ProbeKind::Tcp { port } | ProbeKind::Http { port, .. }) => *port = 1,
+        ("path", ProbeKind::Http { path, .. }) => *path = "/".to_string(),
+        ("expect", ProbeKind::Http { expect, .. }) => *expect = 200..=399,
+        _ => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> ProbeSection {
+        toml::from_str(text).unwrap()
+    }
+
+    fn endpoint_level(s: &ProbeSection) -> [Level<'_>; 1] {
+        [Level {
+            section: Some(s),
+            name: "this endpoint".to_string(),
+            path: ConfigPath::from("endpoint").index(0).key("probe"),
+        }]
+    }
+
+    #[test]
+    fn every_broken_setting_is_reported_where_it_is_set() {
+        let s = section("kind = \"tcp\"\ninterval_ms = 5\ntimeout_ms = 0\nfall = 0\nrise = 0");
+        let problems = resolve(&endpoint_level(&s)).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["port", "interval_ms", "timeout_ms", "fall", "rise"]);
+        assert_eq!(
+            problems[1].at.as_ref().map(ToString::to_string).as_deref(),
+            Some("endpoint[0].probe.interval_ms")
+        );
+        // The missing port is asked for by the kind.
+        assert_eq!(
+            problems[0].at.as_ref().map(ToString::to_string).as_deref(),
+            Some("endpoint[0].probe.kind")
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_does_not_hide_the_other_settings() {
+        let s = section("kind = \"ping\"\nfall = 0");
+        let problems = resolve(&endpoint_level(&s)).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["kind", "fall"]);
+    }
+
+    #[test]
+    fn a_rule_between_two_fields_is_reported_once() {
+        // 50 ms is a valid interval; the default timeout (75 ms) is not
+        // shorter than it.
+        let s = section("interval_ms = 50");
+        let problems = resolve(&endpoint_level(&s)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "timeout_ms");
+        assert!(problems[0].message.contains("the defaults"), "{problems:?}");
+        assert_eq!(problems[0].at, None);
+    }
+
+    #[test]
+    fn valid_settings_resolve() {
+        let s = section("kind = \"http\"\nport = 80\npath = \"/health\"");
+        let settings = resolve(&endpoint_level(&s)).unwrap().unwrap();
+        assert_eq!(settings.kind.name(), "http");
+        let none = section("kind = \"none\"\nfall = 0");
+        assert_eq!(resolve(&endpoint_level(&none)).unwrap(), None);
+    }
 }

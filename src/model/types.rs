@@ -1,13 +1,24 @@
 //! The domain: VPCs, vSwitches, endpoint services, interface endpoints and their
 //! ENIs, after validation. Everything that serves DNS is built from these.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
 
 use hickory_proto::rr::Name;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+/// A config that passed every rule. Only `model::build` makes one, and nothing
+/// changes it afterwards, so what validation established holds wherever a
+/// `Model` goes: every reference is resolved (`*_index` fields index the
+/// model's own lists) and every generated name is built (`domain` fields,
+/// `ServerSettings::ns_host`). Its parts are read through `Deref`
+/// (`model.endpoints`).
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct Model(ModelParts);
+
+/// What a `Model` holds.
+#[derive(Debug, Clone)]
+pub struct ModelParts {
     pub server: ServerSettings,
     pub vpcs: Vec<Vpc>,
     pub vswitches: Vec<VSwitch>,
@@ -20,6 +31,25 @@ pub struct Model {
     pub admin: Option<SocketAddr>,
 }
 
+impl Model {
+    /// Only validation calls this, once every rule has passed.
+    pub(in crate::model) fn validated(parts: ModelParts) -> Model {
+        Model(parts)
+    }
+
+    pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.id == id)
+    }
+}
+
+impl Deref for Model {
+    type Target = ModelParts;
+
+    fn deref(&self) -> &ModelParts {
+        &self.0
+    }
+}
+
 /// A private zone and the VPCs it is bound to; the zone file is loaded at
 /// validation so that a bad file rejects the config like any other error.
 #[derive(Debug, Clone)]
@@ -27,14 +57,26 @@ pub struct PrivateZoneDef {
     pub name: Name,
     pub file: std::path::PathBuf,
     pub vpcs: Vec<String>,
+    /// `vpcs` as indexes into `Model::vpcs`.
+    pub vpc_indexes: Vec<u32>,
     pub zone: std::sync::Arc<crate::zonefile::PrivateZone>,
 }
 
 /// Queries arriving on `listen` are answered as for clients of `vpc`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Inbound {
     pub listen: SocketAddr,
     pub vpc: String,
+    /// `vpc` as an index into `Model::vpcs`.
+    pub vpc_index: u32,
+}
+
+/// The same listener for the same VPC, wherever that VPC sits in the list
+/// (the index follows from the id).
+impl PartialEq for Inbound {
+    fn eq(&self, other: &Self) -> bool {
+        self.listen == other.listen && self.vpc == other.vpc
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +90,10 @@ pub struct ServerSettings {
     pub listen: Vec<SocketAddr>,
     /// Parent of every generated name, and apex of the generated zone.
     pub suffix: Name,
+    /// The generated zone's name server, `ns.<suffix>`.
+    pub ns_host: Name,
+    /// The generated zone's contact mailbox, `hostmaster.<suffix>`.
+    pub hostmaster: Name,
     pub ttl: u32,
     pub ecs: bool,
     pub udp_payload: u16,
@@ -82,13 +128,20 @@ pub struct Vpc {
     pub id: String,
     pub region: String,
     pub cidrs: Vec<IpNet>,
+    /// The zones of its vSwitches, each once, in file order: what a
+    /// `zone_index` indexes.
+    pub zones: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VSwitch {
     pub id: String,
     pub vpc: String,
+    /// `vpc` as an index into `Model::vpcs`.
+    pub vpc_index: u32,
     pub zone: String,
+    /// `zone` as an index into its VPC's `zones`.
+    pub zone_index: u32,
     pub cidr: Ipv4Net,
     pub ipv6_cidr: Option<Ipv6Net>,
 }
@@ -112,11 +165,17 @@ pub enum IpVersion {
 pub struct Endpoint {
     pub id: String,
     pub vpc: String,
+    /// `vpc` as an index into `Model::vpcs`.
+    pub vpc_index: u32,
     pub service: String,
     pub ip_version: IpVersion,
     pub zone_affinity: bool,
-    pub custom_domain: bool,
+    /// The service's custom domain when this endpoint enables it: inside
+    /// its VPC, that name answers like the endpoint domain.
+    pub custom_domain: Option<Name>,
     pub cross_region: bool,
+    /// The endpoint domain, `<endpoint>.<service>.<region>.<suffix>`.
+    pub domain: Name,
     pub zones: Vec<EndpointZone>,
     /// How its ENIs are probed; `None`: not probed, always available.
     pub probe: Option<crate::probe::ProbeSettings>,
@@ -128,27 +187,11 @@ pub struct EndpointZone {
     pub vswitch: String,
     /// The zone of `vswitch`, resolved at validation.
     pub zone: String,
+    /// `zone` as an index into the endpoint's VPC's `zones`.
+    pub zone_index: u32,
     pub ip: Ipv4Addr,
     pub ipv6: Option<Ipv6Addr>,
-}
-
-impl EndpointZone {
-    /// The ENI's addresses, IPv4 first.
-    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        std::iter::once(IpAddr::V4(self.ip)).chain(self.ipv6.map(IpAddr::V6))
-    }
-}
-
-impl Model {
-    pub fn service(&self, id: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.id == id)
-    }
-
-    pub fn vpc(&self, id: &str) -> Option<&Vpc> {
-        self.vpcs.iter().find(|v| v.id == id)
-    }
-
-    pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| e.id == id)
-    }
+    /// The zone domain, `<endpoint>-<zone>.<service>.<region>.<suffix>`;
+    /// none for a cross-region endpoint.
+    pub domain: Option<Name>,
 }

@@ -593,7 +593,6 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         // vSwitches of one VPC may not overlap (validation), but the matcher
         // must not depend on that: nested CIDRs pick the longest.
         let subnets = crate::snapshot::tables::VpcSubnets {
-            zone_names: vec!["wide".into(), "narrow".into(), "v6".into()],
             subnets: vec![
                 ("127.0.3.128/25".parse().unwrap(), 1),
                 ("127.0.3.0/24".parse().unwrap(), 0),

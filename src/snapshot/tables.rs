@@ -11,7 +11,7 @@ use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
 pub use crate::model::AllDownPolicy;
-use crate::model::{self, IpVersion, Model, names};
+use crate::model::{self, IpVersion, Model, ServerSettings};
 use crate::zonefile::PrivateZone;
 use crate::zonefile::key::WireName;
 
@@ -133,6 +133,90 @@ pub struct GeneratedZone {
     pub negative_soa: super::wire::NegativeSoa,
 }
 
+impl GeneratedZone {
+    fn new(s: &ServerSettings, serial: u32) -> GeneratedZone {
+        let apex = s.suffix.clone();
+        let ns_host = s.ns_host.clone();
+        let soa_rdata = SOA::new(
+            ns_host.clone(),
+            s.hostmaster.clone(),
+            serial,
+            s.soa.refresh,
+            s.soa.retry,
+            s.soa.expire,
+            s.soa.minimum,
+        );
+        let soa = Record::from_rdata(apex.clone(), s.soa.ttl, RData::SOA(soa_rdata.clone()));
+        let negative_ttl = s.soa.ttl.min(s.soa.minimum);
+        let apex_labels = apex.num_labels() as usize;
+        let above_apex = |n: &Name| {
+            let labels = n.num_labels() as usize - apex_labels;
+            let w = wire_name(n);
+            let mut end = 0;
+            for _ in 0..labels {
+                end += 1 + w[end] as usize;
+            }
+            w[..end].to_vec().into_boxed_slice()
+        };
+        let mut counters = [0u8; 20];
+        counters[0..4].copy_from_slice(&soa_rdata.serial.to_be_bytes());
+        counters[4..8].copy_from_slice(&soa_rdata.refresh.to_be_bytes());
+        counters[8..12].copy_from_slice(&soa_rdata.retry.to_be_bytes());
+        counters[12..16].copy_from_slice(&soa_rdata.expire.to_be_bytes());
+        counters[16..20].copy_from_slice(&soa_rdata.minimum.to_be_bytes());
+        let negative_soa = super::wire::NegativeSoa {
+            ttl: negative_ttl,
+            mname_labels: above_apex(&soa_rdata.mname),
+            rname_labels: above_apex(&soa_rdata.rname),
+            counters,
+        };
+        let soa_negative = Record::from_rdata(apex.clone(), negative_ttl, RData::SOA(soa_rdata));
+        let ns = vec![Record::from_rdata(
+            apex.clone(),
+            s.soa.ttl,
+            RData::NS(NS(ns_host.clone())),
+        )];
+        let (ns_host_a, ns_host_aaaa) = ns_host_addresses(&s.listen, &ns_host, s.soa.ttl);
+        GeneratedZone {
+            apex,
+            soa,
+            soa_negative,
+            ns,
+            ns_host,
+            ns_host_a,
+            ns_host_aaaa,
+            negative_soa,
+        }
+    }
+}
+
+/// The name server's address records: where we listen, when that is a
+/// concrete address.
+fn ns_host_addresses(
+    listen: &[SocketAddr],
+    ns_host: &Name,
+    ttl: u32,
+) -> (Vec<Record>, Vec<Record>) {
+    let mut a = Vec::new();
+    let mut aaaa = Vec::new();
+    for l in listen {
+        match l.ip() {
+            IpAddr::V4(ip) if !ip.is_unspecified() => {
+                a.push(Record::from_rdata(ns_host.clone(), ttl, RData::A(A(ip))))
+            }
+            IpAddr::V6(ip) if !ip.is_unspecified() => aaaa.push(Record::from_rdata(
+                ns_host.clone(),
+                ttl,
+                RData::AAAA(AAAA(ip)),
+            )),
+            _ => {}
+        }
+    }
+    a.dedup();
+    aaaa.dedup();
+    (a, aaaa)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum GeneratedNode {
     Apex,
@@ -178,7 +262,6 @@ pub(crate) struct ZoneDomainAnswers {
 /// match is the longest-prefix match.
 #[derive(Debug)]
 pub(crate) struct VpcSubnets {
-    pub zone_names: Vec<String>,
     pub subnets: Vec<(IpNet, u32)>,
 }
 
@@ -195,89 +278,21 @@ impl VpcSubnets {
 }
 
 impl Tables {
-    /// Builds the tables. The model is validated, so names build.
+    /// Builds the tables. The model carries every name and resolved
+    /// reference they need, so building cannot fail.
     pub fn build(model: &Model, serial: u32) -> Tables {
-        let all_down = model.server.all_down;
         let s = &model.server;
-        let apex = s.suffix.clone();
-        let ns_host = names::ns_host(&apex).expect("validated");
-        let soa_rdata = SOA::new(
-            ns_host.clone(),
-            names::hostmaster(&apex).expect("validated"),
-            serial,
-            s.soa.refresh,
-            s.soa.retry,
-            s.soa.expire,
-            s.soa.minimum,
-        );
-        let soa = Record::from_rdata(apex.clone(), s.soa.ttl, RData::SOA(soa_rdata.clone()));
-        let negative_ttl = s.soa.ttl.min(s.soa.minimum);
-        let apex_labels = apex.num_labels() as usize;
-        let above_apex = |n: &Name| {
-            let labels = n.num_labels() as usize - apex_labels;
-            let w = wire_name(n);
-            let mut end = 0;
-            for _ in 0..labels {
-                end += 1 + w[end] as usize;
-            }
-            w[..end].to_vec().into_boxed_slice()
-        };
-        let mut counters = [0u8; 20];
-        counters[0..4].copy_from_slice(&soa_rdata.serial.to_be_bytes());
-        counters[4..8].copy_from_slice(&soa_rdata.refresh.to_be_bytes());
-        counters[8..12].copy_from_slice(&soa_rdata.retry.to_be_bytes());
-        counters[12..16].copy_from_slice(&soa_rdata.expire.to_be_bytes());
-        counters[16..20].copy_from_slice(&soa_rdata.minimum.to_be_bytes());
-        let negative_soa = super::wire::NegativeSoa {
-            ttl: negative_ttl,
-            mname_labels: above_apex(&soa_rdata.mname),
-            rname_labels: above_apex(&soa_rdata.rname),
-            counters,
-        };
-        let soa_negative = Record::from_rdata(apex.clone(), negative_ttl, RData::SOA(soa_rdata));
-        let ns = vec![Record::from_rdata(
-            apex.clone(),
-            s.soa.ttl,
-            RData::NS(NS(ns_host.clone())),
-        )];
-        // The name server's address is where we listen, when that is a
-        // concrete address.
-        let mut ns_host_a = Vec::new();
-        let mut ns_host_aaaa = Vec::new();
-        for l in &s.listen {
-            match l.ip() {
-                IpAddr::V4(ip) if !ip.is_unspecified() => ns_host_a.push(Record::from_rdata(
-                    ns_host.clone(),
-                    s.soa.ttl,
-                    RData::A(A(ip)),
-                )),
-                IpAddr::V6(ip) if !ip.is_unspecified() => ns_host_aaaa.push(Record::from_rdata(
-                    ns_host.clone(),
-                    s.soa.ttl,
-                    RData::AAAA(AAAA(ip)),
-                )),
-                _ => {}
-            }
-        }
-        ns_host_a.dedup();
-        ns_host_aaaa.dedup();
-
+        let zone = GeneratedZone::new(s, serial);
+        let apex = zone.apex.clone();
+        let ns_host = zone.ns_host.clone();
         let mut t = Tables {
-            zone: GeneratedZone {
-                apex: apex.clone(),
-                soa,
-                soa_negative,
-                ns,
-                ns_host: ns_host.clone(),
-                ns_host_a,
-                ns_host_aaaa,
-                negative_soa,
-            },
+            apex_wire: wire_name(&apex),
+            zone,
             endpoints: Vec::new(),
             zone_domains: Vec::new(),
-            vpcs: model.vpcs.iter().map(|v| vpc_subnets(model, v)).collect(),
+            vpcs: vpc_subnets(model),
             targets: Vec::new(),
-            all_down,
+            all_down: s.all_down,
             ecs: s.ecs,
             udp_payload: s.udp_payload,
             vpc_nets: vpc_nets(model),
@@ -285,11 +300,10 @@ impl Tables {
             inbound: model
                 .inbound
                 .iter()
-                .map(|i| (i.listen, vpc_index(model, &i.vpc)))
+                .map(|i| (i.listen, i.vpc_index))
                 .collect(),
             forward: model.forward.is_some(),
             wire_names: HashMap::default(),
-            apex_wire: wire_name(&apex),
             fast_path: true,
             endpoint_domains: Vec::new(),
             serial,
@@ -299,28 +313,10 @@ impl Tables {
         t.wire_names.insert(wire_name(&apex), GeneratedNode::Apex);
         t.insert_with_parents(ns_host, GeneratedNode::NsHost);
         for ep in &model.endpoints {
-            t.add_endpoint(model, ep);
+            t.add_endpoint(ep);
         }
-        // A view zone at or below the apex may shadow generated names for
-        // its VPC; then every query takes the general path.
-        t.fast_path = !t
-            .views
-            .iter()
-            .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
-            && !model.private_zones.iter().any(|pz| apex.zone_of(&pz.name));
-        for pz in &model.private_zones {
-            for vpc in &pz.vpcs {
-                let soa = pz.zone.soa();
-                let mut soa_negative = soa.clone();
-                soa_negative.ttl = pz.zone.negative_ttl();
-                t.views[vpc_index(model, vpc) as usize]
-                    .private
-                    .push(PrivateView {
-                        zone: pz.zone.clone(),
-                        soa_negative,
-                    });
-            }
-        }
+        t.add_private_zones(model);
+        t.fast_path = !t.views_shadow_generated_zone(model);
         t
     }
 
@@ -336,82 +332,113 @@ impl Tables {
             .map(|(_, vpc)| *vpc)
     }
 
-    fn add_endpoint(&mut self, model: &Model, ep: &model::Endpoint) {
-        let svc = model.service(&ep.service).expect("validated");
-        let vpc = vpc_index(model, &ep.vpc);
-        let dual_stack = ep.ip_version == IpVersion::DualStack;
-        let name = names::endpoint_domain(&model.server.suffix, ep, svc).expect("validated");
-        // One health slot per ENI address, shared by every name that answers
-        // with it (endpoint domain, custom domain).
+    /// The endpoint domain's answers, with its ENIs, zone domains and
+    /// custom domain.
+    fn add_endpoint(&mut self, ep: &model::Endpoint) {
         let mut answers = EndpointAnswers {
-            owner: name.clone(),
-            vpc,
+            owner: ep.domain.clone(),
+            vpc: ep.vpc_index,
             affinity: ep.zone_affinity,
-            dual_stack,
+            dual_stack: ep.ip_version == IpVersion::DualStack,
             a: FamilyAnswers::default(),
             aaaa: FamilyAnswers::default(),
         };
         for z in &ep.zones {
-            let zone_idx = self.vpcs[vpc as usize]
-                .zone_names
-                .iter()
-                .position(|n| *n == z.zone)
-                .expect("the vSwitch's zone is in its VPC") as u32;
-            let v6 = z.ipv6.filter(|_| dual_stack);
-            let addrs = std::iter::once(IpAddr::V4(z.ip)).chain(v6.map(IpAddr::V6));
-            // Its reverse names point at the zone domain, or, for a
-            // cross-region endpoint (no zone domains), at the endpoint domain.
-            let target = if ep.cross_region {
-                PtrTarget::Endpoint(self.endpoint_domains.len() as u32)
-            } else {
-                PtrTarget::ZoneDomain(self.zone_domains.len() as u32)
-            };
-            for ip in addrs {
-                let fam = if ip.is_ipv4() {
-                    &mut answers.a
-                } else {
-                    &mut answers.aaaa
-                };
-                fam.ips.push(ip);
-                fam.slots.push(self.slot(ep, &z.zone, ip));
-                fam.zones.push(zone_idx);
-                self.views[vpc as usize].ptr.insert(
-                    wire_name(&crate::zonefile::ptr_name(ip)),
-                    PtrAnswer {
-                        target,
-                        ttl: self.ttl,
-                    },
-                );
-            }
-            if !ep.cross_region {
-                let zname =
-                    names::zone_domain(&model.server.suffix, ep, svc, &z.zone).expect("validated");
-                self.zone_domains.push(ZoneDomainAnswers {
-                    name: zname.clone(),
-                    a: z.ip,
-                    aaaa: v6,
-                });
-                let idx = (self.zone_domains.len() - 1) as u32;
-                self.insert_with_parents(zname, GeneratedNode::ZoneDomain(idx));
-            }
+            self.add_eni(ep, z, &mut answers);
         }
-        self.endpoint_domains.push((ep.id.clone(), name.clone()));
-        if let (true, Some(domain)) = (ep.custom_domain, &svc.custom_domain) {
-            self.endpoints.push(EndpointAnswers {
-                owner: domain.clone(),
-                ..answers.clone()
-            });
-            let mut soa_negative = self.zone.soa_negative.clone();
-            soa_negative.name = domain.clone();
-            self.views[vpc as usize].custom.push(CustomDomain {
-                name: domain.clone(),
-                endpoint: (self.endpoints.len() - 1) as u32,
-                soa_negative,
-            });
+        self.endpoint_domains
+            .push((ep.id.clone(), ep.domain.clone()));
+        if let Some(domain) = &ep.custom_domain {
+            self.add_custom_domain(domain, &answers);
         }
         self.endpoints.push(answers);
         let idx = (self.endpoints.len() - 1) as u32;
-        self.insert_with_parents(name, GeneratedNode::Endpoint(idx));
+        self.insert_with_parents(ep.domain.clone(), GeneratedNode::Endpoint(idx));
+    }
+
+    /// The ENI of one zone of `ep`: a health slot per address (shared by
+    /// every name that answers with it), its reverse names, and its zone
+    /// domain.
+    fn add_eni(
+        &mut self,
+        ep: &model::Endpoint,
+        z: &model::EndpointZone,
+        answers: &mut EndpointAnswers,
+    ) {
+        let v6 = z.ipv6.filter(|_| answers.dual_stack);
+        let addrs = std::iter::once(IpAddr::V4(z.ip)).chain(v6.map(IpAddr::V6));
+        // Its reverse names point at the zone domain, or, for a
+        // cross-region endpoint (no zone domains), at the endpoint domain.
+        let target = match z.domain {
+            Some(_) => PtrTarget::ZoneDomain(self.zone_domains.len() as u32),
+            None => PtrTarget::Endpoint(self.endpoint_domains.len() as u32),
+        };
+        for ip in addrs {
+            let fam = if ip.is_ipv4() {
+                &mut answers.a
+            } else {
+                &mut answers.aaaa
+            };
+            fam.ips.push(ip);
+            fam.slots.push(self.slot(ep, &z.zone, ip));
+            fam.zones.push(z.zone_index);
+            self.views[answers.vpc as usize].ptr.insert(
+                wire_name(&crate::zonefile::ptr_name(ip)),
+                PtrAnswer {
+                    target,
+                    ttl: self.ttl,
+                },
+            );
+        }
+        if let Some(name) = &z.domain {
+            self.zone_domains.push(ZoneDomainAnswers {
+                name: name.clone(),
+                a: z.ip,
+                aaaa: v6,
+            });
+            let idx = (self.zone_domains.len() - 1) as u32;
+            self.insert_with_parents(name.clone(), GeneratedNode::ZoneDomain(idx));
+        }
+    }
+
+    /// A custom service domain: a zone of its own in the VPC's view, owning
+    /// a copy of the endpoint's answers.
+    fn add_custom_domain(&mut self, domain: &Name, answers: &EndpointAnswers) {
+        self.endpoints.push(EndpointAnswers {
+            owner: domain.clone(),
+            ..answers.clone()
+        });
+        let mut soa_negative = self.zone.soa_negative.clone();
+        soa_negative.name = domain.clone();
+        self.views[answers.vpc as usize].custom.push(CustomDomain {
+            name: domain.clone(),
+            endpoint: (self.endpoints.len() - 1) as u32,
+            soa_negative,
+        });
+    }
+
+    /// Each private zone in the view of every VPC it is bound to.
+    fn add_private_zones(&mut self, model: &Model) {
+        for pz in &model.private_zones {
+            let mut soa_negative = pz.zone.soa().clone();
+            soa_negative.ttl = pz.zone.negative_ttl();
+            for vpc in &pz.vpc_indexes {
+                self.views[*vpc as usize].private.push(PrivateView {
+                    zone: pz.zone.clone(),
+                    soa_negative: soa_negative.clone(),
+                });
+            }
+        }
+    }
+
+    /// A view zone at or below the apex may shadow generated names for its
+    /// VPC; then every query takes the general path.
+    fn views_shadow_generated_zone(&self, model: &Model) -> bool {
+        let apex = &self.zone.apex;
+        self.views
+            .iter()
+            .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
+            || model.private_zones.iter().any(|pz| apex.zone_of(&pz.name))
     }
 
     fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
@@ -441,14 +468,6 @@ pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
     WireName::new(name).bytes().into()
 }
 
-fn vpc_index(model: &Model, id: &str) -> u32 {
-    model
-        .vpcs
-        .iter()
-        .position(|v| v.id == id)
-        .expect("validated: the VPC exists") as u32
-}
-
 fn vpc_nets(model: &Model) -> Vec<(IpNet, u32)> {
     let mut nets: Vec<(IpNet, u32)> = model
         .vpcs
@@ -461,25 +480,25 @@ fn vpc_nets(model: &Model) -> Vec<(IpNet, u32)> {
     nets
 }
 
-fn vpc_subnets(model: &Model, vpc: &model::Vpc) -> VpcSubnets {
-    let mut zone_names: Vec<String> = Vec::new();
-    let mut subnets = Vec::new();
-    for vsw in model.vswitches.iter().filter(|s| s.vpc == vpc.id) {
-        let zone = match zone_names.iter().position(|z| *z == vsw.zone) {
-            Some(i) => i,
-            None => {
-                zone_names.push(vsw.zone.clone());
-                zone_names.len() - 1
-            }
-        } as u32;
-        subnets.push((IpNet::V4(vsw.cidr), zone));
+/// Per VPC, the zones of its vSwitches and their CIDRs.
+fn vpc_subnets(model: &Model) -> Vec<VpcSubnets> {
+    let mut out: Vec<VpcSubnets> = model
+        .vpcs
+        .iter()
+        .map(|_| VpcSubnets {
+            subnets: Vec::new(),
+        })
+        .collect();
+    for vsw in &model.vswitches {
+        let subnets = &mut out[vsw.vpc_index as usize].subnets;
+        subnets.push((IpNet::V4(vsw.cidr), vsw.zone_index));
         if let Some(v6) = vsw.ipv6_cidr {
-            subnets.push((IpNet::V6(v6), zone));
+            subnets.push((IpNet::V6(v6), vsw.zone_index));
         }
     }
-    subnets.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
-    VpcSubnets {
-        zone_names,
-        subnets,
+    for v in &mut out {
+        v.subnets
+            .sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
     }
+    out
 }

@@ -1,0 +1,142 @@
+//! `[server]` and `[admin]`.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use hickory_proto::rr::Name;
+
+use super::{Errors, Obj, dns_name};
+use crate::config::ConfigPath;
+use crate::config::file::{AdminSection, ServerSection};
+use crate::model::names;
+use crate::model::types::*;
+
+pub(super) fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
+    let obj = Obj::section("server");
+    let listen = listen_addresses(&s.listen, &obj, errs);
+    let suffix = match dns_name(&s.suffix) {
+        Ok(n) => n,
+        Err(m) => {
+            errs.push(&obj, "suffix", m);
+            Name::root()
+        }
+    };
+    let (ns_host, hostmaster) = soa_names(&suffix, &obj, errs);
+    if s.ttl > 604_800 {
+        errs.push(&obj, "ttl", format!("{} is more than a week", s.ttl));
+    }
+    if s.udp_payload < 512 {
+        errs.push(
+            &obj,
+            "udp_payload",
+            format!("{} is below the DNS minimum of 512", s.udp_payload),
+        );
+    }
+    let soa = soa(s, &obj, errs);
+    let all_down = all_down(&s.all_down, &obj, errs);
+    if let Some(t) = s.degraded_ttl
+        && t > s.ttl
+    {
+        errs.push(
+            &obj,
+            "degraded_ttl",
+            format!(
+                "{t} is longer than ttl {}: it exists to shorten caching",
+                s.ttl
+            ),
+        );
+    }
+    ServerSettings {
+        listen,
+        suffix,
+        ns_host,
+        hostmaster,
+        ttl: s.ttl,
+        ecs: s.ecs,
+        udp_payload: s.udp_payload,
+        soa,
+        all_down,
+        degraded_ttl: s.degraded_ttl,
+    }
+}
+
+fn listen_addresses(listen: &[String], obj: &Obj, errs: &mut Errors) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for (i, l) in listen.iter().enumerate() {
+        match SocketAddr::from_str(l) {
+            Ok(a) => out.push(a),
+            Err(_) => errs.push(
+                obj,
+                ConfigPath::from("listen").index(i),
+                format!("'{l}' is not an address:port (e.g. 127.0.0.1:5300 or [::1]:5300)"),
+            ),
+        }
+    }
+    out
+}
+
+/// The SOA names `ns.<suffix>` and `hostmaster.<suffix>`: both must fit
+/// (the longer, hostmaster, fails first when the suffix is long); one error
+/// either way.
+fn soa_names(suffix: &Name, obj: &Obj, errs: &mut Errors) -> (Name, Name) {
+    match (names::ns_host(suffix), names::hostmaster(suffix)) {
+        (Ok(ns), Ok(hostmaster)) => (ns, hostmaster),
+        (Err(m), _) | (Ok(_), Err(m)) => {
+            errs.push(obj, "suffix", m);
+            (Name::root(), Name::root())
+        }
+    }
+}
+
+fn soa(s: &ServerSection, obj: &Obj, errs: &mut Errors) -> SoaSettings {
+    let soa = SoaSettings {
+        ttl: s.soa.ttl,
+        refresh: s.soa.refresh,
+        retry: s.soa.retry,
+        expire: s.soa.expire,
+        minimum: s.soa.minimum,
+    };
+    for (field, v) in [
+        ("soa.refresh", soa.refresh),
+        ("soa.retry", soa.retry),
+        ("soa.expire", soa.expire),
+    ] {
+        if v <= 0 {
+            errs.push(obj, field, format!("{v} must be positive"));
+        }
+    }
+    soa
+}
+
+fn all_down(text: &str, obj: &Obj, errs: &mut Errors) -> AllDownPolicy {
+    match text {
+        "all" => AllDownPolicy::All,
+        "none" => AllDownPolicy::None,
+        "servfail" => AllDownPolicy::ServFail,
+        other => {
+            errs.push(
+                obj,
+                "all_down",
+                format!("'{other}' is not one of \"all\", \"none\", \"servfail\""),
+            );
+            AllDownPolicy::All
+        }
+    }
+}
+
+pub(super) fn admin(a: &AdminSection, errs: &mut Errors) -> Option<SocketAddr> {
+    match SocketAddr::from_str(&a.listen) {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            errs.push(
+                &Obj::section("admin"),
+                "listen",
+                format!(
+                    "'{}' is not an address:port (e.g. 127.0.0.1:8053)",
+                    a.listen
+                ),
+            );
+            None
+        }
+    }
+}
