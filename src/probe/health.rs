@@ -87,6 +87,19 @@ struct Entry {
     epoch: u64,
 }
 
+impl Entry {
+    /// The state probes give: an address no probe watches is up (only an
+    /// override takes it down), so the API, the metrics and the events all
+    /// report it as up rather than as awaiting a first result.
+    fn probe_state(&self) -> State {
+        if self.probed {
+            self.threshold.state()
+        } else {
+            State::Up
+        }
+    }
+}
+
 struct Inner {
     // Ordered so that listings, metrics and tests are deterministic.
     targets: BTreeMap<TargetKey, Entry>,
@@ -437,7 +450,7 @@ impl HealthTable {
         };
         let mut events = Vec::new();
         for key in &keys {
-            let probe = inner.targets[key].threshold.state();
+            let probe = inner.targets[key].probe_state();
             let (from, to) = (effective(probe, old), effective(probe, state));
             if from != to {
                 let reason = match state {
@@ -457,7 +470,7 @@ impl HealthTable {
     pub fn effective_state(&self, key: &TargetKey) -> Option<State> {
         let inner = self.lock();
         let entry = inner.targets.get(key)?;
-        Some(effective(entry.threshold.state(), inner.override_of(key)))
+        Some(effective(entry.probe_state(), inner.override_of(key)))
     }
 
     /// Whether `key` belongs in the answer: false only when its effective state is
@@ -478,7 +491,7 @@ impl HealthTable {
         keys.into_iter()
             .map(|key| match inner.targets.get(key) {
                 Some(entry) => {
-                    effective(entry.threshold.state(), inner.override_of(key)) != State::Down
+                    effective(entry.probe_state(), inner.override_of(key)) != State::Down
                 }
                 None => true,
             })
@@ -490,11 +503,11 @@ impl HealthTable {
         TargetStatus {
             key: key.clone(),
             probed: entry.probed,
-            probe: entry.threshold.state(),
+            probe: entry.probe_state(),
             since: entry.since,
             last: entry.last.clone(),
             admin_override: admin,
-            effective: effective(entry.threshold.state(), admin),
+            effective: effective(entry.probe_state(), admin),
         }
     }
 
@@ -554,7 +567,7 @@ impl HealthTable {
             for (key, entry) in &inner.targets {
                 let admin = inner.override_of(key);
                 states.overridden += u64::from(admin.is_some());
-                match effective(entry.threshold.state(), admin) {
+                match effective(entry.probe_state(), admin) {
                     State::Up => states.up += 1,
                     State::Down => states.down += 1,
                     State::Unknown => states.unknown += 1,
