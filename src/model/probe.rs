@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::config::file::ProbeSection;
-use crate::probe::{ProbeKind, ProbeSettings};
+use crate::probe::{ProbeKind, ProbeSettings, StatusSet};
 
 /// One level and where it was written, for error messages.
 pub struct Level<'a> {
@@ -51,7 +51,9 @@ pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, (String, S
         "http" => ProbeKind::Http {
             port: need_port("http")?,
             path: pick(levels, |s| s.path.clone()).map_or_else(|| "/".to_string(), |(p, _)| p),
-            expect: pick(levels, |s| s.expect).map_or(200..=399, |([a, b], _)| a..=b),
+            expect: pick(levels, |s| s.expect)
+                .map_or_else(StatusSet::default, |([a, b], _)| StatusSet(vec![a..=b])),
+            tls: None,
         },
         other => {
             return Err((
