@@ -8,17 +8,28 @@ use axum::response::{IntoResponse, Response};
 use super::ApiState;
 
 /// Lets a request through when no token is configured or when it carries
-/// `Authorization: Bearer <token>`; else 401 with a `WWW-Authenticate`
-/// challenge (RFC 6750 §3).
+/// `Authorization: Bearer <token>` (or, for the browser's EventSource, which
+/// cannot set headers, an `access_token` query parameter: RFC 6750 §2.3);
+/// else 401 with a `WWW-Authenticate` challenge (RFC 6750 §3). The dashboard
+/// page itself (`GET /`) holds no data and is always served.
 pub async fn require_token(State(st): State<ApiState>, request: Request, next: Next) -> Response {
     let Some(token) = st.token.as_deref() else {
         return next.run(request).await;
     };
-    let given = request
+    if request.uri().path() == "/" {
+        return next.run(request).await;
+    }
+    let header_token = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    let query_token = request.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let given = header_token.map(str::to_string).or(query_token);
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => next.run(request).await,
         _ => (

@@ -2,6 +2,7 @@
 //! parameter.
 
 use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -9,12 +10,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiState;
-use crate::probe::{HealthError, ProbeResult, State as Health, TargetStatus};
+use crate::probe::{Event, HealthError, Notice, ProbeResult, State as Health, TargetStatus};
 
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -57,6 +61,9 @@ pub struct StatusQuery {
     endpoint: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
+    /// The token when given in the query; `auth` checks it.
+    #[serde(rename = "access_token")]
+    _access_token: Option<String>,
 }
 
 /// GET /v1/status[?endpoint=ID | ?offset=N&limit=M]: endpoints in config
@@ -134,25 +141,62 @@ pub async fn status(
     .into_response()
 }
 
+fn event_json(e: &Event) -> Value {
+    json!({
+        "at_unix_ms": unix_ms(e.at),
+        "endpoint": e.endpoint,
+        "zone": e.zone,
+        "ip": e.ip.to_string(),
+        "from": e.from.as_str(),
+        "to": e.to.as_str(),
+        "reason": e.reason,
+    })
+}
+
 /// GET /v1/events: the kept transitions, oldest first.
 pub async fn events(State(st): State<ApiState>) -> Json<Value> {
-    let events: Vec<Value> = st
-        .health
-        .events()
-        .iter()
-        .map(|e| {
-            json!({
-                "at_unix_ms": unix_ms(e.at),
-                "endpoint": e.endpoint,
-                "zone": e.zone,
-                "ip": e.ip.to_string(),
-                "from": e.from.as_str(),
-                "to": e.to.as_str(),
-                "reason": e.reason,
-            })
-        })
-        .collect();
+    let events: Vec<Value> = st.health.events().iter().map(event_json).collect();
     Json(json!({ "events": events }))
+}
+
+/// GET /v1/stream: server-sent events as they happen: `transition` (as in
+/// `/v1/events`), `override` (`{endpoint, zone, override}`), and `resync`
+/// when this client fell behind and should read `/v1/status` again.
+pub async fn stream(
+    State(st): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let notices = st.health.notices();
+    let events = futures_util::stream::unfold(notices, |mut notices| async move {
+        let event = match notices.recv().await {
+            Ok(Notice::Transition(e)) => SseEvent::default()
+                .event("transition")
+                .data(event_json(&e).to_string()),
+            Ok(Notice::Override {
+                endpoint,
+                zone,
+                state,
+            }) => SseEvent::default().event("override").data(
+                json!({
+                    "endpoint": endpoint,
+                    "zone": zone,
+                    "override": state.map(|s| s.as_str()),
+                })
+                .to_string(),
+            ),
+            Err(RecvError::Lagged(missed)) => SseEvent::default()
+                .event("resync")
+                .data(json!({ "missed": missed }).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), notices))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// GET /: the live health dashboard (one page, its script inline, embedded
+/// in the binary: nothing to build, nothing fetched from elsewhere).
+pub async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("dashboard.html"))
 }
 
 #[derive(Deserialize)]

@@ -25,7 +25,9 @@ pub struct ApiState {
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(handlers::dashboard))
         .route("/v1/status", get(handlers::status))
+        .route("/v1/stream", get(handlers::stream))
         .route("/v1/events", get(handlers::events))
         .route(
             "/v1/endpoints/{endpoint}/zones/{zone}/override",

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::check::ProbeResult;
 use super::events::{DEFAULT_EVENT_CAPACITY, Event, EventRing};
@@ -162,7 +162,25 @@ pub struct HealthTable {
     generation: watch::Sender<u64>,
     /// Number of targets still awaiting their first result.
     pending_first: watch::Sender<usize>,
+    /// Transitions and override changes as they happen, for live views.
+    notices: broadcast::Sender<Notice>,
 }
+
+/// What live views (the dashboard's stream) are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An address changed its effective state.
+    Transition(Event),
+    /// An override of `endpoint`+`zone` was set (`Some`) or cleared.
+    Override {
+        endpoint: String,
+        zone: String,
+        state: Option<State>,
+    },
+}
+
+/// Notices kept for a slow listener before it is told it lagged.
+const NOTICE_BACKLOG: usize = 1024;
 
 impl Default for HealthTable {
     fn default() -> Self {
@@ -187,6 +205,7 @@ impl HealthTable {
             counters: Counters::default(),
             generation: watch::Sender::new(0),
             pending_first: watch::Sender::new(0),
+            notices: broadcast::Sender::new(NOTICE_BACKLOG),
         }
     }
 
@@ -407,10 +426,19 @@ impl HealthTable {
         std::mem::take(&mut self.lock().changes)
     }
 
+    /// Transitions and override changes from now on. A listener that falls
+    /// more than a backlog behind gets `Lagged` and should read the status
+    /// again.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
     /// Logs events (outside the lock) and notifies subscribers once.
     fn announce(&self, events: &[Event]) {
         for event in events {
             event.log();
+            // No listener is not an error.
+            let _ = self.notices.send(Notice::Transition(event.clone()));
         }
         if !events.is_empty() {
             self.bump();
@@ -462,6 +490,11 @@ impl HealthTable {
         }
         drop(inner);
         tracing::info!(endpoint, zone, admin_override = ?state, addresses = keys.len(), "admin override");
+        let _ = self.notices.send(Notice::Override {
+            endpoint: endpoint.to_string(),
+            zone: zone.to_string(),
+            state,
+        });
         self.announce(&events);
         Ok(keys.len())
     }
