@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use epdns::probe::{HealthTable, ProbeKind, ProbeSettings, Prober, State, TargetKey};
+use epdns::probe::{HealthTable, ProbeKind, ProbeSettings, Prober, State, StatusSet, TargetKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
@@ -210,7 +210,8 @@ async fn http_status_decides() {
     let kind = ProbeKind::Http {
         port: server.addr.port(),
         path: "/healthz?deep=1".into(),
-        expect: 200..=299,
+        expect: StatusSet(vec![200..=299]),
+        tls: None,
     };
     let health = Arc::new(HealthTable::default());
     let prober = Prober::start(health.clone(), vec![(key.clone(), settings(kind))]).unwrap();
@@ -256,7 +257,8 @@ async fn silent_http_server_times_out_without_delaying_others() {
     let http = ProbeKind::Http {
         port: silent.addr.port(),
         path: "/".into(),
-        expect: 200..=399,
+        expect: StatusSet::default(),
+        tls: None,
     };
     let prober = Prober::start(
         health.clone(),

@@ -1,19 +1,24 @@
 //! Request handlers: JSON in and out; errors say what was wrong with which
 //! parameter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiState;
-use crate::probe::{HealthError, ProbeResult, State as Health, TargetStatus};
+use crate::probe::{Event, HealthError, Notice, ProbeResult, State as Health, TargetStatus};
 
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -44,23 +49,71 @@ fn address_json(s: &TargetStatus) -> Value {
     })
 }
 
-/// GET /v1/status: every endpoint, its zones and their ENI addresses.
-pub async fn status(State(st): State<ApiState>) -> Json<Value> {
+/// Endpoints per `/v1/status` page unless `limit` says otherwise.
+pub const STATUS_PAGE: usize = 1000;
+/// The largest page `limit` may ask for.
+pub const STATUS_PAGE_MAX: usize = 10_000;
+
+/// `/v1/status` parameters: one endpoint, or a page of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    endpoint: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+    /// The token when given in the query; `auth` checks it.
+    #[serde(rename = "access_token")]
+    _access_token: Option<String>,
+}
+
+/// GET /v1/status[?endpoint=ID | ?offset=N&limit=M]: endpoints in config
+/// order with their zones and ENI addresses, a page at a time, so that a
+/// large lab never builds one huge document (`next_offset` is the next
+/// page's `offset`, absent on the last page).
+pub async fn status(
+    State(st): State<ApiState>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
+) -> Response {
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let limit = q.limit.unwrap_or(STATUS_PAGE);
+    if limit == 0 || limit > STATUS_PAGE_MAX {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("limit: {limit} is not between 1 and {STATUS_PAGE_MAX}"),
+        );
+    }
+    let offset = q.offset.unwrap_or(0);
     let snapshot = st.shared.snapshot.load();
     let tables = &snapshot.tables;
+    let all = &tables.endpoint_domains;
+    let page: &[(String, hickory_proto::rr::Name)] = match &q.endpoint {
+        Some(id) => match all.iter().position(|(e, _)| e == id) {
+            Some(i) => &all[i..=i],
+            None => return error(StatusCode::NOT_FOUND, format!("no endpoint '{id}'")),
+        },
+        None => &all[offset.min(all.len())..(offset.saturating_add(limit)).min(all.len())],
+    };
+    let wanted: HashSet<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
     let mut by_endpoint: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
-    let statuses = st.health.statuses();
-    for s in &statuses {
-        by_endpoint
-            .entry(&s.key.endpoint)
-            .or_default()
-            .entry(&s.key.zone)
-            .or_default()
-            .push(address_json(s));
+    for key in tables
+        .targets
+        .iter()
+        .filter(|t| wanted.contains(t.endpoint.as_str()))
+    {
+        if let Some(s) = st.health.status(key) {
+            by_endpoint
+                .entry(&key.endpoint)
+                .or_default()
+                .entry(&key.zone)
+                .or_default()
+                .push(address_json(&s));
+        }
     }
     let overrides = st.health.overrides();
-    let endpoints: Vec<Value> = tables
-        .endpoint_domains
+    let endpoints: Vec<Value> = page
         .iter()
         .map(|(id, domain)| {
             let zones = by_endpoint.remove(id.as_str()).unwrap_or_default();
@@ -77,28 +130,73 @@ pub async fn status(State(st): State<ApiState>) -> Json<Value> {
             json!({ "id": id, "domain": domain.to_string(), "zones": zones })
         })
         .collect();
-    Json(json!({ "serial": tables.serial, "endpoints": endpoints }))
+    let end = offset.saturating_add(limit);
+    let next_offset = (q.endpoint.is_none() && end < all.len()).then_some(end);
+    Json(json!({
+        "serial": tables.serial,
+        "total": all.len(),
+        "next_offset": next_offset,
+        "endpoints": endpoints,
+    }))
+    .into_response()
+}
+
+fn event_json(e: &Event) -> Value {
+    json!({
+        "at_unix_ms": unix_ms(e.at),
+        "endpoint": e.endpoint,
+        "zone": e.zone,
+        "ip": e.ip.to_string(),
+        "from": e.from.as_str(),
+        "to": e.to.as_str(),
+        "reason": e.reason,
+    })
 }
 
 /// GET /v1/events: the kept transitions, oldest first.
 pub async fn events(State(st): State<ApiState>) -> Json<Value> {
-    let events: Vec<Value> = st
-        .health
-        .events()
-        .iter()
-        .map(|e| {
-            json!({
-                "at_unix_ms": unix_ms(e.at),
-                "endpoint": e.endpoint,
-                "zone": e.zone,
-                "ip": e.ip.to_string(),
-                "from": e.from.as_str(),
-                "to": e.to.as_str(),
-                "reason": e.reason,
-            })
-        })
-        .collect();
+    let events: Vec<Value> = st.health.events().iter().map(event_json).collect();
     Json(json!({ "events": events }))
+}
+
+/// GET /v1/stream: server-sent events as they happen: `transition` (as in
+/// `/v1/events`), `override` (`{endpoint, zone, override}`), and `resync`
+/// when this client fell behind and should read `/v1/status` again.
+pub async fn stream(
+    State(st): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let notices = st.health.notices();
+    let events = futures_util::stream::unfold(notices, |mut notices| async move {
+        let event = match notices.recv().await {
+            Ok(Notice::Transition(e)) => SseEvent::default()
+                .event("transition")
+                .data(event_json(&e).to_string()),
+            Ok(Notice::Override {
+                endpoint,
+                zone,
+                state,
+            }) => SseEvent::default().event("override").data(
+                json!({
+                    "endpoint": endpoint,
+                    "zone": zone,
+                    "override": state.map(|s| s.as_str()),
+                })
+                .to_string(),
+            ),
+            Err(RecvError::Lagged(missed)) => SseEvent::default()
+                .event("resync")
+                .data(json!({ "missed": missed }).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), notices))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// GET /: the live health dashboard (one page, its script inline, embedded
+/// in the binary: nothing to build, nothing fetched from elsewhere).
+pub async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("dashboard.html"))
 }
 
 #[derive(Deserialize)]
@@ -111,17 +209,16 @@ pub struct OverrideBody {
 pub async fn set_override(
     State(st): State<ApiState>,
     Path((endpoint, zone)): Path<(String, String)>,
-    body: Result<Json<OverrideBody>, JsonRejection>,
+    body: Bytes,
 ) -> Response {
-    let body = match body {
-        Ok(Json(b)) => b,
+    // Read as JSON whatever the Content-Type says: `curl -d '{...}'` sends
+    // form encoding by default, and the body is JSON in every case.
+    let body: OverrideBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!(
-                    "body: expected {{\"state\": \"down\" | \"up\"}}: {}",
-                    e.body_text()
-                ),
+                format!("body: expected {{\"state\": \"down\" | \"up\"}}: {e}"),
             );
         }
     };

@@ -2,7 +2,9 @@
 //! history and Prometheus metrics. Loopback by default; it changes what is
 //! answered only through the health table, like the probes.
 
+mod auth;
 mod handlers;
+mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,17 +19,25 @@ use crate::probe::HealthTable;
 pub struct ApiState {
     pub shared: Arc<Shared>,
     pub health: Arc<HealthTable>,
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    pub token: Option<Arc<str>>,
 }
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(handlers::dashboard))
         .route("/v1/status", get(handlers::status))
+        .route("/v1/stream", get(handlers::stream))
         .route("/v1/events", get(handlers::events))
         .route(
             "/v1/endpoints/{endpoint}/zones/{zone}/override",
             put(handlers::set_override).delete(handlers::clear_override),
         )
         .route("/metrics", get(handlers::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state)
 }
 
@@ -39,5 +49,5 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 
 pub async fn serve(listener: std::net::TcpListener, state: ApiState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(listener, router(state)).await
+    serve::serve(listener, router(state)).await
 }

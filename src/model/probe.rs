@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::ConfigPath;
 use crate::config::file::ProbeSection;
-use crate::probe::{ProbeKind, ProbeSettings, SettingsError};
+use crate::probe::{ProbeKind, ProbeSettings, SettingsError, StatusSet};
 
 /// One level, how errors name it and where the file has it.
 pub struct Level<'a> {
@@ -69,7 +69,9 @@ pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Proble
         "http" => ProbeKind::Http {
             port: port("http"),
             path: pick(levels, |s| s.path.clone()).map_or_else(|| "/".to_string(), |(p, _)| p),
-            expect: pick(levels, |s| s.expect).map_or(200..=399, |([a, b], _)| a..=b),
+            expect: pick(levels, |s| s.expect)
+                .map_or_else(StatusSet::default, |([a, b], _)| StatusSet(vec![a..=b])),
+            tls: None,
         },
         other => {
             problems.push(Problem {
@@ -131,40 +133,15 @@ fn setting_problem(levels: &[Level<'_>], e: SettingsError) -> Problem {
     }
 }
 
-/// Every rule of the probe engine that `settings` breaks. The engine names
-/// the first broken rule; the field it names is then given a value that every
-/// rule accepts and the engine asked again, so that one run reports every
-/// field (a field named twice ends the search rather than looping).
-fn every_broken_rule(mut settings: ProbeSettings) -> Vec<SettingsError> {
+/// Every rule of the probe engine that `settings` breaks, one per field.
+fn every_broken_rule(settings: ProbeSettings) -> Vec<SettingsError> {
     let mut broken: Vec<SettingsError> = Vec::new();
-    while let Err(e) = settings.validate() {
-        if broken.iter().any(|b| b.field == e.field) {
-            break;
-        }
-        let accepted = accept_any(&mut settings, e.field);
-        broken.push(e);
-        if !accepted {
-            break;
+    for e in settings.problems() {
+        if !broken.iter().any(|b| b.field == e.field) {
+            broken.push(e);
         }
     }
     broken
-}
-
-/// Sets `field` to a value no rule refuses, whatever the others hold: the
-/// longest interval, the shortest timeout, a single fall or rise. False for a
-/// field it does not know.
-fn accept_any(s: &mut ProbeSettings, field: &str) -> bool {
-    match (field, &mut s.kind) {
-        ("interval", _) => s.interval = Duration::MAX,
-        ("timeout", _) => s.timeout = Duration::from_nanos(1),
-        ("fall", _) => s.fall = 1,
-        ("rise", _) => s.rise = 1,
-        ("port", ProbeKind::Tcp { port } | ProbeKind::Http { port, .. }) => *port = 1,
-        ("path", ProbeKind::Http { path, .. }) => *path = "/".to_string(),
-        ("expect", ProbeKind::Http { expect, .. }) => *expect = 200..=399,
-        _ => return false,
-    }
-    true
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError}
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
-use super::kind::{ProbeKind, ProbeSettings};
+use super::kind::{ProbeKind, ProbeSettings, StatusSet, TlsSettings};
+use super::tls::TlsConfigs;
 
 /// The raw outcome of one probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub struct NetChecker {
     /// Used on raw sockets, where the identifier is ours to choose: random per
     /// checker so two epdns processes on one host do not take each other's replies.
     ident: u16,
+    /// TLS client configs of HTTPS probes.
+    tls: TlsConfigs,
 }
 
 impl Default for NetChecker {
@@ -96,6 +99,7 @@ impl NetChecker {
             icmp_v6: Mutex::new(None),
             next_seq: AtomicU16::new(rand::random()),
             ident: rand::random(),
+            tls: TlsConfigs::default(),
         }
     }
 
@@ -105,8 +109,14 @@ impl NetChecker {
             match &settings.kind {
                 ProbeKind::Icmp => self.icmp(ip, settings.timeout).await,
                 ProbeKind::Tcp { port } => tcp(SocketAddr::new(ip, *port)).await,
-                ProbeKind::Http { port, path, expect } => {
-                    http(SocketAddr::new(ip, *port), path, expect).await
+                ProbeKind::Http {
+                    port,
+                    path,
+                    expect,
+                    tls,
+                } => {
+                    let addr = SocketAddr::new(ip, *port);
+                    http(addr, path, expect, tls.as_ref(), &self.tls).await
                 }
             }
         };
@@ -183,12 +193,44 @@ async fn tcp(addr: SocketAddr) -> ProbeResult {
 /// (status line variants, header limits, chunked or close-delimited bodies,
 /// 1xx interim responses) is exactly where a tiny parser would misjudge a
 /// healthy backend, and hyper is small once the server side is left out.
-async fn http(addr: SocketAddr, path: &str, expect: &std::ops::RangeInclusive<u16>) -> ProbeResult {
+async fn http(
+    addr: SocketAddr,
+    path: &str,
+    expect: &StatusSet,
+    tls: Option<&TlsSettings>,
+    configs: &TlsConfigs,
+) -> ProbeResult {
     let start = Instant::now();
     let stream = match TcpStream::connect(addr).await {
         Ok(stream) => stream,
         Err(e) => return ProbeResult::fail(io_detail("connect", &e)),
     };
+    match tls {
+        None => get(stream, addr, path, expect, start).await,
+        Some(settings) => {
+            let (connector, name) = match configs.connector(settings, addr.ip()) {
+                Ok(c) => c,
+                Err(e) => return ProbeResult::fail(format!("tls: {e}")),
+            };
+            match connector.connect(name, stream).await {
+                Ok(stream) => get(stream, addr, path, expect, start).await,
+                Err(e) => ProbeResult::fail(format!("tls: {e}")),
+            }
+        }
+    }
+}
+
+/// `GET path` on an open connection; healthy when the status is in `expect`.
+async fn get<S>(
+    stream: S,
+    addr: SocketAddr,
+    path: &str,
+    expect: &StatusSet,
+    start: Instant,
+) -> ProbeResult
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, conn) = match http1::handshake(TokioIo::new(stream)).await {
         Ok(parts) => parts,
         Err(e) => return ProbeResult::fail(format!("http: {e}")),
@@ -224,7 +266,7 @@ async fn http(addr: SocketAddr, path: &str, expect: &std::ops::RangeInclusive<u1
             let status = response.status().as_u16();
             let detail = format!("status {status}");
             // Only the status matters; the body is dropped unread with the connection.
-            if expect.contains(&status) {
+            if expect.contains(status) {
                 ProbeResult::ok(detail, start.elapsed())
             } else {
                 ProbeResult::fail(detail)

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::check::ProbeResult;
 use super::events::{DEFAULT_EVENT_CAPACITY, Event, EventRing};
@@ -87,6 +87,19 @@ struct Entry {
     epoch: u64,
 }
 
+impl Entry {
+    /// The state probes give: an address no probe watches is up (only an
+    /// override takes it down), so the API, the metrics and the events all
+    /// report it as up rather than as awaiting a first result.
+    fn probe_state(&self) -> State {
+        if self.probed {
+            self.threshold.state()
+        } else {
+            State::Up
+        }
+    }
+}
+
 struct Inner {
     // Ordered so that listings, metrics and tests are deterministic.
     targets: BTreeMap<TargetKey, Entry>,
@@ -149,7 +162,25 @@ pub struct HealthTable {
     generation: watch::Sender<u64>,
     /// Number of targets still awaiting their first result.
     pending_first: watch::Sender<usize>,
+    /// Transitions and override changes as they happen, for live views.
+    notices: broadcast::Sender<Notice>,
 }
+
+/// What live views (the dashboard's stream) are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An address changed its effective state.
+    Transition(Event),
+    /// An override of `endpoint`+`zone` was set (`Some`) or cleared.
+    Override {
+        endpoint: String,
+        zone: String,
+        state: Option<State>,
+    },
+}
+
+/// Notices kept for a slow listener before it is told it lagged.
+const NOTICE_BACKLOG: usize = 1024;
 
 impl Default for HealthTable {
     fn default() -> Self {
@@ -174,6 +205,7 @@ impl HealthTable {
             counters: Counters::default(),
             generation: watch::Sender::new(0),
             pending_first: watch::Sender::new(0),
+            notices: broadcast::Sender::new(NOTICE_BACKLOG),
         }
     }
 
@@ -394,10 +426,19 @@ impl HealthTable {
         std::mem::take(&mut self.lock().changes)
     }
 
+    /// Transitions and override changes from now on. A listener that falls
+    /// more than a backlog behind gets `Lagged` and should read the status
+    /// again.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
     /// Logs events (outside the lock) and notifies subscribers once.
     fn announce(&self, events: &[Event]) {
         for event in events {
             event.log();
+            // No listener is not an error.
+            let _ = self.notices.send(Notice::Transition(event.clone()));
         }
         if !events.is_empty() {
             self.bump();
@@ -437,7 +478,7 @@ impl HealthTable {
         };
         let mut events = Vec::new();
         for key in &keys {
-            let probe = inner.targets[key].threshold.state();
+            let probe = inner.targets[key].probe_state();
             let (from, to) = (effective(probe, old), effective(probe, state));
             if from != to {
                 let reason = match state {
@@ -449,6 +490,11 @@ impl HealthTable {
         }
         drop(inner);
         tracing::info!(endpoint, zone, admin_override = ?state, addresses = keys.len(), "admin override");
+        let _ = self.notices.send(Notice::Override {
+            endpoint: endpoint.to_string(),
+            zone: zone.to_string(),
+            state,
+        });
         self.announce(&events);
         Ok(keys.len())
     }
@@ -457,7 +503,7 @@ impl HealthTable {
     pub fn effective_state(&self, key: &TargetKey) -> Option<State> {
         let inner = self.lock();
         let entry = inner.targets.get(key)?;
-        Some(effective(entry.threshold.state(), inner.override_of(key)))
+        Some(effective(entry.probe_state(), inner.override_of(key)))
     }
 
     /// Whether `key` belongs in the answer: false only when its effective state is
@@ -478,7 +524,7 @@ impl HealthTable {
         keys.into_iter()
             .map(|key| match inner.targets.get(key) {
                 Some(entry) => {
-                    effective(entry.threshold.state(), inner.override_of(key)) != State::Down
+                    effective(entry.probe_state(), inner.override_of(key)) != State::Down
                 }
                 None => true,
             })
@@ -490,11 +536,11 @@ impl HealthTable {
         TargetStatus {
             key: key.clone(),
             probed: entry.probed,
-            probe: entry.threshold.state(),
+            probe: entry.probe_state(),
             since: entry.since,
             last: entry.last.clone(),
             admin_override: admin,
-            effective: effective(entry.threshold.state(), admin),
+            effective: effective(entry.probe_state(), admin),
         }
     }
 
@@ -554,7 +600,7 @@ impl HealthTable {
             for (key, entry) in &inner.targets {
                 let admin = inner.override_of(key);
                 states.overridden += u64::from(admin.is_some());
-                match effective(entry.threshold.state(), admin) {
+                match effective(entry.probe_state(), admin) {
                     State::Up => states.up += 1,
                     State::Down => states.down += 1,
                     State::Unknown => states.unknown += 1,

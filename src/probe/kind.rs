@@ -1,6 +1,8 @@
 //! What to probe and how often: the per-target probe settings and their validation.
 
+use std::fmt;
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -12,12 +14,62 @@ pub enum ProbeKind {
     Icmp,
     /// A TCP connect that completes the handshake.
     Tcp { port: u16 },
-    /// An HTTP/1.1 `GET path` whose status must fall in `expect`.
+    /// An HTTP/1.1 `GET path` whose status must be in `expect`; over TLS
+    /// (HTTPS) when `tls` is set.
     Http {
         port: u16,
         path: String,
-        expect: RangeInclusive<u16>,
+        expect: StatusSet,
+        tls: Option<TlsSettings>,
     },
+}
+
+/// The HTTP statuses that count as healthy: codes and inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StatusSet(pub Vec<RangeInclusive<u16>>);
+
+impl StatusSet {
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.iter().any(|r| r.contains(&status))
+    }
+}
+
+impl Default for StatusSet {
+    /// Success and redirection: 200-399.
+    fn default() -> Self {
+        StatusSet(vec![200..=399])
+    }
+}
+
+impl fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            if r.start() == r.end() {
+                write!(f, "{}", r.start())?;
+            } else {
+                write!(f, "{}-{}", r.start(), r.end())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How an HTTPS probe checks the ENI's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsSettings {
+    /// Check the certificate chain and name. Off by default: lab services
+    /// mostly carry self-signed certificates, and the probe asks whether the
+    /// service answers, not who it is.
+    pub verify: bool,
+    /// The name sent as SNI and checked against the certificate; without it
+    /// the ENI's address (checked as an IP address SAN).
+    pub server_name: Option<String>,
+    /// PEM file of the CAs to trust when verifying; without it the system's
+    /// trust store.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ProbeKind {
@@ -26,7 +78,8 @@ impl ProbeKind {
         match self {
             ProbeKind::Icmp => "icmp",
             ProbeKind::Tcp { .. } => "tcp",
-            ProbeKind::Http { .. } => "http",
+            ProbeKind::Http { tls: None, .. } => "http",
+            ProbeKind::Http { tls: Some(_), .. } => "https",
         }
     }
 }
@@ -92,21 +145,32 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SettingsError {
 
 impl ProbeSettings {
     /// Checks every rule a running prober relies on, so that a config load, a
-    /// reload and an API call all reject the same settings before anything runs.
+    /// reload and an API call all reject the same settings before anything runs;
+    /// the first broken rule.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule these settings break, in the order `validate` checks them.
+    pub fn problems(&self) -> Vec<SettingsError> {
+        let mut found = Vec::new();
         if self.interval < MIN_INTERVAL {
-            return Err(invalid(
+            found.push(invalid(
                 "interval",
                 format!("{:?} is below the minimum {MIN_INTERVAL:?}", self.interval),
             ));
         }
         if self.timeout.is_zero() {
-            return Err(invalid("timeout", "must be greater than zero"));
+            found.push(invalid("timeout", "must be greater than zero"));
         }
         // One probe per target at a time: a probe still running when the next is
-        // due would make a slow target cost more than its share.
-        if self.timeout >= self.interval {
-            return Err(invalid(
+        // due would make a slow target cost more than its share. (Against an
+        // interval that is itself refused, this would only repeat that error.)
+        if self.interval >= MIN_INTERVAL && self.timeout >= self.interval {
+            found.push(invalid(
                 "timeout",
                 format!(
                     "{:?} must be shorter than interval {:?}",
@@ -115,52 +179,72 @@ impl ProbeSettings {
             ));
         }
         if self.fall == 0 {
-            return Err(invalid("fall", "must be at least 1"));
+            found.push(invalid("fall", "must be at least 1"));
         }
         if self.rise == 0 {
-            return Err(invalid("rise", "must be at least 1"));
+            found.push(invalid("rise", "must be at least 1"));
         }
         match &self.kind {
             ProbeKind::Icmp => {}
             ProbeKind::Tcp { port } => {
                 if *port == 0 {
-                    return Err(invalid("port", "must not be 0"));
+                    found.push(invalid("port", "must not be 0"));
                 }
             }
-            ProbeKind::Http { port, path, expect } => {
+            ProbeKind::Http {
+                port,
+                path,
+                expect,
+                tls,
+            } => {
                 if *port == 0 {
-                    return Err(invalid("port", "must not be 0"));
+                    found.push(invalid("port", "must not be 0"));
                 }
                 if !path.starts_with('/') {
-                    return Err(invalid("path", format!("{path:?} must start with '/'")));
+                    found.push(invalid("path", format!("{path:?} must start with '/'")));
                 }
                 // The path goes on the request line as is: whitespace or control
                 // characters would produce a different request than configured.
                 if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(invalid(
+                    found.push(invalid(
                         "path",
                         format!("{path:?} contains whitespace or control characters"),
                     ));
                 }
-                if expect.start() > expect.end() {
-                    return Err(invalid(
-                        "expect",
-                        format!("{}..={} is empty", expect.start(), expect.end()),
-                    ));
+                if expect.0.is_empty() {
+                    found.push(invalid("expect", "lists no status"));
                 }
-                if *expect.start() < 100 || *expect.end() > 599 {
-                    return Err(invalid(
-                        "expect",
-                        format!(
-                            "{}..={} is outside the HTTP status range 100..=599",
-                            expect.start(),
-                            expect.end()
-                        ),
+                for r in &expect.0 {
+                    if r.start() > r.end() {
+                        found.push(invalid(
+                            "expect",
+                            format!("{}-{} is empty", r.start(), r.end()),
+                        ));
+                    }
+                    if *r.start() < 100 || *r.end() > 599 {
+                        found.push(invalid(
+                            "expect",
+                            format!(
+                                "{} is outside the HTTP statuses 100-599",
+                                StatusSet(vec![r.clone()])
+                            ),
+                        ));
+                    }
+                }
+                if let Some(TlsSettings {
+                    server_name: Some(name),
+                    ..
+                }) = tls
+                    && tokio_rustls::rustls::pki_types::ServerName::try_from(name.as_str()).is_err()
+                {
+                    found.push(invalid(
+                        "server_name",
+                        format!("{name:?} is not a DNS name or an IP address"),
                     ));
                 }
             }
         }
-        Ok(())
+        found
     }
 
     /// Longest time from the start of probing until this target has its first
@@ -179,7 +263,8 @@ mod tests {
             kind: ProbeKind::Http {
                 port: 80,
                 path: path.into(),
-                expect,
+                expect: StatusSet(vec![expect]),
+                tls: None,
             },
             ..ProbeSettings::default()
         }
@@ -252,5 +337,13 @@ mod tests {
             assert!(err.to_string().contains(field));
         }
         http("/healthz", 200..=399).validate().unwrap();
+    }
+
+    #[test]
+    fn a_status_set_holds_codes_and_ranges() {
+        let set = StatusSet(vec![200..=200, 204..=204, 300..=399]);
+        assert!(set.contains(200) && set.contains(204) && set.contains(301));
+        assert!(!set.contains(201) && !set.contains(400));
+        assert_eq!(set.to_string(), "200, 204, 300-399");
     }
 }

@@ -43,6 +43,7 @@ mod kind;
 mod metrics;
 mod scheduler;
 mod threshold;
+mod tls;
 
 #[cfg(test)]
 mod health_tests;
@@ -51,7 +52,7 @@ mod scheduler_tests;
 
 pub use check::{Check, CheckFuture, NetChecker, ProbeResult};
 pub use events::{DEFAULT_EVENT_CAPACITY, Event};
-pub use health::{Changes, HealthError, HealthTable, TargetKey, TargetStatus};
-pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError};
+pub use health::{Changes, HealthError, HealthTable, Notice, TargetKey, TargetStatus};
+pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
 pub use threshold::{State, Threshold, Transition};

@@ -46,6 +46,7 @@ pub(super) fn admin(
     let state = api::ApiState {
         shared: shared.clone(),
         health: health.clone(),
+        token: None,
     };
     tokio::spawn(async move {
         if let Err(e) = api::serve(l, state).await {
