@@ -21,7 +21,7 @@ pub struct Metrics {
     by_rcode: [AtomicU64; RCODES.len()],
     snapshots: AtomicU64,
     last_build_us: AtomicU64,
-    worker_panics: AtomicU64,
+    contained_panics: AtomicU64,
 }
 
 impl Metrics {
@@ -44,13 +44,13 @@ impl Metrics {
         self.last_build_us.store(build_us, Ordering::Relaxed);
     }
 
-    /// A UDP worker panicked while handling a batch (and went on).
-    pub fn worker_panicked(&self) {
-        self.worker_panics.fetch_add(1, Ordering::Relaxed);
+    /// A panic was caught while answering (`dns::contain`).
+    pub fn panic_contained(&self) {
+        self.contained_panics.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn worker_panics(&self) -> u64 {
-        self.worker_panics.load(Ordering::Relaxed)
+    pub fn panics_contained(&self) -> u64 {
+        self.contained_panics.load(Ordering::Relaxed)
     }
 
     /// Prometheus text format.
@@ -63,12 +63,12 @@ impl Metrics {
              # HELP epdns_snapshot_build_seconds Time to build the last snapshot.\n\
              # TYPE epdns_snapshot_build_seconds gauge\n\
              epdns_snapshot_build_seconds {}\n\
-             # HELP epdns_worker_panics_total Panics contained in UDP workers (each lost one batch of replies).\n\
-             # TYPE epdns_worker_panics_total counter\n\
-             epdns_worker_panics_total {}",
+             # HELP epdns_contained_panics_total Panics caught while answering (a UDP batch or a TCP connection dropped; the listener goes on).\n\
+             # TYPE epdns_contained_panics_total counter\n\
+             epdns_contained_panics_total {}",
             self.snapshots.load(Ordering::Relaxed),
             self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6,
-            self.worker_panics.load(Ordering::Relaxed)
+            self.contained_panics.load(Ordering::Relaxed)
         );
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");

@@ -1,6 +1,7 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
 //! back out. What to answer is decided in `snapshot/`.
 
+pub mod contain;
 pub mod fast;
 pub mod log_gate;
 pub mod message;

@@ -27,6 +27,7 @@ use tracing::{debug, warn};
 pub use conns::{Conn, Conns, Limits};
 
 use super::Shared;
+use super::contain::contained;
 use super::log_gate::LogGate;
 use super::message::{Origin, Outcome, Transport, respond};
 use super::upstream;
@@ -187,9 +188,13 @@ async fn read_queries(
         }
         conn.progressed();
         let mut out = Vec::with_capacity(512);
-        let outcome = {
+        let outcome = contained(&shared.metrics, "TCP query", origin.listener, || {
             let snapshot = shared.snapshot.load();
             respond(&snapshot, &shared.metrics, &query, origin, &mut out)
+        });
+        // A query that made the answer path panic ends its connection.
+        let Some(outcome) = outcome else {
+            return Ok(());
         };
         // A large query does not keep its buffer.
         if query.capacity() > 4096 {

@@ -2,23 +2,19 @@
 //! served by a plain thread in a blocking receive loop. No task per datagram,
 //! no async wake-ups: the kernel's send/receive is the cost that remains.
 //!
-//! A worker outlives a panic: handling a batch is unwound on its own, so a
-//! query that trips a bug loses that batch's replies (clients retry) but
-//! never stops the socket from being served while it stays bound. Each
-//! panic is counted (`epdns_worker_panics_total`) and logged, at most one
-//! line per 10 s.
+//! A worker outlives a panic (`contain`): a query that trips a bug loses
+//! its batch's replies (clients retry) but never stops the socket from being
+//! served while it stays bound.
 
-use std::any::Any;
-use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
+use super::contain::contained;
 use super::log_gate::LogGate;
 use super::message::{Origin, Outcome, Transport, respond};
 use super::metrics::Metrics;
@@ -27,11 +23,6 @@ use super::upstream;
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;
-/// Worker threads are named `udp-<listen address>`; the panic hook knows
-/// them by this prefix.
-const WORKER_PREFIX: &str = "udp-";
-
-static PANICKED: LogGate = LogGate::new(Duration::from_secs(10));
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
@@ -52,56 +43,66 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = socket.local_addr()?;
     let socket = Arc::new(socket);
-    quiet_worker_panics();
     std::thread::Builder::new()
-        .name(format!("{WORKER_PREFIX}{listener}"))
+        .name(format!("udp-{listener}"))
         .spawn(move || {
             let sock = socket.clone();
-            serve(&socket, &shared.metrics, |packet, src, out| {
-                let origin = Origin {
-                    src: src.ip(),
-                    listener,
-                    transport: Transport::Udp,
-                };
-                let snapshot = shared.snapshot.load();
-                match respond(&snapshot, &shared.metrics, packet, origin, out) {
-                    Outcome::Reply => true,
-                    Outcome::Drop => false,
-                    Outcome::Forward(pending) => {
-                        let sock = sock.clone();
-                        upstream::forward(&shared, pending, move |reply| send(&sock, &reply, src));
-                        false
+            let batch_start = || shared.snapshot.load();
+            serve(
+                &socket,
+                &shared.metrics,
+                batch_start,
+                |snapshot, packet, src, out| {
+                    let origin = Origin {
+                        src: src.ip(),
+                        listener,
+                        transport: Transport::Udp,
+                    };
+                    match respond(snapshot, &shared.metrics, packet, origin, out) {
+                        Outcome::Reply => true,
+                        Outcome::Drop => false,
+                        Outcome::Forward(pending) => {
+                            let sock = sock.clone();
+                            upstream::forward(&shared, pending, move |reply| {
+                                send(&sock, &reply, src)
+                            });
+                            false
+                        }
                     }
-                }
-            })
+                },
+            )
         })?;
     Ok(())
 }
 
-/// The receive loop: `answer(query, sender, reply)` writes the reply to a
-/// query and says whether to send it. Never returns; a panic in a batch is
-/// contained (module comment).
-fn serve(
+/// The receive loop: `batch_start()` gives what a batch is answered from
+/// (the snapshot: one load per batch, not per query), and
+/// `answer(that, query, sender, reply)` writes the reply to a query and says
+/// whether to send it. Never returns; a panic in a batch is contained
+/// (module comment).
+fn serve<S>(
     socket: &UdpSocket,
     metrics: &Metrics,
-    mut answer: impl FnMut(&[u8], SocketAddr, &mut Vec<u8>) -> bool,
+    mut batch_start: impl FnMut() -> S,
+    mut answer: impl FnMut(&S, &[u8], SocketAddr, &mut Vec<u8>) -> bool,
 ) -> ! {
+    let listener = socket
+        .local_addr()
+        .map_or_else(|e| e.to_string(), |a| a.to_string());
     let mut batch = Batch::default();
     loop {
-        let handled = catch_unwind(AssertUnwindSafe(|| {
-            one_batch(socket, &mut batch, &mut answer)
-        }));
-        if let Err(panic) = handled {
-            metrics.worker_panicked();
-            report(socket, panic.as_ref());
-        }
+        // A panic loses the batch's replies; `recv` starts the next one afresh.
+        let _ = contained(metrics, "UDP batch", &listener, || {
+            one_batch(socket, &mut batch, &mut batch_start, &mut answer)
+        });
     }
 }
 
-fn one_batch(
+fn one_batch<S>(
     socket: &UdpSocket,
     batch: &mut Batch,
-    answer: &mut impl FnMut(&[u8], SocketAddr, &mut Vec<u8>) -> bool,
+    batch_start: &mut impl FnMut() -> S,
+    answer: &mut impl FnMut(&S, &[u8], SocketAddr, &mut Vec<u8>) -> bool,
 ) {
     static RECV_FAILED: LogGate = LogGate::new(Duration::from_secs(10));
     static SEND_FAILED: LogGate = LogGate::new(Duration::from_secs(10));
@@ -114,14 +115,16 @@ fn one_batch(
             return;
         }
     };
+    let state = batch_start();
     for i in 0..n {
         let mut out = batch.reply_buffer();
         let (packet, src) = batch.query(i);
         match src {
-            Some(src) if answer(packet, src, &mut out) => batch.reply(i, out),
+            Some(src) if answer(&state, packet, src, &mut out) => batch.reply(i, out),
             _ => batch.give_back(out),
         }
     }
+    drop(state);
     if let Err(e) = batch.send(socket)
         && let Some(left_out) = SEND_FAILED.pass()
     {
@@ -138,57 +141,6 @@ fn send(socket: &UdpSocket, packet: &[u8], to: SocketAddr) {
     }
 }
 
-thread_local! {
-    /// Where the last panic on this worker happened, kept by the hook for
-    /// `report`.
-    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// The default panic hook writes every panic to stderr: on a worker that a
-/// client can make panic again and again, that is an unbounded log. This
-/// hook keeps the location for `report` instead, on worker threads only;
-/// every other thread keeps the previous hook.
-fn quiet_worker_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let on_worker = std::thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with(WORKER_PREFIX));
-            if on_worker {
-                let at = info.location().map(|l| l.to_string());
-                PANIC_AT.with(|p| *p.borrow_mut() = at);
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
-
-fn report(socket: &UdpSocket, panic: &(dyn Any + Send)) {
-    let Some(left_out) = PANICKED.pass() else {
-        return;
-    };
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(not a string)");
-    let at = PANIC_AT.with(|p| p.borrow_mut().take()).unwrap_or_default();
-    let listener = socket
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    warn!(
-        %listener,
-        panic = message,
-        at,
-        left_out,
-        "UDP worker panicked; that batch's replies are lost, the worker goes on"
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,15 +149,19 @@ mod tests {
     fn echo_worker(metrics: Arc<Metrics>) -> SocketAddr {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap();
-        quiet_worker_panics();
         std::thread::Builder::new()
-            .name(format!("{WORKER_PREFIX}test-{addr}"))
+            .name(format!("udp-test-{addr}"))
             .spawn(move || {
-                serve(&socket, &metrics, |packet, _, out| {
-                    assert!(packet != b"boom", "boom");
-                    out.extend_from_slice(packet);
-                    true
-                })
+                serve(
+                    &socket,
+                    &metrics,
+                    || (),
+                    |_, packet, _, out| {
+                        assert!(packet != b"boom", "boom");
+                        out.extend_from_slice(packet);
+                        true
+                    },
+                )
             })
             .unwrap();
         addr
@@ -231,7 +187,7 @@ mod tests {
         );
         for round in 1..=3 {
             assert_eq!(exchange(&client, server, b"boom"), None, "no reply to boom");
-            assert_eq!(metrics.worker_panics(), round);
+            assert_eq!(metrics.panics_contained(), round);
             assert_eq!(
                 exchange(&client, server, b"ping").as_deref(),
                 Some(&b"ping"[..]),

@@ -49,19 +49,6 @@ impl InFlight {
             cap,
         }
     }
-
-    pub fn cap(&self) -> usize {
-        self.cap
-    }
-
-    /// Forwards in flight now.
-    pub fn len(&self) -> usize {
-        self.cap - self.slots.available_permits()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Starts resolving `pending` upstream; `deliver` gets the encoded reply.

@@ -107,10 +107,6 @@ impl Conns {
         })
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Open connections (those being closed included).
     pub fn len(&self) -> usize {
         let inner = self.lock();
