@@ -400,3 +400,25 @@ fn forwarding_over_its_cap_answers_servfail_at_once() {
     assert!(servfail >= sent - 64, "{servfail} immediate SERVFAILs");
     assert!(servfail < sent, "the first ones are in flight upstream");
 }
+
+#[test]
+fn a_pipelining_client_gets_every_answer_past_the_pending_cap() {
+    let server = Server::start(BASE);
+    // Far more queries than a connection may have pending: the server
+    // stops reading until replies go out, and loses none.
+    let msgs: Vec<Message> = (0..200u16)
+        .map(|id| {
+            let mut m = query_msg(&endpoint("ep-lab1"), RecordType::A);
+            m.metadata.id = id;
+            m
+        })
+        .collect();
+    let replies = server.tcp(&msgs);
+    let ids: Vec<u16> = replies.iter().map(|m| m.metadata.id).collect();
+    assert_eq!(ids, (0..200).collect::<Vec<_>>(), "answered in order");
+    assert!(
+        replies
+            .iter()
+            .all(|m| addrs(m) == ["127.0.1.10", "127.0.2.10"])
+    );
+}

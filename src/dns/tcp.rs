@@ -24,7 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::{debug, warn};
 
-pub use conns::{Conn, Conns, Limits};
+use conns::Conn;
+pub use conns::{Conns, Limits};
 
 use super::Shared;
 use super::contain::contained;
@@ -47,7 +48,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `tcp-io-timeout` (the same two rules) defaults to 500 ms; twice that
 /// leaves room for a lost segment's retransmission on a loaded host.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(1);
-/// Queries read and not yet answered, per connection.
+/// Queries read and not yet answered, per connection. Knot and NSD read
+/// the next query only once the last is answered; 16 keeps pipelining (and
+/// waiting on upstreams) useful while bounding what one connection queues.
 pub const MAX_PENDING: usize = 16;
 /// The kernel send buffer of a client connection (the kernel doubles it):
 /// room for the largest DNS message, and a bound on what a client that
