@@ -21,6 +21,7 @@ pub struct Metrics {
     by_rcode: [AtomicU64; RCODES.len()],
     snapshots: AtomicU64,
     last_build_us: AtomicU64,
+    contained_panics: AtomicU64,
 }
 
 impl Metrics {
@@ -43,6 +44,15 @@ impl Metrics {
         self.last_build_us.store(build_us, Ordering::Relaxed);
     }
 
+    /// A panic was caught while answering (`dns::contain`).
+    pub fn panic_contained(&self) {
+        self.contained_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn panics_contained(&self) -> u64 {
+        self.contained_panics.load(Ordering::Relaxed)
+    }
+
     /// Prometheus text format.
     pub fn render_prometheus(&self, out: &mut String) {
         let _ = writeln!(
@@ -52,9 +62,13 @@ impl Metrics {
              epdns_snapshots_total {}\n\
              # HELP epdns_snapshot_build_seconds Time to build the last snapshot.\n\
              # TYPE epdns_snapshot_build_seconds gauge\n\
-             epdns_snapshot_build_seconds {}",
+             epdns_snapshot_build_seconds {}\n\
+             # HELP epdns_contained_panics_total Panics caught while answering (a UDP batch or a TCP connection dropped; the listener goes on).\n\
+             # TYPE epdns_contained_panics_total counter\n\
+             epdns_contained_panics_total {}",
             self.snapshots.load(Ordering::Relaxed),
-            self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6
+            self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6,
+            self.contained_panics.load(Ordering::Relaxed)
         );
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");

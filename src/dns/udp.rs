@@ -1,17 +1,25 @@
 //! UDP listeners: per listen address, one SO_REUSEPORT socket per core, each
 //! served by a plain thread in a blocking receive loop. No task per datagram,
 //! no async wake-ups: the kernel's send/receive is the cost that remains.
+//!
+//! A worker outlives a panic (`contain`): a query that trips a bug loses
+//! its batch's replies (clients retry) but never stops the socket from being
+//! served while it stays bound.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
+use super::contain::contained;
+use super::log_gate::LogGate;
 use super::message::{Origin, Outcome, Transport, respond};
+use super::metrics::Metrics;
 use super::mmsg::Batch;
-use super::upstream::complete;
+use super::upstream;
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;
@@ -38,53 +46,153 @@ pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name(format!("udp-{listener}"))
         .spawn(move || {
-            let mut batch = Batch::default();
-            loop {
-                let n = match batch.recv(&socket) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        warn!(error = %e, "udp receive failed");
-                        continue;
-                    }
-                };
-                let snapshot = shared.snapshot.load();
-                for i in 0..n {
-                    let mut out = batch.reply_buffer();
-                    let (packet, src) = batch.query(i);
-                    let Some(src) = src else {
-                        batch.give_back(out);
-                        continue;
-                    };
+            let sock = socket.clone();
+            let batch_start = || shared.snapshot.load();
+            serve(
+                &socket,
+                &shared.metrics,
+                batch_start,
+                |snapshot, packet, src, out| {
                     let origin = Origin {
                         src: src.ip(),
                         listener,
                         transport: Transport::Udp,
                     };
-                    match respond(&snapshot, &shared.metrics, packet, origin, &mut out) {
-                        Outcome::Reply => batch.reply(i, out),
-                        Outcome::Drop => batch.give_back(out),
+                    match respond(snapshot, &shared.metrics, packet, origin, out) {
+                        Outcome::Reply => true,
+                        Outcome::Drop => false,
                         Outcome::Forward(pending) => {
-                            batch.give_back(out);
-                            let (socket, shared2) = (socket.clone(), shared.clone());
-                            shared.runtime.spawn(async move {
-                                if let Some(reply) = complete(&shared2, pending).await {
-                                    send(&socket, &reply, src);
-                                }
+                            let sock = sock.clone();
+                            upstream::forward(&shared, pending, move |reply| {
+                                send(&sock, &reply, src)
                             });
+                            false
                         }
                     }
-                }
-                drop(snapshot);
-                if let Err(e) = batch.send(&socket) {
-                    warn!(error = %e, "udp send failed");
-                }
-            }
+                },
+            )
         })?;
     Ok(())
 }
 
+/// The receive loop: `batch_start()` gives what a batch is answered from
+/// (the snapshot: one load per batch, not per query), and
+/// `answer(that, query, sender, reply)` writes the reply to a query and says
+/// whether to send it. Never returns; a panic in a batch is contained
+/// (module comment).
+fn serve<S>(
+    socket: &UdpSocket,
+    metrics: &Metrics,
+    mut batch_start: impl FnMut() -> S,
+    mut answer: impl FnMut(&S, &[u8], SocketAddr, &mut Vec<u8>) -> bool,
+) -> ! {
+    let listener = socket
+        .local_addr()
+        .map_or_else(|e| e.to_string(), |a| a.to_string());
+    let mut batch = Batch::default();
+    loop {
+        // A panic loses the batch's replies; `recv` starts the next one afresh.
+        let _ = contained(metrics, "UDP batch", &listener, || {
+            one_batch(socket, &mut batch, &mut batch_start, &mut answer)
+        });
+    }
+}
+
+fn one_batch<S>(
+    socket: &UdpSocket,
+    batch: &mut Batch,
+    batch_start: &mut impl FnMut() -> S,
+    answer: &mut impl FnMut(&S, &[u8], SocketAddr, &mut Vec<u8>) -> bool,
+) {
+    static RECV_FAILED: LogGate = LogGate::new(Duration::from_secs(10));
+    static SEND_FAILED: LogGate = LogGate::new(Duration::from_secs(10));
+    let n = match batch.recv(socket) {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(left_out) = RECV_FAILED.pass() {
+                warn!(error = %e, left_out, "udp receive failed");
+            }
+            return;
+        }
+    };
+    let state = batch_start();
+    for i in 0..n {
+        let mut out = batch.reply_buffer();
+        let (packet, src) = batch.query(i);
+        match src {
+            Some(src) if answer(&state, packet, src, &mut out) => batch.reply(i, out),
+            _ => batch.give_back(out),
+        }
+    }
+    drop(state);
+    if let Err(e) = batch.send(socket)
+        && let Some(left_out) = SEND_FAILED.pass()
+    {
+        warn!(error = %e, left_out, "udp send failed");
+    }
+}
+
 fn send(socket: &UdpSocket, packet: &[u8], to: SocketAddr) {
-    if let Err(e) = socket.send_to(packet, to) {
-        warn!(error = %e, client = %to, "udp send failed");
+    static FAILED: LogGate = LogGate::new(Duration::from_secs(10));
+    if let Err(e) = socket.send_to(packet, to)
+        && let Some(left_out) = FAILED.pass()
+    {
+        warn!(error = %e, client = %to, left_out, "udp send failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose answer panics on "boom" and echoes anything else.
+    fn echo_worker(metrics: Arc<Metrics>) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        std::thread::Builder::new()
+            .name(format!("udp-test-{addr}"))
+            .spawn(move || {
+                serve(
+                    &socket,
+                    &metrics,
+                    || (),
+                    |_, packet, _, out| {
+                        assert!(packet != b"boom", "boom");
+                        out.extend_from_slice(packet);
+                        true
+                    },
+                )
+            })
+            .unwrap();
+        addr
+    }
+
+    fn exchange(client: &UdpSocket, server: SocketAddr, msg: &[u8]) -> Option<Vec<u8>> {
+        client.send_to(msg, server).unwrap();
+        let mut buf = [0u8; 64];
+        client.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+    }
+
+    #[test]
+    fn a_panicking_batch_is_counted_and_the_worker_goes_on() {
+        let metrics = Arc::new(Metrics::default());
+        let server = echo_worker(metrics.clone());
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        assert_eq!(
+            exchange(&client, server, b"ping").as_deref(),
+            Some(&b"ping"[..])
+        );
+        for round in 1..=3 {
+            assert_eq!(exchange(&client, server, b"boom"), None, "no reply to boom");
+            assert_eq!(metrics.panics_contained(), round);
+            assert_eq!(
+                exchange(&client, server, b"ping").as_deref(),
+                Some(&b"ping"[..]),
+                "answered after panic {round}"
+            );
+        }
     }
 }

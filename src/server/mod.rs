@@ -6,6 +6,7 @@
 //! health table; tables + health → snapshot → `ArcSwap` → query path.
 
 mod control;
+mod fds;
 mod listeners;
 
 use std::net::SocketAddr;
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use tracing::{info, warn};
 
-use crate::dns::{Shared, metrics::Metrics};
+use crate::dns::upstream::InFlight;
+use crate::dns::{Shared, metrics::Metrics, tcp};
 use crate::load::{ConfigSource, load};
 use crate::probe::{HealthTable, Prober};
 use crate::snapshot::{Publisher, Tables};
@@ -35,6 +37,7 @@ pub struct Options {
 /// Loads the config, probes every ENI once, opens the listeners and runs
 /// the control loop until SIGTERM or Ctrl-C.
 pub fn run(opts: Options) -> anyhow::Result<()> {
+    let fds = fds::raise_and_share();
     let model = load(&opts.source, None)?;
     let listen = if opts.listen.is_empty() {
         model.server.listen.clone()
@@ -59,6 +62,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let shared = Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(publisher.first(&health)),
             upstream: ArcSwapOption::new(upstream),
+            tcp: tcp::Conns::new(tcp::Limits {
+                max: fds.tcp,
+                per_source: tcp::PER_SOURCE,
+            }),
+            forwards: InFlight::new(fds.forwards),
             metrics: Metrics::default(),
             runtime: tokio::runtime::Handle::current(),
         });

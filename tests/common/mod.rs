@@ -115,16 +115,27 @@ impl Server {
     }
 
     pub fn start_with_args(config: &str, extra: &[&str]) -> Server {
-        Self::start_full(config, &[], extra)
+        Self::start_full(config, &[], extra, None)
+    }
+
+    /// Starts with `RLIMIT_NOFILE` set to `nofile`, soft and hard (as
+    /// `ulimit -n` would), so that the server cannot raise it.
+    pub fn start_with_nofile(config: &str, extra: &[&str], nofile: u64) -> Server {
+        Self::start_full(config, &[], extra, Some(nofile))
     }
 
     /// Starts with `files` (name, content) written beside the config, e.g.
     /// zone files the config names.
     pub fn start_with_files(config: &str, files: &[(&str, &str)]) -> Server {
-        Self::start_full(config, files, &[])
+        Self::start_full(config, files, &[], None)
     }
 
-    fn start_full(config: &str, files: &[(&str, &str)], extra: &[&str]) -> Server {
+    fn start_full(
+        config: &str,
+        files: &[(&str, &str)],
+        extra: &[&str],
+        nofile: Option<u64>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).unwrap();
@@ -133,15 +144,32 @@ impl Server {
         std::fs::write(&path, config).unwrap();
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_epdns"))
-            .args(["serve", "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_epdns"));
+        cmd.args(["serve", "--config"])
             .arg(&path)
             .args(["--listen", &addr.to_string(), "--udp-threads", "1"])
             .args(extra)
             .env("EPDNS_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start epdns");
+            .stdin(Stdio::null());
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: setrlimit is async-signal-safe and reads only `lim`,
+            // a copy owned by the closure.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = cmd.spawn().expect("start epdns");
         let server = Server {
             addr,
             config: path,
