@@ -82,6 +82,8 @@ fn certificate(dir: &tempfile::TempDir) -> (TlsAcceptor, PathBuf) {
     (TlsAcceptor::from(Arc::new(config)), pem)
 }
 
+/// A TLS handshake in a debug build on a busy machine can take longer than
+/// the default 75 ms timeout: these probes test verification, not speed.
 fn https(port: u16, tls: TlsSettings) -> ProbeSettings {
     ProbeSettings {
         kind: ProbeKind::Http {
@@ -90,7 +92,10 @@ fn https(port: u16, tls: TlsSettings) -> ProbeSettings {
             expect: StatusSet::default(),
             tls: Some(tls),
         },
-        ..ProbeSettings::default()
+        interval: Duration::from_millis(1000),
+        timeout: Duration::from_millis(900),
+        fall: 1,
+        rise: 1,
     }
 }
 
@@ -189,7 +194,10 @@ async fn expect_lists_codes_and_ranges() {
             expect: StatusSet(vec![200..=200, 204..=204, 301..=301, 500..=502]),
             tls: None,
         },
-        ..ProbeSettings::default()
+        interval: Duration::from_millis(300),
+        timeout: Duration::from_millis(250),
+        fall: 1,
+        rise: 1,
     };
     let health = Arc::new(HealthTable::default());
     let prober = Prober::start(health.clone(), vec![(key.clone(), settings)]).unwrap();
