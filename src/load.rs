@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::config::file::ConfigFile;
 use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
@@ -123,7 +124,8 @@ fn validate(
     previous: Option<&Model>,
 ) -> Result<Model, LoadError> {
     let path = source.name();
-    let cfg = parse(text, &path).map_err(LoadError::Config)?;
+    let mut cfg = parse(text, &path).map_err(LoadError::Config)?;
+    relative_to_config(&mut cfg, source);
     model::build(&cfg, previous, &|origin, file| {
         source.load_zone(origin, file)
     })
@@ -140,6 +142,27 @@ fn validate(
             .collect();
         LoadError::Invalid { path, errors }
     })
+}
+
+/// Files a config names (probe CA files) are relative to the config file's
+/// folder, as zone files are; the embedded config names none.
+fn relative_to_config(cfg: &mut ConfigFile, source: &ConfigSource) {
+    let ConfigSource::File(config) = source else {
+        return;
+    };
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let probes = cfg
+        .probe
+        .iter_mut()
+        .chain(cfg.service.iter_mut().filter_map(|s| s.probe.as_mut()))
+        .chain(cfg.endpoint.iter_mut().filter_map(|e| e.probe.as_mut()));
+    for probe in probes {
+        if let Some(file) = probe.ca_file.as_mut()
+            && Path::new(file.as_str()).is_relative()
+        {
+            *file = dir.join(&*file).to_string_lossy().into_owned();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -833,11 +833,12 @@ fn suffix_too_long_for_the_soa_names() {
     // (this used to pass validation and panic while building the tables).
     let a63 = "a".repeat(63);
     let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(56));
-    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    let vpc = "[[vpc]]\nid = \"v\"\nregion = \"r\"\ncidrs = [\"127.0.0.0/16\"]\n";
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n{vpc}");
     assert_only_error(&text, "[server]", "suffix", "hostmaster.");
     // 253 octets: already `ns.<suffix>` is too long; reported once.
     let suffix = format!("{a63}.{a63}.{a63}.{}", "b".repeat(59));
-    let text = format!("[server]\nsuffix = \"{suffix}\"\n");
+    let text = format!("[server]\nsuffix = \"{suffix}\"\n{vpc}");
     assert_only_error(&text, "[server]", "suffix", "ns.");
 }
 
@@ -1273,4 +1274,110 @@ fn every_probe_error_names_the_line_where_its_value_is_set() {
     assert_rejected_at(&text, line, EP_PLAIN, "probe.fall", "set in this endpoint");
     let (out, _) = check(&text);
     assert_eq!(stderr(&out).lines().count(), 2, "{}", stderr(&out));
+}
+
+// ---- degenerate configs, the admin API off loopback, probe forms ----------
+
+#[test]
+fn an_empty_or_vpc_less_config_is_refused() {
+    for text in ["", "# nothing yet\n", "[server]\nttl = 30\n"] {
+        let (out, path) = check(text);
+        assert!(!out.status.success());
+        // No line: the error is about what the file lacks.
+        assert_eq!(
+            stderr(&out).trim(),
+            format!(
+                "{path}: config: vpc: the config declares no [[vpc]]: a lab config needs \
+                 at least one (is the file empty or truncated?)"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_vpc_cidr_holding_every_client_is_refused() {
+    for (cidr, fragment) in [
+        ("0.0.0.0/0", "wider than /8"),
+        ("::/0", "wider than /16"),
+        ("127.0.0.0/7", "wider than /8"),
+        ("127.0.0.0/30", "narrower than /28"),
+    ] {
+        let text = base().replacen(
+            "cidrs = [\"127.1.0.0/16\"]",
+            &format!("cidrs = [\"127.1.0.0/16\", \"{cidr}\"]"),
+            1,
+        );
+        assert_rejected_at(
+            &text,
+            line_of(&text, cidr),
+            "vpc 'vpc-b' (vpc[1])",
+            "cidrs[1]",
+            fragment,
+        );
+    }
+}
+
+#[test]
+fn the_admin_api_off_loopback_needs_a_token() {
+    let text = append("[admin]\nlisten = \"0.0.0.0:8053\"");
+    assert_rejected_at(
+        &text,
+        line_of(&text, "0.0.0.0:8053"),
+        "[admin]",
+        "listen",
+        "set [admin] token",
+    );
+    let ok = append("[admin]\nlisten = \"0.0.0.0:8053\"\ntoken = \"0123456789abcdef\"");
+    assert!(check(&ok).0.status.success(), "{}", stderr(&check(&ok).0));
+    let short = append("[admin]\ntoken = \"short\"");
+    assert_rejected(&short, "[admin]", "token", "at least 16 characters");
+    let missing = append("[admin]\ntoken_env = \"EPDNS_TEST_NO_SUCH_VARIABLE\"");
+    assert_rejected(
+        &missing,
+        "[admin]",
+        "token_env",
+        "EPDNS_TEST_NO_SUCH_VARIABLE is not set",
+    );
+}
+
+#[test]
+fn the_admin_flag_off_loopback_needs_a_token_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.toml");
+    std::fs::write(&path, base()).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0", "--admin", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("0.0.0.0:0 is reachable from other hosts"),
+        "{err}"
+    );
+}
+
+#[test]
+fn probe_expect_lists_codes_and_ranges_and_https_is_a_kind() {
+    let ok = append(
+        "[probe]\nkind = \"https\"\nport = 443\nexpect = [200, 204, \"300-399\"]\ntls_verify = true\nserver_name = \"eni.lab\"\nca_file = \"ca.pem\"",
+    );
+    assert!(check(&ok).0.status.success(), "{}", stderr(&check(&ok).0));
+    let bad = append("[probe]\nkind = \"http\"\nport = 80\nexpect = [200, \"3xx\"]");
+    assert_rejected_at(
+        &bad,
+        line_of(&bad, "expect = "),
+        "endpoint 'ep-lab1' (endpoint[0])",
+        "probe.expect",
+        "'3xx' is not a status code range like \"200-299\" (set in [probe])",
+    );
+    let out_of_range = append("[probe]\nkind = \"http\"\nport = 80\nexpect = [\"200-700\"]");
+    assert_rejected(
+        &out_of_range,
+        "endpoint 'ep-lab1' (endpoint[0])",
+        "probe.expect",
+        "200-700 is outside the HTTP statuses 100-599",
+    );
 }

@@ -34,16 +34,35 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeSection {
-    /// "icmp", "tcp", "http", or "none" (not probed: always available).
+    /// "icmp", "tcp", "http", "https", or "none" (not probed: always
+    /// available).
     pub kind: Option<String>,
     pub port: Option<u16>,
     pub path: Option<String>,
-    /// Healthy HTTP status range, inclusive: `[200, 399]`.
-    pub expect: Option<[u16; 2]>,
+    /// Healthy HTTP statuses: codes and ranges, `[200, 204, "300-399"]`.
+    pub expect: Option<Vec<StatusSpec>>,
+    /// HTTPS: check the ENI's certificate (off by default: lab services
+    /// mostly have self-signed ones).
+    pub tls_verify: Option<bool>,
+    /// HTTPS: the name sent as SNI and checked against the certificate;
+    /// without it the ENI's address.
+    pub server_name: Option<String>,
+    /// HTTPS: PEM file of the CAs to trust when verifying (relative to the
+    /// config file); without it the system's trust store.
+    pub ca_file: Option<String>,
     pub interval_ms: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub fall: Option<u32>,
     pub rise: Option<u32>,
+}
+
+/// One entry of a probe's `expect`: a status code, or a range written
+/// `"200-299"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    Code(u16),
+    Range(String),
 }
 
 /// The admin HTTP API (status, overrides, events, metrics).
@@ -52,6 +71,11 @@ pub struct ProbeSection {
 pub struct AdminSection {
     #[serde(default = "default_admin_listen")]
     pub listen: String,
+    /// Bearer token every request must carry; required off loopback.
+    pub token: Option<String>,
+    /// The name of an environment variable holding the token (keeps it out
+    /// of the file).
+    pub token_env: Option<String>,
 }
 
 /// A PrivateZone zone: an RFC 1035 zone file answered only to the VPCs it is

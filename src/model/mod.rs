@@ -7,4 +7,4 @@ pub mod types;
 pub mod validate;
 
 pub use types::*;
-pub use validate::{ValidationError, build};
+pub use validate::{ValidationError, admin_reachable, build};

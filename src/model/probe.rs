@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::config::ConfigPath;
 use crate::config::file::ProbeSection;
-use crate::probe::{ProbeKind, ProbeSettings, SettingsError, StatusSet};
+use crate::config::file::StatusSpec;
+use crate::probe::{ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 
 /// One level, how errors name it and where the file has it.
 pub struct Level<'a> {
@@ -66,19 +67,32 @@ pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Proble
         "none" => return Ok(None),
         "icmp" => ProbeKind::Icmp,
         "tcp" => ProbeKind::Tcp { port: port("tcp") },
-        "http" => ProbeKind::Http {
-            port: port("http"),
+        "http" | "https" => ProbeKind::Http {
+            port: port(kind_name),
             path: pick(levels, |s| s.path.clone()).map_or_else(|| "/".to_string(), |(p, _)| p),
-            expect: pick(levels, |s| s.expect)
-                .map_or_else(StatusSet::default, |([a, b], _)| StatusSet(vec![a..=b])),
-            tls: None,
+            expect: match pick(levels, |s| s.expect.clone()) {
+                None => StatusSet::default(),
+                Some((specs, level)) => status_set(&specs).unwrap_or_else(|m| {
+                    problems.push(Problem {
+                        key: "expect",
+                        at: Some(level.path.clone().key("expect")),
+                        message: format!("{m} (set in {})", level.name),
+                    });
+                    StatusSet::default()
+                }),
+            },
+            tls: (kind_name == "https").then(|| TlsSettings {
+                verify: pick(levels, |s| s.tls_verify).is_some_and(|(v, _)| v),
+                server_name: pick(levels, |s| s.server_name.clone()).map(|(n, _)| n),
+                ca_file: pick(levels, |s| s.ca_file.clone()).map(|(f, _)| f.into()),
+            }),
         },
         other => {
             problems.push(Problem {
                 key: "kind",
                 at: kind_at.clone(),
                 message: format!(
-                    "'{other}' (set in {kind_from}) is not one of \"icmp\", \"tcp\", \"http\", \"none\""
+                    "'{other}' (set in {kind_from}) is not one of \"icmp\", \"tcp\", \"http\", \"https\", \"none\""
                 ),
             });
             // Stands in so that the other settings are still checked.
@@ -106,6 +120,24 @@ pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Proble
     }
 }
 
+/// `expect` as written: codes (`204`) and ranges (`"200-299"`).
+fn status_set(specs: &[StatusSpec]) -> Result<StatusSet, String> {
+    specs
+        .iter()
+        .map(|spec| match spec {
+            StatusSpec::Code(c) => Ok(*c..=*c),
+            StatusSpec::Range(text) => {
+                let bad = || format!("'{text}' is not a status code range like \"200-299\"");
+                let (a, b) = text.split_once('-').ok_or_else(bad)?;
+                let a: u16 = a.trim().parse().map_err(|_| bad())?;
+                let b: u16 = b.trim().parse().map_err(|_| bad())?;
+                Ok(a..=b)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(StatusSet)
+}
+
 /// The probe engine's error in the config's words: its key, and the level
 /// that set the value that broke the rule.
 fn setting_problem(levels: &[Level<'_>], e: SettingsError) -> Problem {
@@ -120,6 +152,7 @@ fn setting_problem(levels: &[Level<'_>], e: SettingsError) -> Problem {
         "port" => ("port", level(&|s| s.port.is_some())),
         "path" => ("path", level(&|s| s.path.is_some())),
         "expect" => ("expect", level(&|s| s.expect.is_some())),
+        "server_name" => ("server_name", level(&|s| s.server_name.is_some())),
         other => (other, None),
     };
     Problem {

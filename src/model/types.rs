@@ -27,8 +27,8 @@ pub struct ModelParts {
     pub inbound: Vec<Inbound>,
     pub forward: Option<Forward>,
     pub private_zones: Vec<PrivateZoneDef>,
-    /// Where the admin HTTP API listens, when enabled.
-    pub admin: Option<SocketAddr>,
+    /// The admin HTTP API, when enabled.
+    pub admin: Option<Admin>,
 }
 
 impl Model {
@@ -60,6 +60,23 @@ pub struct PrivateZoneDef {
     /// `vpcs` as indexes into `Model::vpcs`.
     pub vpc_indexes: Vec<u32>,
     pub zone: std::sync::Arc<crate::zonefile::PrivateZone>,
+}
+
+/// The admin HTTP API: where it listens and the bearer token it asks for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub listen: SocketAddr,
+    pub token: Option<std::sync::Arc<str>>,
+}
+
+impl std::fmt::Debug for Admin {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 /// Queries arriving on `listen` are answered as for clients of `vpc`.

@@ -9,7 +9,7 @@ use tracing::{error, info};
 
 use crate::api;
 use crate::dns::{Shared, tcp, udp};
-use crate::model::Model;
+use crate::model::{Admin, Model};
 use crate::probe::HealthTable;
 
 /// UDP (`udp_threads` sockets each) and TCP on every address of `listen`
@@ -36,17 +36,18 @@ pub(super) fn dns(
     Ok(())
 }
 
-/// The admin API on `addr`, on the runtime.
+/// The admin API on `admin.listen`, on the runtime.
 pub(super) fn admin(
-    addr: SocketAddr,
+    admin: &Admin,
     shared: &Arc<Shared>,
     health: &Arc<HealthTable>,
 ) -> anyhow::Result<()> {
+    let addr = admin.listen;
     let l = api::bind(addr).with_context(|| format!("binding the admin API on {addr}"))?;
     let state = api::ApiState {
         shared: shared.clone(),
         health: health.clone(),
-        token: None,
+        token: admin.token.clone(),
     };
     tokio::spawn(async move {
         if let Err(e) = api::serve(l, state).await {

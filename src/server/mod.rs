@@ -18,6 +18,7 @@ use tracing::{info, warn};
 use crate::dns::upstream::InFlight;
 use crate::dns::{Shared, metrics::Metrics, tcp};
 use crate::load::{ConfigSource, load};
+use crate::model::{Admin, admin_reachable};
 use crate::probe::{HealthTable, Prober};
 use crate::snapshot::{Publisher, Tables};
 use control::{
@@ -44,7 +45,18 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     } else {
         opts.listen.clone()
     };
-    let admin = opts.admin.or(model.admin);
+    // `--admin` moves the API; a configured token still guards it.
+    let admin = match (opts.admin, model.admin.clone()) {
+        (Some(listen), configured) => Some(Admin {
+            listen,
+            token: configured.and_then(|a| a.token),
+        }),
+        (None, configured) => configured,
+    };
+    if let Some(a) = &admin {
+        admin_reachable(a.listen, a.token.is_some())
+            .map_err(|m| anyhow::anyhow!("admin API: {m}"))?;
+    }
     let upstream = upstream_of(model.forward.as_ref())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,8 +93,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         control.publish();
         release_freed_memory();
         listeners::dns(&listen, &control.model, &control.shared, opts.udp_threads)?;
-        if let Some(addr) = admin {
-            listeners::admin(addr, &control.shared, &control.health)?;
+        if let Some(admin) = admin {
+            listeners::admin(&admin, &control.shared, &control.health)?;
         }
         info!(
             config = %control.source.name().display(),

@@ -12,6 +12,8 @@ mod private_dns;
 mod server;
 mod service;
 
+pub use server::admin_reachable;
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
@@ -111,6 +113,20 @@ pub fn build(
     let mut errs = Errors::default();
     let server = server::server(&cfg.server, &mut errs);
     let mut vpcs = network::vpcs(&cfg.vpc, &mut errs);
+    if cfg.vpc.is_empty() {
+        // An empty or truncated file would otherwise load and, on reload,
+        // replace every answer with nothing.
+        let whole = Obj {
+            name: "config".to_string(),
+            path: ConfigPath::default(),
+        };
+        errs.push(
+            &whole,
+            "vpc",
+            "the config declares no [[vpc]]: a lab config needs at least one \
+             (is the file empty or truncated?)",
+        );
+    }
     let vswitches = network::vswitches(&cfg.vswitch, &mut vpcs, &mut errs);
     let services = service::services(&cfg.service, &mut errs);
     let refs = endpoint::Refs {

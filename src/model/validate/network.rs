@@ -22,7 +22,12 @@ pub(super) fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
         let mut cidrs = Vec::new();
         for (j, c) in v.cidrs.iter().enumerate() {
             match IpNet::from_str(c) {
-                Ok(n) => cidrs.push(n.trunc()),
+                Ok(n) => {
+                    if let Err(m) = vpc_cidr_size(n) {
+                        errs.push(&obj, ConfigPath::from("cidrs").index(j), m);
+                    }
+                    cidrs.push(n.trunc())
+                }
                 Err(_) => errs.push(
                     &obj,
                     ConfigPath::from("cidrs").index(j),
@@ -41,6 +46,29 @@ pub(super) fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {
         });
     }
     out
+}
+
+/// A VPC's CIDR decides who is a client of the VPC (its private names, and
+/// forwarding): one that holds (nearly) every address would make epdns an
+/// open resolver. IPv4 CIDRs are /8 to /28 as in the cloud; IPv6 ones at
+/// least /16 (the cloud gives each VPC a /56; labs use ULA prefixes).
+fn vpc_cidr_size(net: IpNet) -> Result<(), String> {
+    let (min, max) = match net {
+        IpNet::V4(_) => (8, 28),
+        IpNet::V6(_) => (16, 128),
+    };
+    if net.prefix_len() < min {
+        return Err(format!(
+            "{net} is wider than /{min}: every client in it is a client of this VPC, \
+             sees its private names and may use forwarding (an open resolver)"
+        ));
+    }
+    if net.prefix_len() > max {
+        return Err(format!(
+            "{net} is narrower than /{max}, the smallest VPC CIDR"
+        ));
+    }
+    Ok(())
 }
 
 /// The vSwitches; each one's zone is added to its VPC's `zones`.

@@ -124,19 +124,73 @@ fn all_down(text: &str, obj: &Obj, errs: &mut Errors) -> AllDownPolicy {
     }
 }
 
-pub(super) fn admin(a: &AdminSection, errs: &mut Errors) -> Option<SocketAddr> {
-    match SocketAddr::from_str(&a.listen) {
-        Ok(addr) => Some(addr),
+pub(super) fn admin(a: &AdminSection, errs: &mut Errors) -> Option<Admin> {
+    let obj = Obj::section("admin");
+    let token = admin_token(a, &obj, errs);
+    let listen = match SocketAddr::from_str(&a.listen) {
+        Ok(addr) => addr,
         Err(_) => {
             errs.push(
-                &Obj::section("admin"),
+                &obj,
                 "listen",
                 format!(
                     "'{}' is not an address:port (e.g. 127.0.0.1:8053)",
                     a.listen
                 ),
             );
-            None
+            return None;
         }
+    };
+    if let Err(m) = admin_reachable(listen, token.is_some()) {
+        errs.push(&obj, "listen", m);
     }
+    Some(Admin { listen, token })
+}
+
+/// The admin API can change what is answered: off loopback, only with a
+/// token.
+pub fn admin_reachable(listen: SocketAddr, has_token: bool) -> Result<(), String> {
+    if listen.ip().is_loopback() || has_token {
+        return Ok(());
+    }
+    Err(format!(
+        "{listen} is reachable from other hosts: set [admin] token (or token_env) so that only \
+         holders of the token can force ENIs down, or listen on a loopback address"
+    ))
+}
+
+fn admin_token(a: &AdminSection, obj: &Obj, errs: &mut Errors) -> Option<std::sync::Arc<str>> {
+    let token = match (&a.token, &a.token_env) {
+        (Some(_), Some(_)) => {
+            errs.push(obj, "token_env", "set token or token_env, not both");
+            return None;
+        }
+        (Some(t), None) => t.clone(),
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(t) => t,
+            Err(_) => {
+                errs.push(
+                    obj,
+                    "token_env",
+                    format!("the environment variable {var} is not set (or not UTF-8)"),
+                );
+                return None;
+            }
+        },
+        (None, None) => return None,
+    };
+    if token.len() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let field = if a.token.is_some() {
+            "token"
+        } else {
+            "token_env"
+        };
+        errs.push(
+            obj,
+            field,
+            "a token needs at least 16 characters, none of them spaces or control characters",
+        );
+        return None;
+    }
+    Some(token.into())
 }
