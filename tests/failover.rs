@@ -428,7 +428,7 @@ fn http_probe_follows_the_status_code() {
         .collect();
     let cfg = config(port, "").replace(
         "kind = \"tcp\"",
-        "kind = \"http\"\npath = \"/healthz\"\nexpect = [200, 299]",
+        "kind = \"http\"\npath = \"/healthz\"\nexpect = [\"200-299\"]",
     );
     let s = Server::start(&cfg);
     let ask = || addrs(&s.udp(&endpoint("ep-lab1"), RecordType::A));
