@@ -1,4 +1,5 @@
-//! Query counters by RCODE, kept as relaxed atomics: the query path only adds.
+//! Query counters by RCODE, snapshot and reload counters, kept as relaxed
+//! atomics: the query path only adds.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,8 @@ pub struct Metrics {
     by_rcode: [AtomicU64; RCODES.len()],
     snapshots: AtomicU64,
     last_build_us: AtomicU64,
+    reloads_ok: AtomicU64,
+    reloads_rejected: AtomicU64,
 }
 
 impl Metrics {
@@ -43,6 +46,17 @@ impl Metrics {
         self.last_build_us.store(build_us, Ordering::Relaxed);
     }
 
+    /// A reload swapped in a new config (counted after its snapshot is
+    /// published, so a reader that sees the count sees the new answers).
+    pub fn reload_ok(&self) {
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reload was refused; the running config keeps serving.
+    pub fn reload_rejected(&self) {
+        self.reloads_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Prometheus text format.
     pub fn render_prometheus(&self, out: &mut String) {
         let _ = writeln!(
@@ -55,6 +69,15 @@ impl Metrics {
              epdns_snapshot_build_seconds {}",
             self.snapshots.load(Ordering::Relaxed),
             self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "# HELP epdns_reloads_total Config reloads (SIGHUP), by result: ok (swapped in) or rejected (the running config kept serving).\n\
+             # TYPE epdns_reloads_total counter\n\
+             epdns_reloads_total{{result=\"ok\"}} {}\n\
+             epdns_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_rejected.load(Ordering::Relaxed)
         );
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");
