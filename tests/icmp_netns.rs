@@ -6,14 +6,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use hickory_proto::rr::RecordType;
-
-const INSIDE: &str = "EPDNS_TEST_IN_NETNS";
-const TEST: &str = "icmp_probes_fail_over_and_back_inside_a_namespace";
 
 /// TEST-NET-1 and a ULA prefix, on the namespace's own `lo` only.
 fn config() -> LabConfig {
@@ -44,18 +40,10 @@ fn config() -> LabConfig {
         .with(r#"ip_version = "dual-stack""#)
 }
 
-fn ip(args: &str) {
-    let status = Command::new("ip")
-        .args(args.split_whitespace())
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip {args}");
-}
-
 #[test]
 fn icmp_probes_fail_over_and_back_inside_a_namespace() {
-    if std::env::var_os(INSIDE).is_none() {
-        return rerun_in_namespace();
+    if !inside_netns() {
+        return rerun_in_netns();
     }
     // Inside the fresh namespace (netns-only addresses below).
     ip("link set lo up");
@@ -87,30 +75,4 @@ fn icmp_probes_fail_over_and_back_inside_a_namespace() {
     ip("-6 addr add fd00:e9d::10/128 dev lo nodad");
     wait_until(limit, "IPv4 failback", || a().len() == 2);
     wait_until(limit, "IPv6 failback", || aaaa().len() == 2);
-}
-
-/// Runs this test again in a new network namespace, or says why it cannot.
-fn rerun_in_namespace() {
-    if !require_netns() {
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let output = Command::new("unshare")
-        .arg("--net")
-        .arg("--")
-        .arg(exe)
-        .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
-        .env(INSIDE, "1")
-        .output()
-        .expect("run the test in a namespace");
-    let out = String::from_utf8_lossy(&output.stdout);
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the test failed inside the namespace:\n{out}\n{err}"
-    );
-    assert!(
-        out.contains("1 passed"),
-        "the namespace ran no test:\n{out}\n{err}"
-    );
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +17,8 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use common::skip::{require_ipv6_loopback, require_netns, skip};
+use common::netns::{inside_netns, ip, rerun_in_netns};
+use common::skip::{require_ipv6_loopback, skip};
 
 /// The promise of the default settings: a dead ENI leaves within 1 s.
 const DOWN_WITHIN: Duration = Duration::from_secs(1);
@@ -389,54 +389,19 @@ async fn icmp_loopback() {
     assert_eq!(health.events().len(), 1);
 }
 
-/// Set in the child process that runs inside the private network namespace.
-const NETNS_CHILD: &str = "EPDNS_PROBE_TEST_IN_NETNS";
-
-fn ip(args: &str) {
-    let status = Command::new("ip")
-        .args(args.split_whitespace())
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip {args} failed");
-}
-
 /// ICMP against addresses that exist only in a network namespace created for
 /// this test (`unshare --net`): the test binary re-runs this one test inside it.
 #[test]
 fn icmp_in_private_netns() {
-    if std::env::var_os(NETNS_CHILD).is_some() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(icmp_netns_scenario());
-        return;
+    if !inside_netns() {
+        return rerun_in_netns();
     }
-    if !require_netns() {
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let output = Command::new("unshare")
-        .arg("--net")
-        .arg(exe)
-        .args([
-            "icmp_in_private_netns",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(NETNS_CHILD, "1")
-        .output()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-    let out = String::from_utf8_lossy(&output.stdout);
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "child in netns failed:\n{out}\n{err}"
-    );
-    assert!(out.contains("1 passed"), "child ran no test:\n{out}\n{err}");
-    eprint!("{err}");
+    rt.block_on(icmp_netns_scenario());
 }
 
 async fn icmp_netns_scenario() {

@@ -1,12 +1,14 @@
 //! Test harness: the real `epdns` binary on ports the kernel chooses, with a
 //! config built by the test (`lab`), real DNS messages (`dns`), stand-ins
-//! for ENI services (`fake`) and requirements that fail under CI instead of
+//! for ENI services (`fake`), private network namespaces (`netns`) and
+//! requirements that fail under CI instead of
 //! passing quietly (`skip`).
 #![allow(dead_code, unused_imports)] // each test file uses its own part of the harness
 
 pub mod dns;
 pub mod fake;
 pub mod lab;
+pub mod netns;
 pub mod server;
 pub mod skip;
 
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 pub use dns::*;
 pub use fake::*;
 pub use lab::*;
+pub use netns::*;
 pub use server::*;
 pub use skip::*;
 
