@@ -87,3 +87,25 @@ impl Metrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reloads_are_counted_by_result() {
+        let m = Metrics::default();
+        m.reload_ok();
+        m.reload_rejected();
+        m.reload_rejected();
+        let mut out = String::new();
+        m.render_prometheus(&mut out);
+        for line in [
+            "# TYPE epdns_reloads_total counter\n",
+            "epdns_reloads_total{result=\"ok\"} 1\n",
+            "epdns_reloads_total{result=\"rejected\"} 2\n",
+        ] {
+            assert!(out.contains(line), "missing {line:?} in\n{out}");
+        }
+    }
+}

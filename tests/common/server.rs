@@ -94,31 +94,28 @@ impl Server {
     }
 
     fn launch(config: Option<&LabConfig>, extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let ready_file = dir.path().join("ready.json");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_epdns"));
-        cmd.arg("serve");
-        let config = config.map(|c| {
-            let path = dir.path().join("epdns.toml");
-            write_config(&path, c);
-            cmd.arg("--config").arg(&path);
-            path
-        });
-        cmd.args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-            .args(["--udp-threads", "1", "--ready-file"])
-            .arg(&ready_file)
-            .args(extra)
-            .env("EPDNS_LOG", "warn")
-            .stdin(Stdio::null());
-        let mut child = cmd.spawn().expect("start epdns");
-        let ready = wait_ready(&mut child, &ready_file);
-        Server {
-            addr: ready.dns[0],
-            ready,
-            config,
-            child,
-            _dir: dir,
+        Starting::spawn(config, extra).wait_ready()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        signal(&self.child, libc::SIGTERM);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < START_LIMIT,
+                "epdns did not stop within {START_LIMIT:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// The ready file's path.
+    pub fn ready_file(&self) -> PathBuf {
+        self._dir.path().join(READY_FILE)
     }
 
     /// The admin API's address.
@@ -168,14 +165,7 @@ impl Server {
         let rejected = r#"epdns_reloads_total{result="rejected"}"#;
         let before = (self.metric(ok), self.metric(rejected));
         write();
-        // SAFETY: kill(2) on our own child's pid.
-        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGHUP) };
-        assert_eq!(
-            sent,
-            0,
-            "SIGHUP to epdns: {}",
-            std::io::Error::last_os_error()
-        );
+        signal(&self.child, libc::SIGHUP);
         let mut after = before;
         wait_until(START_LIMIT, "the reload counted", || {
             after = (self.metric(ok), self.metric(rejected));
@@ -214,31 +204,105 @@ impl Server {
     }
 }
 
+/// A server started and not yet known to be ready.
+pub struct Starting {
+    config: Option<PathBuf>,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Starting {
+    /// Starts `epdns serve` with `config` (none: the embedded one) on
+    /// `127.0.0.1:0`, the admin API on `127.0.0.1:0`, a ready file, and
+    /// `extra` arguments.
+    pub fn spawn(config: Option<&LabConfig>, extra: &[&str]) -> Starting {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_epdns"));
+        cmd.arg("serve");
+        let config = config.map(|c| {
+            let path = dir.path().join("epdns.toml");
+            write_config(&path, c);
+            cmd.arg("--config").arg(&path);
+            path
+        });
+        cmd.args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+            .args(["--udp-threads", "1", "--ready-file"])
+            .arg(dir.path().join(READY_FILE))
+            .args(extra)
+            .env("EPDNS_LOG", "warn")
+            .stdin(Stdio::null());
+        let child = cmd.spawn().expect("start epdns");
+        Starting { config, child, dir }
+    }
+
+    pub fn ready_file(&self) -> PathBuf {
+        self.dir.path().join(READY_FILE)
+    }
+
+    /// Sends `sig` to the server.
+    pub fn signal(&self, sig: libc::c_int) {
+        signal(&self.child, sig);
+    }
+
+    /// True once the server catches `sig` (its handler is installed), from
+    /// the `SigCgt` mask in /proc/PID/status.
+    pub fn catches(&self, sig: libc::c_int) -> bool {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+    }
+
+    /// Waits for the ready file; panics if the server exits first or takes
+    /// longer than `START_LIMIT`.
+    pub fn wait_ready(mut self) -> Server {
+        let file = self.ready_file();
+        let start = Instant::now();
+        let ready = loop {
+            if let Some(ready) = Ready::read(&file) {
+                break ready;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("epdns exited ({status}) before it was ready; its log is above");
+            }
+            assert!(
+                start.elapsed() < START_LIMIT,
+                "epdns wrote no ready file within {START_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Server {
+            addr: ready.dns[0],
+            ready,
+            config: self.config,
+            child: self.child,
+            _dir: self.dir,
+        }
+    }
+}
+
+const READY_FILE: &str = "ready.json";
+
+fn signal(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on our own child's pid.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(
+        sent,
+        0,
+        "signal {sig} to epdns: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 fn write_config(path: &Path, config: &LabConfig) {
     let dir = path.parent().unwrap();
     for (name, text) in config.files() {
         std::fs::write(dir.join(name), text).unwrap();
     }
     std::fs::write(path, config.toml()).unwrap();
-}
-
-/// Waits for the ready file; panics if the server exits first or takes
-/// longer than `START_LIMIT`.
-fn wait_ready(child: &mut Child, file: &Path) -> Ready {
-    let start = Instant::now();
-    loop {
-        if let Some(ready) = Ready::read(file) {
-            return ready;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("epdns exited ({status}) before it was ready; its log is above");
-        }
-        assert!(
-            start.elapsed() < START_LIMIT,
-            "epdns wrote no ready file within {START_LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Queries over one TCP connection, sent all at once (pipelined, RFC 7766
