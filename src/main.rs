@@ -35,6 +35,11 @@ enum Command {
         /// Admin API address; overrides (and enables) the config's `[admin]`.
         #[arg(long)]
         admin: Option<SocketAddr>,
+        /// Once every listener is open, write the bound addresses here (JSON,
+        /// atomically). Port 0 in `--listen`, inbound listeners or `--admin`
+        /// lets the kernel choose; this file says what it chose.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
     /// Validate a config and exit 0 when it would be served.
     Check {
@@ -84,11 +89,13 @@ fn main() -> ExitCode {
             listen,
             udp_threads,
             admin,
+            ready_file,
         } => {
             let opts = server::Options {
                 source: source(config),
                 listen,
                 admin,
+                ready_file,
                 udp_threads: udp_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             };

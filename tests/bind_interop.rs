@@ -6,50 +6,30 @@
 
 mod common;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 /// vpc-lab is 127.10.0.0/16: BIND (on 127.0.0.1) is outside it, so only the
-/// inbound listener can give it vpc-lab's view.
-fn epdns_config(inbound: SocketAddr) -> String {
-    format!(
-        r#"
-[[vpc]]
-id = "vpc-lab"
-region = "cn-hangzhou"
-cidrs = ["127.10.0.0/16"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-h"
-cidr = "127.10.1.0/24"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com"
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-lab"
-service = "epsrv-oss"
-custom_domain = true
-zones = [ {{ vswitch = "vsw-h", ip = "127.10.1.10" }} ]
-
-[[private_zone]]
-name = "corp.lab"
-file = "corp.lab.zone"
-vpcs = ["vpc-lab"]
-
-[[inbound]]
-listen = "{inbound}"
-vpc = "vpc-lab"
-"#
-    )
+/// inbound listener (on 127.0.0.2, any port) can give it vpc-lab's view.
+fn epdns_config() -> LabConfig {
+    LabConfig::new()
+        .vpc("vpc-lab", "cn-hangzhou", &["127.10.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.10.1.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .with(r#"custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com""#)
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[eni("vsw-h", "127.10.1.10")],
+        )
+        .with("custom_domain = true")
+        .private_zone("corp.lab", &["vpc-lab"], "corp.lab.zone", CORP_LAB)
+        .inbound("127.0.0.2:0", "vpc-lab")
 }
 
 const CORP_LAB: &str = r#"
@@ -70,7 +50,53 @@ impl Drop for Named {
     }
 }
 
-fn start_named(dir: &std::path::Path, port: u16, inbound: SocketAddr) -> Named {
+/// BIND as a forwarding resolver to `inbound`, on 127.0.0.1 (the only
+/// loopback address its `listen-on` binds). named cannot take port 0, so it
+/// gets a port the kernel had free a moment ago; if something took it in
+/// between, named exits "unable to listen" and another port is tried.
+fn start_named(dir: &Path, inbound: SocketAddr) -> (Named, u16) {
+    let log = dir.join("named.log");
+    for _ in 0..10 {
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        write_named_conf(dir, port, inbound);
+        let child = Command::new("named")
+            .args(["-g", "-c"])
+            .arg(dir.join("named.conf"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start named");
+        let mut named = Named(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.lines().any(|l| l.ends_with(" running")) {
+                return (named, port);
+            }
+            if let Some(status) = named.0.try_wait().unwrap() {
+                if text.contains("unable to listen on any configured interfaces") {
+                    break; // the port was taken
+                }
+                panic!("named exited ({status}):\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "named did not start within 20 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!(
+        "named found its port taken 10 times:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    )
+}
+
+fn write_named_conf(dir: &Path, port: u16, inbound: SocketAddr) {
     let fwd = format!("{} port {}", inbound.ip(), inbound.port());
     let conf = format!(
         r#"
@@ -103,14 +129,6 @@ zone "privatelink.aliyuncs.com" {{ type forward; forward only; forwarders {{ {fw
          lab. IN NS a.root.\ncom. IN NS a.root.\n",
     )
     .unwrap();
-    let child = Command::new("named")
-        .args(["-g", "-c"])
-        .arg(dir.join("named.conf"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("named.log")).unwrap())
-        .spawn()
-        .expect("start named");
-    Named(child)
 }
 
 fn dig(port: u16, name: &str, t: &str) -> String {
@@ -143,25 +161,13 @@ fn answers(dig_out: &str) -> Vec<String> {
 
 #[test]
 fn bind_forward_zone_reaches_the_vpc_view_through_the_inbound_listener() {
-    let tools = ["named", "dig"];
-    if let Some(missing) = tools.iter().find(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-    }) {
-        eprintln!("skipped: `{missing}` is not installed (Debian: bind9, bind9-dnsutils)");
+    if !require_tools(&["named", "dig"]) {
         return;
     }
-    let inbound: SocketAddr = format!("127.0.0.2:{}", free_port_on("127.0.0.2"))
-        .parse()
-        .unwrap();
-    let epdns = Server::start_with_files(&epdns_config(inbound), &[("corp.lab.zone", CORP_LAB)]);
-
+    let epdns = Server::start(&epdns_config());
+    // BIND's forwarders name the port epdns chose.
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _named = start_named(dir.path(), port, inbound);
+    let (_named, port) = start_named(dir.path(), epdns.inbound("vpc-lab"));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = dig(port, "www.corp.lab", "A");

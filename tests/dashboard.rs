@@ -20,6 +20,16 @@ use common::*;
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
+/// Chromium's path, from `PATH`.
+fn chromium() -> String {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("chromium"))
+        .find(|p| p.is_file())
+        .expect("require_tools checked it")
+        .display()
+        .to_string()
+}
+
 /// ChromeDriver with one headless Chromium session; both stop on drop.
 struct Browser {
     driver: Child,
@@ -30,7 +40,7 @@ struct Browser {
 
 impl Browser {
     fn start() -> Option<Browser> {
-        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        for tool in ["/usr/bin/chromium", "chromedriver"] {
             if !Path::new(tool).exists() {
                 let msg =
                     format!("dashboard test: {tool} is missing (Debian chromium, chromium-driver)");
@@ -44,7 +54,7 @@ impl Browser {
             l.local_addr().unwrap().port()
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let driver = Command::new("/usr/bin/chromedriver")
+        let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -74,7 +84,7 @@ impl Browser {
         ];
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
+            "goog:chromeOptions": { "binary": chromium(), "args": args },
         }}});
         let reply = browser.call("POST", "/session", Some(caps));
         browser.session = reply["sessionId"]
@@ -198,8 +208,8 @@ fn the_dashboard_shows_failures_live_and_its_buttons_change_the_answer() {
     let Some(browser) = Browser::start() else {
         return;
     };
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let server = Server::start_with_args(BASE, &["--admin", &admin.to_string()]);
+    let server = Server::start(&base_lab());
+    let admin = server.admin();
     browser.open(&format!("http://{admin}/"));
     wait_until(
         Duration::from_secs(10),

@@ -10,7 +10,7 @@ use hickory_proto::rr::{DNSClass, RData, RecordType};
 
 #[test]
 fn endpoint_domain_answers_every_eni_authoritatively() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&endpoint("ep-lab1"), RecordType::A);
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.metadata.authoritative, "AA");
@@ -29,7 +29,7 @@ fn endpoint_domain_answers_every_eni_authoritatively() {
 
 #[test]
 fn zone_domain_answers_that_zones_eni() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&zone_domain("ep-lab1", "cn-hangzhou-i"), RecordType::A);
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.metadata.authoritative);
@@ -39,7 +39,7 @@ fn zone_domain_answers_that_zones_eni() {
 
 #[test]
 fn dual_stack_endpoint_answers_aaaa() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&endpoint("ep-lab6"), RecordType::AAAA);
     assert_rcode(&m, ResponseCode::NoError);
     assert_eq!(addrs(&m), ["fd00:1::11", "fd00:2::11"]);
@@ -49,7 +49,7 @@ fn dual_stack_endpoint_answers_aaaa() {
 
 #[test]
 fn ipv4_endpoint_has_no_aaaa_nodata_with_soa() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&endpoint("ep-lab1"), RecordType::AAAA);
     // min(SOA TTL 300, minimum 30)
     assert_negative(&m, ResponseCode::NoError, 30);
@@ -59,7 +59,7 @@ fn ipv4_endpoint_has_no_aaaa_nodata_with_soa() {
 
 #[test]
 fn other_types_at_an_endpoint_are_nodata() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     for t in [RecordType::MX, RecordType::TXT, RecordType::CNAME] {
         let m = s.udp(&endpoint("ep-lab1"), t);
         assert_negative(&m, ResponseCode::NoError, 30);
@@ -68,7 +68,7 @@ fn other_types_at_an_endpoint_are_nodata() {
 
 #[test]
 fn any_query_returns_the_addresses() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&endpoint("ep-lab6"), RecordType::ANY);
     assert_rcode(&m, ResponseCode::NoError);
     assert_eq!(
@@ -79,7 +79,7 @@ fn any_query_returns_the_addresses() {
 
 #[test]
 fn cross_region_endpoint_has_no_zone_domains() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let xr = "ep-xr1.epsrv-rds.cn-shanghai.privatelink.aliyuncs.com.";
     let m = s.udp(xr, RecordType::A);
     assert_eq!(addrs(&m), ["127.0.1.20"]);
@@ -90,7 +90,7 @@ fn cross_region_endpoint_has_no_zone_domains() {
 
 #[test]
 fn apex_answers_soa_and_ns_with_glue() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp(&format!("{SUFFIX}."), RecordType::SOA);
     assert_rcode(&m, ResponseCode::NoError);
     assert!(m.metadata.authoritative);
@@ -120,7 +120,7 @@ fn apex_answers_soa_and_ns_with_glue() {
 
 #[test]
 fn unknown_name_is_nxdomain_with_soa() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     for name in [
         format!("nope.{SUFFIX}."),
         format!("ep-missing.epsrv-oss.cn-hangzhou.{SUFFIX}."),
@@ -133,15 +133,14 @@ fn unknown_name_is_nxdomain_with_soa() {
 
 #[test]
 fn negative_ttl_is_the_smaller_of_soa_ttl_and_minimum() {
-    let cfg = BASE.replace("ttl = 300\nminimum = 30", "ttl = 20\nminimum = 600");
-    let s = Server::start(&cfg);
+    let s = Server::start(&base_lab().soa(20, 600));
     let m = s.udp(&format!("nope.{SUFFIX}."), RecordType::A);
     assert_negative(&m, ResponseCode::NXDomain, 20);
 }
 
 #[test]
 fn empty_non_terminals_are_nodata_not_nxdomain() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     // RFC 8020: names above existing names exist.
     for name in [
         format!("epsrv-oss.cn-hangzhou.{SUFFIX}."),
@@ -154,7 +153,7 @@ fn empty_non_terminals_are_nodata_not_nxdomain() {
 
 #[test]
 fn names_are_case_insensitive_and_the_question_is_echoed_as_sent() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let asked = "EP-Lab1.EPSRV-oss.Cn-HangZhou.PrivateLink.ALIYUNCS.com.";
     let m = s.udp(asked, RecordType::A);
     assert_rcode(&m, ResponseCode::NoError);
@@ -176,7 +175,7 @@ fn names_are_case_insensitive_and_the_question_is_echoed_as_sent() {
 
 #[test]
 fn names_outside_our_zones_are_refused() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     for name in ["example.com.", "aliyuncs.com.", "."] {
         let m = s.udp(name, RecordType::A);
         assert_rcode(&m, ResponseCode::Refused);
@@ -187,7 +186,7 @@ fn names_outside_our_zones_are_refused() {
 
 #[test]
 fn other_classes_and_zone_transfers_are_refused() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let mut m = query_msg(&endpoint("ep-lab1"), RecordType::A);
     m.queries[0].set_query_class(DNSClass::CH);
     assert_rcode(&s.udp_msg(&m), ResponseCode::Refused);
@@ -197,7 +196,7 @@ fn other_classes_and_zone_transfers_are_refused() {
 
 #[test]
 fn unknown_opcode_is_notimp() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     for op in [OpCode::Status, OpCode::Notify, OpCode::Update] {
         let mut m = query_msg(&endpoint("ep-lab1"), RecordType::A);
         m.metadata.op_code = op;
@@ -209,7 +208,7 @@ fn unknown_opcode_is_notimp() {
 
 #[test]
 fn edns_is_echoed_with_our_payload_size() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let m = s.udp_msg(&edns_query(&endpoint("ep-lab1"), RecordType::A, 4096));
     assert_rcode(&m, ResponseCode::NoError);
     let e = m.edns.as_ref().expect("OPT in the answer");
@@ -224,7 +223,7 @@ fn edns_is_echoed_with_our_payload_size() {
 
 #[test]
 fn edns_version_above_zero_is_badvers() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let mut q = edns_query(&endpoint("ep-lab1"), RecordType::A, 1232);
     q.edns.as_mut().unwrap().set_version(1);
     let m = s.udp_msg(&q);
@@ -237,7 +236,7 @@ fn edns_version_above_zero_is_badvers() {
 
 #[test]
 fn malformed_queries_get_formerr_or_are_dropped() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let good = query_msg(&endpoint("ep-lab1"), RecordType::A)
         .to_vec()
         .unwrap();
@@ -258,7 +257,7 @@ fn malformed_queries_get_formerr_or_are_dropped() {
 
 #[test]
 fn two_questions_are_formerr() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let mut m = query_msg(&endpoint("ep-lab1"), RecordType::A);
     m.add_query(hickory_proto::op::Query::query(
         endpoint("ep-lab6").parse().unwrap(),
@@ -269,7 +268,7 @@ fn two_questions_are_formerr() {
 
 #[test]
 fn duplicate_opt_is_formerr() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let mut p = edns_query(&endpoint("ep-lab1"), RecordType::A, 1232)
         .to_vec()
         .unwrap();
@@ -281,24 +280,20 @@ fn duplicate_opt_is_formerr() {
 }
 
 /// An endpoint with 40 zones: 40 A records do not fit in 512 octets.
-fn big_config() -> String {
-    let mut cfg = BASE.to_string();
+fn big_config() -> LabConfig {
+    let mut lab = base_lab();
     let mut zones = Vec::new();
     for i in 0..40 {
-        cfg.push_str(&format!(
-            "[[vswitch]]\nid = \"vsw-big{i}\"\nvpc = \"vpc-lab\"\nzone = \"cn-hangzhou-z{i}\"\ncidr = \"127.0.{}.0/24\"\n",
-            100 + i
-        ));
-        zones.push(format!(
-            "{{ vswitch = \"vsw-big{i}\", ip = \"127.0.{}.10\" }}",
-            100 + i
-        ));
+        let (vsw, net) = (format!("vsw-big{i}"), 100 + i);
+        lab = lab.vswitch(
+            &vsw,
+            "vpc-lab",
+            &format!("cn-hangzhou-z{i}"),
+            &format!("127.0.{net}.0/24"),
+        );
+        zones.push(eni(&vsw, &format!("127.0.{net}.10")));
     }
-    cfg.push_str(&format!(
-        "[[endpoint]]\nid = \"ep-big\"\nvpc = \"vpc-lab\"\nservice = \"epsrv-oss\"\nzones = [{}]\n",
-        zones.join(", ")
-    ));
-    cfg
+    lab.endpoint("ep-big", "vpc-lab", "epsrv-oss", &zones)
 }
 
 #[test]
@@ -325,7 +320,7 @@ fn udp_answer_that_does_not_fit_sets_tc_and_tcp_gives_it_whole() {
 
 #[test]
 fn tcp_answers_pipelined_queries_in_order() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let qs = [
         query_msg(&endpoint("ep-lab1"), RecordType::A),
         query_msg(&format!("nope.{SUFFIX}."), RecordType::A),
@@ -344,13 +339,12 @@ fn tcp_answers_pipelined_queries_in_order() {
 
 #[test]
 fn serves_on_ipv6_listeners_too() {
-    let port = free_port();
-    let v6: std::net::SocketAddr = format!("[::1]:{port}").parse().unwrap();
-    if std::net::UdpSocket::bind(v6).is_err() {
-        eprintln!("skipped: no IPv6 loopback here");
+    if !require_ipv6_loopback() {
         return;
     }
-    let s = Server::start_with_args(BASE, &["--listen", &v6.to_string()]);
+    let s = Server::start_with_args(&base_lab(), &["--listen", "[::1]:0"]);
+    let v6 = s.ready.dns[1];
+    assert!(v6.is_ipv6(), "{:?}", s.ready);
     let q = query_msg(&endpoint("ep-lab1"), RecordType::A);
     let m = udp_query(v6, "::1".parse().unwrap(), &q);
     assert_eq!(addrs(&m), ["127.0.1.10", "127.0.2.10"]);

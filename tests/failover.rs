@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
@@ -15,104 +14,60 @@ use hickory_proto::rr::RecordType;
 const ENIS: [&str; 3] = ["127.0.1.10", "127.0.2.10", "127.0.3.10"];
 
 /// ep-lab1 with ENIs in zones h, i and j, probed by TCP on `port` with fast
-/// settings; `extra` goes into `[server]`.
-fn config(port: u16, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-ttl = 60
-{extra}
-[server.soa]
-ttl = 300
-minimum = 30
-
-[probe]
-kind = "tcp"
-port = {port}
-interval_ms = 50
-timeout_ms = 40
-fall = 2
-rise = 2
-
-[[vpc]]
-id = "vpc-lab"
-region = "cn-hangzhou"
-cidrs = ["127.0.0.0/16"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-h"
-cidr = "127.0.1.0/24"
-
-[[vswitch]]
-id = "vsw-i"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-i"
-cidr = "127.0.2.0/24"
-
-[[vswitch]]
-id = "vsw-j"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-j"
-cidr = "127.0.3.0/24"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-zone_affinity = true
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-lab"
-service = "epsrv-oss"
-zone_affinity = true
-zones = [ {{ vswitch = "vsw-h", ip = "127.0.1.10" }},
-          {{ vswitch = "vsw-i", ip = "127.0.2.10" }},
-          {{ vswitch = "vsw-j", ip = "127.0.3.10" }} ]
-"#
-    )
-}
-
-/// A port free on every ENI address.
-fn eni_port() -> u16 {
-    loop {
-        let p = free_port();
-        if ENIS
-            .iter()
-            .all(|ip| std::net::TcpListener::bind((*ip, p)).is_ok())
-        {
-            return p;
-        }
-    }
+/// settings.
+fn config(port: u16) -> LabConfig {
+    LabConfig::new()
+        .server("ttl = 60")
+        .soa(300, 30)
+        .probe(&format!(
+            r#"kind = "tcp"
+               port = {port}
+               interval_ms = 50
+               timeout_ms = 40
+               fall = 2
+               rise = 2"#
+        ))
+        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
+        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
+        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .with("zone_affinity = true")
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[
+                eni("vsw-h", ENIS[0]),
+                eni("vsw-i", ENIS[1]),
+                eni("vsw-j", ENIS[2]),
+            ],
+        )
+        .with("zone_affinity = true")
 }
 
 struct Lab {
     s: Server,
-    admin: SocketAddr,
     port: u16,
     enis: Vec<Option<FakeEni>>,
 }
 
-fn lab_with(extra: &str, live: [bool; 3]) -> Lab {
-    let port = eni_port();
-    let enis = ENIS
-        .iter()
+/// The lab with `server` keys added to the config; ENI `i` is alive when
+/// `live[i]`.
+fn lab_with(server: &str, live: [bool; 3]) -> Lab {
+    let listeners = bind_same_port(&ENIS);
+    let port = listeners[0].local_addr().unwrap().port();
+    let enis = listeners
+        .into_iter()
         .zip(live)
-        .map(|(ip, on)| on.then(|| FakeEni::start(format!("{ip}:{port}").parse().unwrap())))
+        .map(|(l, on)| on.then(|| FakeEni::serve(l)))
         .collect();
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let s = Server::start_with_args(&config(port, extra), &["--admin", &admin.to_string()]);
-    Lab {
-        s,
-        admin,
-        port,
-        enis,
-    }
+    let s = Server::start(&config(port).server(server));
+    Lab { s, port, enis }
 }
 
-fn lab(extra: &str) -> Lab {
-    lab_with(extra, [true; 3])
+fn lab(server: &str) -> Lab {
+    lab_with(server, [true; 3])
 }
 
 impl Lab {
@@ -131,6 +86,39 @@ impl Lab {
 
     fn wait_for(&self, want: &[&str], what: &str) -> Duration {
         wait_until(Duration::from_secs(3), what, || addrs(&self.ask()) == want)
+    }
+
+    /// Failed probes so far (every ENI).
+    fn failed_probes(&self) -> u64 {
+        self.s.metric(r#"epdns_probes_total{result="fail"}"#)
+    }
+
+    fn transitions(&self) -> u64 {
+        self.s.metric("epdns_transitions_total")
+    }
+
+    /// Waits until ENI `i`'s service has accepted `n` more probes.
+    fn probed_alive(&self, i: usize, n: u64) {
+        let eni = self.enis[i].as_ref().expect("ENI is running");
+        let from = eni.accepted();
+        wait_until(Duration::from_secs(3), "probes of a live ENI", || {
+            eni.accepted() >= from + n
+        });
+    }
+
+    /// Waits until `/v1/status` shows the probes' own verdict on `ip` as
+    /// `state` (whatever an override makes of it).
+    fn probe_state(&self, ip: &str, state: &str) {
+        wait_until(Duration::from_secs(3), "probe state", || {
+            let (_, body) = http(self.s.admin(), "GET", "/v1/status", None);
+            let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+            status["endpoints"][0]["zones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|z| z["addresses"].as_array().unwrap())
+                .any(|a| a["ip"] == ip && a["probe_state"] == state)
+        });
     }
 }
 
@@ -160,19 +148,44 @@ fn no_wrong_answer_before_the_first_probe() {
 #[test]
 fn a_single_lost_probe_does_not_flap() {
     let mut lab = lab("");
-    // Five outages shorter than the 50 ms probe interval: each can fail at
-    // most one probe, and fall = 2 must absorb it. (With fall = 1, at least
-    // one of the five would very likely be seen.)
-    for _ in 0..5 {
+    // Five outages of ENI h that each fail exactly one probe: it is stopped
+    // until a probe has failed on it, then restarted. fall = 2 must absorb
+    // each (with fall = 1 each would take it out of the answer).
+    let mut transitions = lab.transitions();
+    let mut single = 0;
+    for _ in 0..20 {
+        let failed = lab.failed_probes();
         lab.kill(0);
-        std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(addrs(&lab.ask()), ENIS);
+        wait_until(Duration::from_secs(3), "a probe of the stopped ENI", || {
+            lab.failed_probes() > failed
+        });
+        let during = lab.ask();
         lab.revive(0);
+        // Two probes found it alive again: every probe of the outage is
+        // counted by now.
+        lab.probed_alive(0, 2);
+        if lab.failed_probes() - failed > 1 {
+            // The next probe (50 ms later) came before the restart, on a
+            // slow machine: a real outage, not what this test is about. Let
+            // it go down and come back, and try again.
+            wait_until(Duration::from_secs(3), "down and back", || {
+                lab.transitions() >= transitions + 2
+            });
+            lab.wait_for(&ENIS, "back after a longer outage");
+            transitions = lab.transitions();
+            continue;
+        }
+        assert_eq!(addrs(&during), ENIS, "answer after one lost probe");
         for _ in 0..10 {
             assert_eq!(addrs(&lab.ask()), ENIS);
-            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(lab.transitions(), transitions, "one lost probe flapped");
+        single += 1;
+        if single == 5 {
+            return;
         }
     }
+    panic!("only {single} of 20 outages lost exactly one probe");
 }
 
 #[test]
@@ -235,24 +248,26 @@ const OVERRIDE: &str = "/v1/endpoints/ep-lab1/zones/cn-hangzhou-i/override";
 #[test]
 fn admin_override_wins_over_probes_until_cleared() {
     let mut lab = lab("");
-    let (code, body) = http(lab.admin, "PUT", OVERRIDE, Some(r#"{"state":"down"}"#));
+    let admin = lab.s.admin();
+    let (code, body) = http(admin, "PUT", OVERRIDE, Some(r#"{"state":"down"}"#));
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"override\":\"down\""), "{body}");
     lab.wait_for(&["127.0.1.10", "127.0.3.10"], "override down");
-    // Probes keep succeeding, the override holds.
-    std::thread::sleep(Duration::from_millis(300));
+    // Probes keep succeeding (three more reach ENI i), the override holds.
+    lab.probed_alive(1, 3);
     assert_eq!(addrs(&lab.ask()), ["127.0.1.10", "127.0.3.10"]);
 
     // Forced up while really dead.
     lab.kill(1);
-    let (code, _) = http(lab.admin, "PUT", OVERRIDE, Some(r#"{"state":"up"}"#));
+    let (code, _) = http(admin, "PUT", OVERRIDE, Some(r#"{"state":"up"}"#));
     assert_eq!(code, 200);
     lab.wait_for(&ENIS, "override up");
-    std::thread::sleep(Duration::from_millis(300));
+    // The probes find it dead, the override holds.
+    lab.probe_state(ENIS[1], "down");
     assert_eq!(addrs(&lab.ask()), ENIS);
 
     // Cleared: the probes decide again (it is dead).
-    let (code, _) = http(lab.admin, "DELETE", OVERRIDE, None);
+    let (code, _) = http(admin, "DELETE", OVERRIDE, None);
     assert_eq!(code, 200);
     lab.wait_for(&["127.0.1.10", "127.0.3.10"], "override cleared");
 }
@@ -260,8 +275,8 @@ fn admin_override_wins_over_probes_until_cleared() {
 #[test]
 fn admin_override_works_on_unprobed_endpoints() {
     // No probes at all: chaos tests still drive failover by hand.
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let s = Server::start_with_args(BASE, &["--admin", &admin.to_string()]);
+    let s = Server::start(&base_lab());
+    let admin = s.admin();
     let path = "/v1/endpoints/ep-lab1/zones/cn-hangzhou-h/override";
     assert_eq!(http(admin, "PUT", path, Some(r#"{"state":"down"}"#)).0, 200);
     wait_until(Duration::from_secs(3), "unprobed override", || {
@@ -277,20 +292,25 @@ fn admin_override_works_on_unprobed_endpoints() {
 fn admin_api_rejects_bad_requests_with_clear_errors() {
     let lab = lab("");
     let (code, body) = http(
-        lab.admin,
+        lab.s.admin(),
         "PUT",
         "/v1/endpoints/ep-nope/zones/cn-hangzhou-i/override",
         Some(r#"{"state":"down"}"#),
     );
     assert_eq!(code, 404);
     assert!(body.contains("ep-nope"), "{body}");
-    let (code, body) = http(lab.admin, "PUT", OVERRIDE, Some(r#"{"state":"sideways"}"#));
+    let (code, body) = http(
+        lab.s.admin(),
+        "PUT",
+        OVERRIDE,
+        Some(r#"{"state":"sideways"}"#),
+    );
     assert_eq!(code, 400);
     assert!(
         body.contains("body.state") && body.contains("sideways"),
         "{body}"
     );
-    let (code, body) = http(lab.admin, "PUT", OVERRIDE, Some("not json"));
+    let (code, body) = http(lab.s.admin(), "PUT", OVERRIDE, Some("not json"));
     assert_eq!(code, 400);
     assert!(body.contains("body"), "{body}");
     // Nothing changed.
@@ -303,7 +323,7 @@ fn status_events_and_metrics_describe_what_happened() {
     lab.kill(0);
     lab.wait_for(&["127.0.2.10", "127.0.3.10"], "failover");
 
-    let (code, body) = http(lab.admin, "GET", "/v1/status", None);
+    let (code, body) = http(lab.s.admin(), "GET", "/v1/status", None);
     assert_eq!(code, 200);
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     let ep = &status["endpoints"][0];
@@ -321,7 +341,7 @@ fn status_events_and_metrics_describe_what_happened() {
     let i = zones.iter().find(|z| z["zone"] == "cn-hangzhou-i").unwrap();
     assert_eq!(i["addresses"][0]["state"], "up");
 
-    let (_, body) = http(lab.admin, "GET", "/v1/events", None);
+    let (_, body) = http(lab.s.admin(), "GET", "/v1/events", None);
     let events: serde_json::Value = serde_json::from_str(&body).unwrap();
     let down = events["events"]
         .as_array()
@@ -334,7 +354,7 @@ fn status_events_and_metrics_describe_what_happened() {
     assert_eq!(down["from"], "up");
     assert!(!down["reason"].as_str().unwrap().is_empty());
 
-    let (code, text) = http(lab.admin, "GET", "/metrics", None);
+    let (code, text) = http(lab.s.admin(), "GET", "/metrics", None);
     assert_eq!(code, 200);
     for needle in [
         "epdns_queries_total{rcode=\"NOERROR\"}",
@@ -344,12 +364,12 @@ fn status_events_and_metrics_describe_what_happened() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
-    let noerror: u64 = text
-        .lines()
-        .find(|l| l.starts_with("epdns_queries_total{rcode=\"NOERROR\"}"))
-        .and_then(|l| l.split_whitespace().last()?.parse().ok())
-        .unwrap();
-    assert!(noerror >= 2, "queries counted: {noerror}");
+    // Two more answers, two more counted (each is counted before it is sent).
+    let noerror = r#"epdns_queries_total{rcode="NOERROR"}"#;
+    let before = lab.s.metric(noerror);
+    lab.ask();
+    lab.ask();
+    assert_eq!(lab.s.metric(noerror), before + 2, "queries counted");
 }
 
 #[test]
@@ -358,21 +378,22 @@ fn reload_keeps_the_health_of_unchanged_enis() {
     lab.kill(1);
     lab.wait_for(&["127.0.1.10", "127.0.3.10"], "failover");
     // A reload that changes something else (the TTL): ENI i stays down at
-    // once, with no window where it is answered again.
-    let port = lab.port;
-    lab.s
-        .reload(&config(port, "").replace("ttl = 60", "ttl = 61"));
-    wait_until(Duration::from_secs(3), "reload applied", || {
-        lab.ask().answers.first().is_some_and(|r| r.ttl == 61)
-    });
-    for _ in 0..20 {
+    // once, with no window where it is answered again: not in any answer
+    // until its probes have failed twice more (what a reset health would
+    // need to take it out again).
+    assert_eq!(
+        lab.s.reload(&config(lab.port).server("ttl = 61")),
+        Reload::Ok
+    );
+    assert!(lab.ask().answers.first().is_some_and(|r| r.ttl == 61));
+    let failed = lab.failed_probes();
+    while lab.failed_probes() < failed + 2 {
         assert_eq!(addrs(&lab.ask()), ["127.0.1.10", "127.0.3.10"]);
-        std::thread::sleep(Duration::from_millis(5));
     }
     // An override survives the reload too.
     assert_eq!(
         http(
-            lab.admin,
+            lab.s.admin(),
             "PUT",
             "/v1/endpoints/ep-lab1/zones/cn-hangzhou-h/override",
             Some(r#"{"state":"down"}"#)
@@ -381,11 +402,11 @@ fn reload_keeps_the_health_of_unchanged_enis() {
         200
     );
     lab.wait_for(&["127.0.3.10"], "override");
-    lab.s
-        .reload(&config(port, "").replace("ttl = 60", "ttl = 62"));
-    wait_until(Duration::from_secs(3), "second reload", || {
-        lab.ask().answers.first().is_some_and(|r| r.ttl == 62)
-    });
+    assert_eq!(
+        lab.s.reload(&config(lab.port).server("ttl = 62")),
+        Reload::Ok
+    );
+    assert!(lab.ask().answers.first().is_some_and(|r| r.ttl == 62));
     assert_eq!(addrs(&lab.ask()), ["127.0.3.10"]);
 }
 
@@ -395,12 +416,11 @@ struct FakeHttp {
     _thread: std::thread::JoinHandle<()>,
 }
 
-fn fake_http(addr: SocketAddr) -> FakeHttp {
+fn fake_http(l: std::net::TcpListener) -> FakeHttp {
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicU16, Ordering};
     let status = std::sync::Arc::new(AtomicU16::new(200));
     let st = status.clone();
-    let l = std::net::TcpListener::bind(addr).unwrap();
     let thread = std::thread::spawn(move || {
         for mut c in l.incoming().flatten() {
             let mut buf = [0u8; 1024];
@@ -421,16 +441,14 @@ fn fake_http(addr: SocketAddr) -> FakeHttp {
 
 #[test]
 fn http_probe_follows_the_status_code() {
-    let port = eni_port();
-    let servers: Vec<FakeHttp> = ENIS
-        .iter()
-        .map(|ip| fake_http(format!("{ip}:{port}").parse().unwrap()))
-        .collect();
-    let cfg = config(port, "").replace(
-        "kind = \"tcp\"",
-        "kind = \"http\"\npath = \"/healthz\"\nexpect = [\"200-299\"]",
-    );
-    let s = Server::start(&cfg);
+    let listeners = bind_same_port(&ENIS);
+    let port = listeners[0].local_addr().unwrap().port();
+    let servers: Vec<FakeHttp> = listeners.into_iter().map(fake_http).collect();
+    let s = Server::start(&config(port).probe(
+        r#"kind = "http"
+           path = "/healthz"
+           expect = ["200-299"]"#,
+    ));
     let ask = || addrs(&s.udp(&endpoint("ep-lab1"), RecordType::A));
     assert_eq!(ask(), ENIS);
     servers[2]

@@ -11,77 +11,34 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
 /// The upstream: authoritative for `upstream.test` (its suffix), one endpoint.
-const UPSTREAM: &str = r#"
-[server]
-suffix = "upstream.test"
-ttl = 120
-
-[[vpc]]
-id = "vpc-up"
-region = "r1"
-cidrs = ["127.0.0.0/16"]
-
-[[vswitch]]
-id = "vsw"
-vpc = "vpc-up"
-zone = "r1-a"
-cidr = "127.0.7.0/24"
-
-[[service]]
-id = "svc"
-region = "r1"
-
-[[endpoint]]
-id = "web"
-vpc = "vpc-up"
-service = "svc"
-zones = [ { vswitch = "vsw", ip = "127.0.7.7" } ]
-"#;
+fn upstream_config() -> LabConfig {
+    LabConfig::new()
+        .server(r#"suffix = "upstream.test""#)
+        .server("ttl = 120")
+        .vpc("vpc-up", "r1", &["127.0.0.0/16"])
+        .vswitch("vsw", "vpc-up", "r1-a", "127.0.7.0/24")
+        .service("svc", "r1")
+        .endpoint("web", "vpc-up", "svc", &[eni("vsw", "127.0.7.7")])
+}
 
 const UP_NAME: &str = "web.svc.r1.upstream.test.";
 
 /// The resolver under test: vpc-lab is 127.0.0.0/16; 127.2.0.0/16 is in no
-/// VPC; `inbound` answers as vpc-lab.
-fn resolver_config(upstreams: &[SocketAddr], inbound: SocketAddr) -> String {
-    let ups: Vec<String> = upstreams.iter().map(|u| format!("\"{u}\"")).collect();
-    format!(
-        r#"
-[[vpc]]
-id = "vpc-lab"
-region = "cn-hangzhou"
-cidrs = ["127.0.0.0/16"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-h"
-cidr = "127.0.1.0/24"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-lab"
-service = "epsrv-oss"
-zones = [ {{ vswitch = "vsw-h", ip = "127.0.1.10" }} ]
-
-[[private_zone]]
-name = "corp.lab"
-file = "corp.lab.zone"
-vpcs = ["vpc-lab"]
-
-[[inbound]]
-listen = "{inbound}"
-vpc = "vpc-lab"
-
-[forward]
-upstreams = [{}]
-timeout_ms = 500
-"#,
-        ups.join(", ")
-    )
+/// VPC; an inbound listener on 127.0.0.2 answers as vpc-lab.
+fn resolver_config(upstreams: &[SocketAddr]) -> LabConfig {
+    LabConfig::new()
+        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[eni("vsw-h", "127.0.1.10")],
+        )
+        .private_zone("corp.lab", &["vpc-lab"], "corp.lab.zone", CORP_LAB)
+        .inbound("127.0.0.2:0", "vpc-lab")
+        .forward(upstreams, 500)
 }
 
 const CORP_LAB: &str = r#"
@@ -107,12 +64,9 @@ struct Setup {
 }
 
 fn setup_with(upstreams: impl FnOnce(SocketAddr) -> Vec<SocketAddr>) -> Setup {
-    let upstream = Server::start(UPSTREAM);
-    let inbound: SocketAddr = format!("127.0.0.2:{}", free_port_on("127.0.0.2"))
-        .parse()
-        .unwrap();
-    let cfg = resolver_config(&upstreams(upstream.addr), inbound);
-    let resolver = Server::start_with_files(&cfg, &[("corp.lab.zone", CORP_LAB)]);
+    let upstream = Server::start(&upstream_config());
+    let resolver = Server::start(&resolver_config(&upstreams(upstream.addr)));
+    let inbound = resolver.inbound("vpc-lab");
     Setup {
         _upstream: upstream,
         resolver,

@@ -1,74 +1,49 @@
 //! ICMP probes end to end, inside a network namespace this test creates: the
 //! ENI addresses exist only on that namespace's loopback, which has no route
 //! anywhere else. Removing an address fails its ENI; adding it back restores
-//! it. Needs root (CI runs as root); skipped with the reason where a
-//! namespace cannot be made.
+//! it. Needs root (CI runs as root); where a namespace cannot be made it
+//! fails under CI and says SKIPPED elsewhere.
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use hickory_proto::rr::RecordType;
 
-const INSIDE: &str = "EPDNS_TEST_IN_NETNS";
-const TEST: &str = "icmp_probes_fail_over_and_back_inside_a_namespace";
-
 /// TEST-NET-1 and a ULA prefix, on the namespace's own `lo` only.
-const CONFIG: &str = r#"
-[probe]
-kind = "icmp"
-interval_ms = 50
-timeout_ms = 40
-fall = 2
-rise = 2
-
-[[vpc]]
-id = "vpc-ns"
-region = "cn-hangzhou"
-cidrs = ["192.0.2.0/24", "fd00:e9d::/64"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-ns"
-zone = "cn-hangzhou-h"
-cidr = "192.0.2.0/25"
-ipv6_cidr = "fd00:e9d::/65"
-
-[[vswitch]]
-id = "vsw-i"
-vpc = "vpc-ns"
-zone = "cn-hangzhou-i"
-cidr = "192.0.2.128/25"
-ipv6_cidr = "fd00:e9d:0:0:8000::/65"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-dual_stack = true
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-ns"
-service = "epsrv-oss"
-ip_version = "dual-stack"
-zones = [ { vswitch = "vsw-h", ip = "192.0.2.10", ipv6 = "fd00:e9d::10" },
-          { vswitch = "vsw-i", ip = "192.0.2.140", ipv6 = "fd00:e9d:0:0:8000::10" } ]
-"#;
-
-fn ip(args: &str) {
-    let status = Command::new("ip")
-        .args(args.split_whitespace())
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip {args}");
+fn config() -> LabConfig {
+    LabConfig::new()
+        .probe(
+            r#"kind = "icmp"
+               interval_ms = 50
+               timeout_ms = 40
+               fall = 2
+               rise = 2"#,
+        )
+        .vpc("vpc-ns", "cn-hangzhou", &["192.0.2.0/24", "fd00:e9d::/64"])
+        .vswitch("vsw-h", "vpc-ns", "cn-hangzhou-h", "192.0.2.0/25")
+        .with(r#"ipv6_cidr = "fd00:e9d::/65""#)
+        .vswitch("vsw-i", "vpc-ns", "cn-hangzhou-i", "192.0.2.128/25")
+        .with(r#"ipv6_cidr = "fd00:e9d:0:0:8000::/65""#)
+        .service("epsrv-oss", "cn-hangzhou")
+        .with("dual_stack = true")
+        .endpoint(
+            "ep-lab1",
+            "vpc-ns",
+            "epsrv-oss",
+            &[
+                eni("vsw-h", "192.0.2.10").ipv6("fd00:e9d::10"),
+                eni("vsw-i", "192.0.2.140").ipv6("fd00:e9d:0:0:8000::10"),
+            ],
+        )
+        .with(r#"ip_version = "dual-stack""#)
 }
 
 #[test]
 fn icmp_probes_fail_over_and_back_inside_a_namespace() {
-    if std::env::var_os(INSIDE).is_none() {
-        return rerun_in_namespace();
+    if !inside_netns() {
+        return rerun_in_netns();
     }
     // Inside the fresh namespace (netns-only addresses below).
     ip("link set lo up");
@@ -78,7 +53,7 @@ fn icmp_probes_fail_over_and_back_inside_a_namespace() {
     for a in ["fd00:e9d::10/128", "fd00:e9d:0:0:8000::10/128"] {
         ip(&format!("-6 addr add {a} dev lo nodad"));
     }
-    let s = Server::start(CONFIG);
+    let s = Server::start(&config());
     let a = || addrs(&s.udp(&endpoint("ep-lab1"), RecordType::A));
     let aaaa = || addrs(&s.udp(&endpoint("ep-lab1"), RecordType::AAAA));
     let limit = Duration::from_secs(3);
@@ -100,31 +75,4 @@ fn icmp_probes_fail_over_and_back_inside_a_namespace() {
     ip("-6 addr add fd00:e9d::10/128 dev lo nodad");
     wait_until(limit, "IPv4 failback", || a().len() == 2);
     wait_until(limit, "IPv6 failback", || aaaa().len() == 2);
-}
-
-/// Runs this test again in a new network namespace, or says why it cannot.
-fn rerun_in_namespace() {
-    let can = Command::new("unshare")
-        .args(["--net", "true"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    let has_ip = Command::new("ip").arg("-V").output().is_ok();
-    if !can || !has_ip {
-        eprintln!(
-            "skipped: cannot create a network namespace here (needs root and \
-             `unshare`/`ip` from util-linux/iproute2)"
-        );
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let status = Command::new("unshare")
-        .arg("--net")
-        .arg("--")
-        .arg(exe)
-        .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
-        .env(INSIDE, "1")
-        .status()
-        .expect("run the test in a namespace");
-    assert!(status.success(), "the test failed inside the namespace");
 }

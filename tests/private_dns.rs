@@ -12,85 +12,6 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 const CUSTOM: &str = "oss-cn-hangzhou-internal.aliyuncs.com.";
 
-/// Two VPCs (vpc-lab 127.0.0.0/16, vpc-b 127.1.0.0/16); 127.2.x.x is in none.
-/// `inbound` is the inbound listener for vpc-lab.
-fn config(inbound: SocketAddr) -> String {
-    format!(
-        r#"
-[server]
-ttl = 60
-[server.soa]
-ttl = 300
-minimum = 30
-
-[[vpc]]
-id = "vpc-lab"
-region = "cn-hangzhou"
-cidrs = ["127.0.0.0/16"]
-
-[[vpc]]
-id = "vpc-b"
-region = "cn-hangzhou"
-cidrs = ["127.1.0.0/16"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-h"
-cidr = "127.0.1.0/24"
-
-[[vswitch]]
-id = "vsw-i"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-i"
-cidr = "127.0.2.0/24"
-
-[[vswitch]]
-id = "vsw-b"
-vpc = "vpc-b"
-zone = "cn-hangzhou-h"
-cidr = "127.1.1.0/24"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-zone_affinity = true
-custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com"
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-lab"
-service = "epsrv-oss"
-zone_affinity = true
-custom_domain = true
-zones = [ {{ vswitch = "vsw-h", ip = "127.0.1.10" }},
-          {{ vswitch = "vsw-i", ip = "127.0.2.10" }} ]
-
-# vpc-b has its own endpoint to the service, without the custom domain.
-[[endpoint]]
-id = "ep-b1"
-vpc = "vpc-b"
-service = "epsrv-oss"
-zones = [ {{ vswitch = "vsw-b", ip = "127.1.1.10" }} ]
-
-[[private_zone]]
-name = "corp.lab"
-file = "corp-lab.zone"
-vpcs = ["vpc-lab"]
-
-# The same zone name, other records, for vpc-b.
-[[private_zone]]
-name = "corp.lab"
-file = "corp-b.zone"
-vpcs = ["vpc-b"]
-
-[[inbound]]
-listen = "{inbound}"
-vpc = "vpc-lab"
-"#
-    )
-}
-
 const CORP_LAB: &str = r#"
 $ORIGIN corp.lab.
 $TTL 300
@@ -121,19 +42,45 @@ ns      IN A   127.0.0.53
 www     IN A   127.1.5.1
 "#;
 
+/// Two VPCs (vpc-lab 127.0.0.0/16, vpc-b 127.1.0.0/16); 127.2.x.x is in none.
+/// vpc-lab has an inbound listener on 127.0.0.2.
+fn config() -> LabConfig {
+    LabConfig::new()
+        .server("ttl = 60")
+        .soa(300, 30)
+        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
+        .vpc("vpc-b", "cn-hangzhou", &["127.1.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
+        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
+        .vswitch("vsw-b", "vpc-b", "cn-hangzhou-h", "127.1.1.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .with(
+            r#"zone_affinity = true
+                 custom_domain = "oss-cn-hangzhou-internal.aliyuncs.com""#,
+        )
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[eni("vsw-h", "127.0.1.10"), eni("vsw-i", "127.0.2.10")],
+        )
+        .with("zone_affinity = true\ncustom_domain = true")
+        // vpc-b has its own endpoint to the service, without the custom domain.
+        .endpoint("ep-b1", "vpc-b", "epsrv-oss", &[eni("vsw-b", "127.1.1.10")])
+        .private_zone("corp.lab", &["vpc-lab"], "corp-lab.zone", CORP_LAB)
+        // The same zone name, other records, for vpc-b.
+        .private_zone("corp.lab", &["vpc-b"], "corp-b.zone", CORP_B)
+        .inbound("127.0.0.2:0", "vpc-lab")
+}
+
 struct Lab {
     s: Server,
     inbound: SocketAddr,
 }
 
 fn lab() -> Lab {
-    let inbound: SocketAddr = format!("127.0.0.2:{}", free_port_on("127.0.0.2"))
-        .parse()
-        .unwrap();
-    let s = Server::start_with_files(
-        &config(inbound),
-        &[("corp-lab.zone", CORP_LAB), ("corp-b.zone", CORP_B)],
-    );
+    let s = Server::start(&config());
+    let inbound = s.inbound("vpc-lab");
     Lab { s, inbound }
 }
 
@@ -328,16 +275,8 @@ fn inbound_listener_answers_as_for_its_vpc() {
     let m = udp_query(lab.inbound, ip(IN_B), &q);
     assert_eq!(addrs(&m), ["127.0.5.1"]);
     // TCP too.
-    let mut s = std::net::TcpStream::connect(lab.inbound).unwrap();
-    let b = q.to_vec().unwrap();
-    use std::io::{Read, Write};
-    s.write_all(&(b.len() as u16).to_be_bytes()).unwrap();
-    s.write_all(&b).unwrap();
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).unwrap();
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut buf).unwrap();
-    assert_eq!(addrs(&Message::from_vec(&buf).unwrap()), ["127.0.5.1"]);
+    let m = &tcp_query(lab.inbound, &[q])[0];
+    assert_eq!(addrs(m), ["127.0.5.1"]);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! Only loopback addresses, or addresses that exist solely inside the test's own
 //! network namespace, are ever probed.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use common::netns::{inside_netns, ip, rerun_in_netns};
+use common::skip::{require_ipv6_loopback, skip};
 
 /// The promise of the default settings: a dead ENI leaves within 1 s.
 const DOWN_WITHIN: Duration = Duration::from_secs(1);
@@ -40,6 +44,34 @@ async fn until_state(health: &HealthTable, key: &TargetKey, want: State) -> Dura
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Probe results recorded so far with `result` ("ok" or "fail").
+fn probes(health: &HealthTable, result: &str) -> u64 {
+    let mut metrics = String::new();
+    health.render_prometheus(&mut metrics);
+    let key = format!("epdns_probes_total{{result=\"{result}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(key.as_str()))
+        .unwrap_or_else(|| panic!("no {key} in:\n{metrics}"))
+        .parse()
+        .unwrap()
+}
+
+/// Waits until `n` more probe results with `result` are recorded, failing
+/// the test after 5 s.
+async fn until_probes(health: &HealthTable, result: &str, n: u64) -> Duration {
+    let start = Instant::now();
+    let from = probes(health, result);
+    while probes(health, result) < from + n {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "not {n} more {result} probes in 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
 }
 
 /// What a test server does with each connection.
@@ -177,13 +209,11 @@ async fn tcp_target_fails_over_and_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_over_ipv6_loopback() {
-    let Ok(listener) = std::net::TcpListener::bind("[::1]:0") else {
-        eprintln!("skipped: ::1 is not configured on this host");
+    if !require_ipv6_loopback() {
         return;
-    };
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let server = Server::start(SocketAddr::new("::1".parse().unwrap(), port), Serve::Accept).await;
+    }
+    let server = Server::start("[::1]:0".parse().unwrap(), Serve::Accept).await;
+    let port = server.addr.port();
     let key = TargetKey::new("ep-v6", "z1", "::1".parse().unwrap());
     let health = Arc::new(HealthTable::default());
     let prober = Prober::start(
@@ -281,18 +311,19 @@ async fn silent_http_server_times_out_without_delaying_others() {
         health.status(&silent_key).unwrap().last.unwrap().detail,
         "timeout"
     );
-    // The fine target keeps being probed on time while the other hangs.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The fine target keeps being probed on time while the other hangs: at
+    // least five results within a second (it is the only one that succeeds).
+    let round = Instant::now();
+    while probes(&health, "ok") < 5 {
+        assert!(
+            round.elapsed() <= Duration::from_secs(1),
+            "{} ok probes in 1 s",
+            probes(&health, "ok")
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(health.effective_state(&fine_key), Some(State::Up));
-    let mut metrics = String::new();
-    health.render_prometheus(&mut metrics);
-    let ok_probes: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("epdns_probes_total{result=\"ok\"} "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(ok_probes >= 5, "{metrics}");
+    assert_eq!(health.effective_state(&silent_key), Some(State::Down));
     drop(prober);
     silent.stop().await;
     fine.stop().await;
@@ -320,7 +351,8 @@ async fn admin_override_over_real_probes() {
     prober
         .update_targets(vec![(key.clone(), settings(kind))])
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Probes keep succeeding (more than `rise` of them), the override holds.
+    until_probes(&health, "ok", 3).await;
     assert!(!health.effective_up(&key), "override wins over up probes");
     health.set_override("ep-ovr", "z1", None).unwrap();
     assert!(health.effective_up(&key));
@@ -344,77 +376,34 @@ async fn icmp_loopback() {
     .unwrap();
     assert!(prober.first_round().await);
     if icmp_unavailable(&health, &key) {
-        eprintln!(
-            "skipped: no ICMP socket ({:?}); needs root or CAP_NET_RAW",
+        skip(&format!(
+            "an ICMP socket, which needs root or CAP_NET_RAW ({:?})",
             health.status(&key).unwrap().last
-        );
+        ));
         return;
     }
     assert_eq!(health.effective_state(&key), Some(State::Up));
     // Several rounds in a row: varying sequence numbers keep every echo distinct.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    until_probes(&health, "ok", 10).await;
     let status = health.status(&key).unwrap();
     assert_eq!(status.effective, State::Up);
     assert_eq!(status.last.unwrap().detail, "echo reply");
     assert_eq!(health.events().len(), 1);
 }
 
-/// Set in the child process that runs inside the private network namespace.
-const NETNS_CHILD: &str = "EPDNS_PROBE_TEST_IN_NETNS";
-
-fn ip(args: &str) {
-    let status = Command::new("ip")
-        .args(args.split_whitespace())
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip {args} failed");
-}
-
 /// ICMP against addresses that exist only in a network namespace created for
 /// this test (`unshare --net`): the test binary re-runs this one test inside it.
 #[test]
 fn icmp_in_private_netns() {
-    if std::env::var_os(NETNS_CHILD).is_some() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(icmp_netns_scenario());
-        return;
+    if !inside_netns() {
+        return rerun_in_netns();
     }
-    let can_unshare = Command::new("unshare")
-        .args(["--net", "ip", "link", "show", "lo"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !can_unshare {
-        eprintln!(
-            "skipped: cannot create a network namespace (`unshare --net` with iproute2 needs root)"
-        );
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let output = Command::new("unshare")
-        .arg("--net")
-        .arg(exe)
-        .args([
-            "icmp_in_private_netns",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(NETNS_CHILD, "1")
-        .output()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-    let out = String::from_utf8_lossy(&output.stdout);
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "child in netns failed:\n{out}\n{err}"
-    );
-    assert!(out.contains("1 passed"), "child ran no test:\n{out}\n{err}");
-    eprint!("{err}");
+    rt.block_on(icmp_netns_scenario());
 }
 
 async fn icmp_netns_scenario() {

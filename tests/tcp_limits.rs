@@ -136,7 +136,7 @@ fn open_count(conns: &[TcpStream]) -> usize {
 #[test]
 fn idle_connections_beyond_the_per_source_cap_close_that_sources_idlest() {
     let _flood = flood_lock();
-    let server = Server::start(BASE);
+    let server = Server::start(&base_lab());
     let idle = connections(
         &["127.0.5.1".to_string()],
         3 * PER_SOURCE,
@@ -164,7 +164,7 @@ fn idle_connections_beyond_the_per_source_cap_close_that_sources_idlest() {
 #[test]
 fn clients_that_never_read_are_cut_and_keep_no_one_out() {
     let _flood = flood_lock();
-    let server = Server::start(BASE);
+    let server = Server::start(&base_lab());
     // A tiny receive buffer, and queries until the server stops reading.
     let mut flood = connections(&sources("127.0.7", 4), 40, server.addr, Some(4096));
     let query = framed_query(7);
@@ -199,7 +199,7 @@ fn clients_that_never_read_are_cut_and_keep_no_one_out() {
 #[test]
 fn trickling_clients_are_cut_before_their_query_is_whole() {
     let _flood = flood_lock();
-    let server = Server::start(BASE);
+    let server = Server::start(&base_lab());
     // Each announces 100 bytes and sends one every 100 ms: 10 s for the
     // whole query, far beyond what a started message is allowed.
     let mut slow = connections(&sources("127.0.8", 3), 20, server.addr, None);
@@ -237,78 +237,41 @@ fn trickling_clients_are_cut_before_their_query_is_whole() {
 const ENIS: [&str; 3] = ["127.0.1.10", "127.0.2.10", "127.0.3.10"];
 
 /// ep-lab1 with an ENI in each of three zones, probed by TCP on `port`.
-fn probed_config(port: u16) -> String {
-    format!(
-        r#"
-[probe]
-kind = "tcp"
-port = {port}
-interval_ms = 50
-timeout_ms = 40
-fall = 2
-rise = 2
-
-[[vpc]]
-id = "vpc-lab"
-region = "cn-hangzhou"
-cidrs = ["127.0.0.0/16"]
-
-[[vswitch]]
-id = "vsw-h"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-h"
-cidr = "127.0.1.0/24"
-
-[[vswitch]]
-id = "vsw-i"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-i"
-cidr = "127.0.2.0/24"
-
-[[vswitch]]
-id = "vsw-j"
-vpc = "vpc-lab"
-zone = "cn-hangzhou-j"
-cidr = "127.0.3.0/24"
-
-[[service]]
-id = "epsrv-oss"
-region = "cn-hangzhou"
-
-[[endpoint]]
-id = "ep-lab1"
-vpc = "vpc-lab"
-service = "epsrv-oss"
-zones = [ {{ vswitch = "vsw-h", ip = "127.0.1.10" }},
-          {{ vswitch = "vsw-i", ip = "127.0.2.10" }},
-          {{ vswitch = "vsw-j", ip = "127.0.3.10" }} ]
-"#
-    )
-}
-
-fn eni_port() -> u16 {
-    loop {
-        let p = free_port();
-        if ENIS
-            .iter()
-            .all(|ip| std::net::TcpListener::bind((*ip, p)).is_ok())
-        {
-            return p;
-        }
-    }
+fn probed_config(port: u16) -> LabConfig {
+    LabConfig::new()
+        .probe(&format!(
+            r#"kind = "tcp"
+               port = {port}
+               interval_ms = 50
+               timeout_ms = 40
+               fall = 2
+               rise = 2"#
+        ))
+        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
+        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
+        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[
+                eni("vsw-h", ENIS[0]),
+                eni("vsw-i", ENIS[1]),
+                eni("vsw-j", ENIS[2]),
+            ],
+        )
 }
 
 #[test]
 fn a_connection_flood_under_a_small_fd_limit_fails_no_probe() {
     let _flood = flood_lock();
-    let port = eni_port();
-    let _enis: Vec<FakeEni> = ENIS
-        .iter()
-        .map(|ip| FakeEni::start(format!("{ip}:{port}").parse().unwrap()))
-        .collect();
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let server =
-        Server::start_with_nofile(&probed_config(port), &["--admin", &admin.to_string()], 256);
+    let listeners = bind_same_port(&ENIS);
+    let port = listeners[0].local_addr().unwrap().port();
+    let _enis: Vec<FakeEni> = listeners.into_iter().map(FakeEni::serve).collect();
+    let server = Server::start_with_nofile(&probed_config(port), &[], 256);
+    let admin = server.admin();
     let ask = || addrs(&server.udp(&endpoint("ep-lab1"), RecordType::A));
     assert_eq!(ask(), ENIS);
 
@@ -369,10 +332,7 @@ fn forwarding_over_its_cap_answers_servfail_at_once() {
     let _flood = flood_lock();
     // An upstream that never answers: every forward stays in flight.
     let upstream = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let config = format!(
-        "{BASE}\n[forward]\nupstreams = [\"{}\"]\ntimeout_ms = 3000\n",
-        upstream.local_addr().unwrap()
-    );
+    let config = base_lab().forward(&[upstream.local_addr().unwrap()], 3000);
     // 256 descriptors: at most 256 / 4 = 64 forwards in flight.
     let server = Server::start_with_nofile(&config, &[], 256);
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -403,7 +363,7 @@ fn forwarding_over_its_cap_answers_servfail_at_once() {
 
 #[test]
 fn a_pipelining_client_gets_every_answer_past_the_pending_cap() {
-    let server = Server::start(BASE);
+    let server = Server::start(&base_lab());
     // Far more queries than a connection may have pending: the server
     // stops reading until replies go out, and loses none.
     let msgs: Vec<Message> = (0..200u16)

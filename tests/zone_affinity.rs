@@ -4,19 +4,14 @@
 mod common;
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
 
 use common::*;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
-/// BASE with zone affinity on for ep-lab1.
-fn affinity_config() -> String {
-    BASE.replacen(
-        "service = \"epsrv-oss\"\nzones",
-        "service = \"epsrv-oss\"\nzone_affinity = true\nzones",
-        1,
-    )
+/// The base lab with zone affinity on for ep-lab1.
+fn affinity_config() -> LabConfig {
+    base_lab().edit("endpoint", "ep-lab1", "zone_affinity = true")
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -41,7 +36,7 @@ fn source_address_picks_the_same_zone_eni() {
 
 #[test]
 fn affinity_off_answers_every_eni_to_everyone() {
-    let s = Server::start(BASE);
+    let s = Server::start(&base_lab());
     let q = query_msg(&endpoint("ep-lab1"), RecordType::A);
     assert_eq!(
         addrs(&s.udp_from(ip("127.0.1.50"), &q)),
@@ -131,8 +126,7 @@ fn no_ecs_in_the_reply_when_the_query_had_none() {
 
 #[test]
 fn ecs_disabled_uses_the_source_address_and_echoes_nothing() {
-    let cfg = affinity_config().replace("ttl = 60\n", "ttl = 60\necs = false\n");
-    let s = Server::start(&cfg);
+    let s = Server::start(&affinity_config().server("ecs = false"));
     let m = s.udp_from(
         ip("127.0.1.50"),
         &ecs_query(&endpoint("ep-lab1"), RecordType::A, "127.0.2.0/24"),
@@ -193,12 +187,7 @@ fn ecs_address_bits_beyond_the_prefix_are_ignored() {
 
 #[test]
 fn ipv6_ecs_picks_the_zone_of_the_ipv6_cidr() {
-    let cfg = affinity_config().replacen(
-        "ip_version = \"dual-stack\"\nzones",
-        "ip_version = \"dual-stack\"\nzone_affinity = true\nzones",
-        1,
-    );
-    let s = Server::start(&cfg);
+    let s = Server::start(&affinity_config().edit("endpoint", "ep-lab6", "zone_affinity = true"));
     // A /56 cannot say which /64 vSwitch the client is in (masked, it would
     // land in whichever /64 holds the network address): every ENI, and that
     // answer holds for the whole /56.
@@ -225,50 +214,38 @@ fn ipv6_ecs_picks_the_zone_of_the_ipv6_cidr() {
     assert_eq!(ecs_of(&m).unwrap().scope_prefix(), 64);
 }
 
-fn eventually(s: &Server, src: &str, want: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let q = query_msg(&endpoint("ep-lab1"), RecordType::A);
-    loop {
-        let got = addrs(&s.udp_from(ip(src), &q));
-        if got == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still {got:?}, want {want:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// ep-lab1's A addresses as a client at `src` gets them.
+fn answer_for(s: &Server, src: &str) -> Vec<String> {
+    addrs(&s.udp_from(ip(src), &query_msg(&endpoint("ep-lab1"), RecordType::A)))
 }
 
 #[test]
 fn service_dropping_affinity_keeps_it_for_endpoints_that_had_it() {
     let s = Server::start(&affinity_config());
-    eventually(&s, "127.0.1.50", &["127.0.1.10"]);
+    assert_eq!(answer_for(&s, "127.0.1.50"), ["127.0.1.10"]);
     // The service stops supporting zone affinity: ep-lab1 keeps it, and the
     // reload is accepted (a marker address change shows it landed).
     let dropped = affinity_config()
-        .replace(
-            "zone_affinity = true\ndual_stack",
-            "zone_affinity = false\ndual_stack",
-        )
-        .replace("ip = \"127.0.2.10\"", "ip = \"127.0.2.12\"");
-    s.reload(&dropped);
-    eventually(&s, "127.0.1.50", &["127.0.1.10"]);
-    eventually(&s, "127.0.2.50", &["127.0.2.12"]);
+        .edit("service", "epsrv-oss", "zone_affinity = false")
+        .eni("ep-lab1", "vsw-i", "127.0.2.12");
+    assert_eq!(s.reload(&dropped), Reload::Ok);
+    assert_eq!(answer_for(&s, "127.0.1.50"), ["127.0.1.10"]);
+    assert_eq!(answer_for(&s, "127.0.2.50"), ["127.0.2.12"]);
     // Another endpoint may not enable it now: the reload is refused and the
     // running config keeps serving.
-    let enabling = dropped.replacen(
-        "ip_version = \"dual-stack\"\nzones",
-        "ip_version = \"dual-stack\"\nzone_affinity = true\nzones",
-        1,
-    );
-    s.reload(&enabling.replace("ip = \"127.0.1.10\"", "ip = \"127.0.1.13\""));
-    std::thread::sleep(Duration::from_millis(300));
-    eventually(&s, "127.0.1.50", &["127.0.1.10"]);
+    let enabling = dropped
+        .clone()
+        .edit("endpoint", "ep-lab6", "zone_affinity = true")
+        .eni("ep-lab1", "vsw-h", "127.0.1.13");
+    assert_eq!(s.reload(&enabling), Reload::Rejected);
+    assert_eq!(answer_for(&s, "127.0.1.50"), ["127.0.1.10"]);
     // ep-lab1 may disable it.
-    let disabled = dropped.replacen("zone_affinity = true\nzones", "zones", 1);
-    s.reload(&disabled);
-    eventually(&s, "127.0.1.50", &["127.0.1.10", "127.0.2.12"]);
+    let disabled = dropped
+        .clone()
+        .unset("endpoint", "ep-lab1", &["zone_affinity"]);
+    assert_eq!(s.reload(&disabled), Reload::Ok);
+    assert_eq!(answer_for(&s, "127.0.1.50"), ["127.0.1.10", "127.0.2.12"]);
     // And, once disabled, may not enable it again.
-    s.reload(&dropped);
-    std::thread::sleep(Duration::from_millis(300));
-    eventually(&s, "127.0.1.50", &["127.0.1.10", "127.0.2.12"]);
+    assert_eq!(s.reload(&dropped), Reload::Rejected);
+    assert_eq!(answer_for(&s, "127.0.1.50"), ["127.0.1.10", "127.0.2.12"]);
 }

@@ -1,4 +1,5 @@
-//! Query counters by RCODE, kept as relaxed atomics: the query path only adds.
+//! Query counters by RCODE, snapshot and reload counters, kept as relaxed
+//! atomics: the query path only adds.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,8 @@ pub struct Metrics {
     snapshots: AtomicU64,
     last_build_us: AtomicU64,
     contained_panics: AtomicU64,
+    reloads_ok: AtomicU64,
+    reloads_rejected: AtomicU64,
 }
 
 impl Metrics {
@@ -53,6 +56,17 @@ impl Metrics {
         self.contained_panics.load(Ordering::Relaxed)
     }
 
+    /// A reload swapped in a new config (counted after its snapshot is
+    /// published, so a reader that sees the count sees the new answers).
+    pub fn reload_ok(&self) {
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reload was refused; the running config keeps serving.
+    pub fn reload_rejected(&self) {
+        self.reloads_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Prometheus text format.
     pub fn render_prometheus(&self, out: &mut String) {
         let _ = writeln!(
@@ -70,11 +84,42 @@ impl Metrics {
             self.last_build_us.load(Ordering::Relaxed) as f64 / 1e6,
             self.contained_panics.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP epdns_reloads_total Config reloads (SIGHUP), by result: ok (swapped in) or rejected (the running config kept serving).\n\
+             # TYPE epdns_reloads_total counter\n\
+             epdns_reloads_total{{result=\"ok\"}} {}\n\
+             epdns_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_rejected.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");
         for (i, (_, name)) in RCODES.iter().enumerate() {
             let n = self.by_rcode[i].load(Ordering::Relaxed);
             let _ = writeln!(out, "epdns_queries_total{{rcode=\"{name}\"}} {n}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reloads_are_counted_by_result() {
+        let m = Metrics::default();
+        m.reload_ok();
+        m.reload_rejected();
+        m.reload_rejected();
+        let mut out = String::new();
+        m.render_prometheus(&mut out);
+        for line in [
+            "# TYPE epdns_reloads_total counter\n",
+            "epdns_reloads_total{result=\"ok\"} 1\n",
+            "epdns_reloads_total{result=\"rejected\"} 2\n",
+        ] {
+            assert!(out.contains(line), "missing {line:?} in\n{out}");
         }
     }
 }

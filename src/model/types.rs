@@ -37,6 +37,17 @@ impl Model {
         Model(parts)
     }
 
+    /// Inbound listeners as bound, from (configured, bound) address pairs: a
+    /// listener configured on port 0 gets the port the kernel chose, so that
+    /// the tables know the queries that arrive on it.
+    pub fn bind_inbound(&mut self, bound: &[(SocketAddr, SocketAddr)]) {
+        for i in &mut self.0.inbound {
+            if let Some((_, addr)) = bound.iter().find(|(c, _)| *c == i.listen) {
+                i.listen = *addr;
+            }
+        }
+    }
+
     pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.id == id)
     }

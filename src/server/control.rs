@@ -2,10 +2,12 @@
 //! Health changes republish the snapshot; SIGHUP reloads the config.
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::dns::Shared;
@@ -24,6 +26,30 @@ pub(super) struct Control {
     pub prober: Prober,
     pub health: Arc<HealthTable>,
     pub shared: Arc<Shared>,
+    /// Where each inbound listener is really bound (configured address,
+    /// bound address): a reloaded model gets the same ports (`listeners::
+    /// Model::bind_inbound`), as its listeners are not reopened.
+    pub inbound: Vec<(SocketAddr, SocketAddr)>,
+}
+
+/// SIGHUP, SIGTERM and SIGINT, caught from the moment they are installed: a
+/// signal that arrives while the config loads, the first probes run or the
+/// listeners open waits for the control loop instead of killing the process.
+pub(super) struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    /// Must run inside the runtime's context.
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
 }
 
 impl Control {
@@ -36,73 +62,73 @@ impl Control {
             .snapshot_published(started.elapsed().as_micros() as u64);
     }
 
-    /// Until SIGTERM or Ctrl-C: republish on every health change, reload on
+    /// Until SIGTERM or SIGINT: republish on every health change, reload on
     /// SIGHUP.
-    pub async fn run(&mut self) -> anyhow::Result<()> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hup = signal(SignalKind::hangup())?;
-        let mut term = signal(SignalKind::terminate())?;
+    pub async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
         loop {
             tokio::select! {
                 changed = health_changes.changed() => {
                     if changed.is_err() {
-                        return Ok(());
+                        return;
                     }
                     self.publish();
                 }
-                _ = hup.recv() => self.reload().await,
-                _ = term.recv() => { info!("SIGTERM: stopping"); return Ok(()) }
-                _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
+                _ = signals.hup.recv() => self.reload().await,
+                _ = signals.term.recv() => { info!("SIGTERM: stopping"); return }
+                _ = signals.int.recv() => { info!("interrupted: stopping"); return }
             }
         }
     }
 
     /// SIGHUP: a valid config swaps in and unchanged ENIs keep their health;
-    /// an invalid one is logged and the running config keeps serving.
+    /// an invalid one is logged and the running config keeps serving. Either
+    /// way `epdns_reloads_total` counts the result.
     async fn reload(&mut self) {
         let started = Instant::now();
+        match self.try_reload().await {
+            Ok(()) => {
+                self.shared.metrics.reload_ok();
+                info!(
+                    endpoints = self.model.endpoints.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "reloaded"
+                );
+            }
+            Err(e) => {
+                self.shared.metrics.reload_rejected();
+                error!(error = %format!("{e:#}"), "reload rejected; the running config keeps serving");
+            }
+        }
+    }
+
+    /// Loads, validates and swaps in the config; on error nothing has
+    /// changed.
+    async fn try_reload(&mut self) -> anyhow::Result<()> {
         // Reading, validating and building tables takes a third of a second
         // at 10,000 endpoints: off the runtime, which also serves TCP, the
         // admin API and the probes.
         let (source, previous) = (self.source.clone(), self.model.clone());
+        let inbound = self.inbound.clone();
         let serial = next_serial(self.publisher.tables().serial);
-        let built = tokio::task::spawn_blocking(move || {
-            load(&source, Some(&previous)).map(|m| {
+        let (new, publisher) = tokio::task::spawn_blocking(move || {
+            load(&source, Some(&previous)).map(|mut m| {
+                m.bind_inbound(&inbound);
                 let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
                 (m, publisher)
             })
         })
-        .await;
-        let (new, publisher) = match built {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) => {
-                error!(error = %e, "reload rejected; the running config keeps serving");
-                return;
-            }
-            Err(e) => {
-                error!(error = %e, "reload failed; the running config keeps serving");
-                return;
-            }
-        };
+        .await
+        .context("the reload task failed")??;
         // A new forwarder only when `[forward]` changed: an unchanged one
         // keeps its cache.
         let upstream = if new.forward != self.model.forward {
-            match upstream_of(new.forward.as_ref()) {
-                Ok(u) => Some(u),
-                Err(e) => {
-                    error!(error = %format!("{e:#}"), "reload rejected; the running config keeps serving");
-                    return;
-                }
-            }
+            Some(upstream_of(new.forward.as_ref())?)
         } else {
             None
         };
         let tables = publisher.tables();
-        if let Err(e) = self.prober.update_targets(probe_targets(&new, tables)) {
-            error!(error = %e, "reload rejected; the running config keeps serving");
-            return;
-        }
+        self.prober.update_targets(probe_targets(&new, tables))?;
         self.health.set_unprobed(unprobed_targets(&new, tables));
         self.health.prune_overrides();
         if new.server.listen != self.model.server.listen || new.inbound != self.model.inbound {
@@ -118,11 +144,7 @@ impl Control {
         self.model = new;
         self.publish();
         release_freed_memory();
-        info!(
-            endpoints = self.model.endpoints.len(),
-            took_ms = started.elapsed().as_millis() as u64,
-            "reloaded"
-        );
+        Ok(())
     }
 }
 

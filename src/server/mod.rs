@@ -1,6 +1,7 @@
 //! The running server: start-up (`run`), the control loop that turns config
-//! and health into published snapshots (`control`), and the listeners that
-//! read them (`listeners`).
+//! and health into published snapshots (`control`), the listeners that read
+//! them (`listeners`) and the announcement that all of them are open
+//! (`ready`).
 //!
 //! Data flow (docs/architecture.md): config → model → tables; probes →
 //! health table; tables + health → snapshot → `ArcSwap` → query path.
@@ -8,8 +9,10 @@
 mod control;
 mod fds;
 mod listeners;
+mod ready;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -22,8 +25,9 @@ use crate::model::{Admin, admin_reachable};
 use crate::probe::{HealthTable, Prober};
 use crate::snapshot::{Publisher, Tables};
 use control::{
-    Control, probe_targets, release_freed_memory, serial, unprobed_targets, upstream_of,
+    Control, Signals, probe_targets, release_freed_memory, serial, unprobed_targets, upstream_of,
 };
+use listeners::Listeners;
 
 pub struct Options {
     pub source: ConfigSource,
@@ -33,13 +37,28 @@ pub struct Options {
     pub udp_threads: usize,
     /// Overrides the config's `[admin] listen` (and enables the API).
     pub admin: Option<SocketAddr>,
+    /// Written once every listener is open (see `ready`).
+    pub ready_file: Option<PathBuf>,
 }
 
-/// Loads the config, probes every ENI once, opens the listeners and runs
-/// the control loop until SIGTERM or Ctrl-C.
+/// Loads the config, opens the listeners, probes every ENI once, starts
+/// answering, announces readiness and runs the control loop until SIGTERM
+/// or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Before anything else: a SIGHUP sent to a starting server must not kill
+    // it (the default action), and a SIGTERM must stop it cleanly.
+    let mut signals = {
+        let _in_runtime = rt.enter();
+        Signals::install()?
+    };
+    if let Some(file) = &opts.ready_file {
+        ready::clear(file)?;
+    }
     let fds = fds::raise_and_share();
-    let model = load(&opts.source, None)?;
+    let mut model = load(&opts.source, None)?;
     let listen = if opts.listen.is_empty() {
         model.server.listen.clone()
     } else {
@@ -58,16 +77,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             .map_err(|m| anyhow::anyhow!("admin API: {m}"))?;
     }
     let upstream = upstream_of(model.forward.as_ref())?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async move {
+        let sockets = Listeners::bind(&listen, &model.inbound, admin.as_ref(), opts.udp_threads)?;
+        let inbound = sockets.inbound();
+        model.bind_inbound(&inbound);
         let health = Arc::new(HealthTable::default());
         let publisher = Publisher::new(Arc::new(Tables::build(&model, serial())));
         let prober = Prober::start(health.clone(), probe_targets(&model, publisher.tables()))?;
         health.set_unprobed(unprobed_targets(&model, publisher.tables()));
-        // No answer before the probes have spoken: listeners open once every
-        // probed ENI has its first result (bounded by interval + timeout).
+        // No answer before the probes have spoken: the sockets are open but
+        // nothing reads them until every probed ENI has its first result
+        // (bounded by interval + timeout).
         if !prober.first_round().await {
             warn!("some probes had no result in time; they count as up until they report");
         }
@@ -89,19 +109,22 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             prober,
             health,
             shared,
+            inbound,
         };
         control.publish();
         release_freed_memory();
-        listeners::dns(&listen, &control.model, &control.shared, opts.udp_threads)?;
-        if let Some(admin) = admin {
-            listeners::admin(&admin, &control.shared, &control.health)?;
-        }
+        let ready = sockets.serve(&control.shared, &control.health)?;
         info!(
             config = %control.source.name().display(),
             endpoints = control.model.endpoints.len(),
             probed = control.prober.targets().len(),
             "serving"
         );
-        control.run().await
+        ready.announce(opts.ready_file.as_deref())?;
+        control.run(&mut signals).await;
+        if let Some(file) = &opts.ready_file {
+            ready::clear(file)?;
+        }
+        Ok(())
     })
 }
