@@ -27,6 +27,53 @@ pub struct ConfigFile {
     /// them field by field.
     pub probe: Option<ProbeSection>,
     pub admin: Option<AdminSection>,
+    /// The cloud-compatible control API (PrivateLink / PrivateZone).
+    pub api: Option<ApiSection>,
+    /// The keys that may sign control API calls.
+    #[serde(default)]
+    pub access_key: Vec<AccessKeySection>,
+    /// Where the control API's durable state lives.
+    pub state: Option<StateSection>,
+}
+
+/// `[api]`: where the cloud-compatible control API listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    pub listen: String,
+    /// How long a new endpoint stays Creating (and a new zone Connecting)
+    /// before it is Active (Connected) and its names resolve.
+    #[serde(default = "default_lifecycle_ms")]
+    pub lifecycle_ms: u64,
+}
+
+/// `[[access_key]]`: an AccessKey pair the control API accepts.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKeySection {
+    pub id: String,
+    pub secret: Option<String>,
+    /// The name of an environment variable holding the secret (keeps it out
+    /// of the file).
+    pub secret_env: Option<String>,
+}
+
+impl std::fmt::Debug for AccessKeySection {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeySection")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "<set>"))
+            .field("secret_env", &self.secret_env)
+            .finish()
+    }
+}
+
+/// `[state]`: the folder of the durable state store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSection {
+    pub dir: String,
 }
 
 /// Probe settings; every field optional so that levels can be layered:
@@ -266,6 +313,9 @@ fn default_admin_listen() -> String {
 }
 fn default_forward_timeout_ms() -> u64 {
     2000
+}
+fn default_lifecycle_ms() -> u64 {
+    500
 }
 fn default_ip_version() -> String {
     "ipv4".to_string()

@@ -29,6 +29,8 @@ pub struct ModelParts {
     pub private_zones: Vec<PrivateZoneDef>,
     /// The admin HTTP API, when enabled.
     pub admin: Option<Admin>,
+    /// The cloud-compatible control API, when enabled.
+    pub cloud_api: Option<CloudApi>,
 }
 
 impl Model {
@@ -86,6 +88,34 @@ impl std::fmt::Debug for Admin {
         f.debug_struct("Admin")
             .field("listen", &self.listen)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// The cloud-compatible control API: where it listens, how long the
+/// lifecycle states last, the keys it accepts and where its state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudApi {
+    pub listen: SocketAddr,
+    pub lifecycle: std::time::Duration,
+    pub keys: Vec<AccessKey>,
+    /// `[state] dir`; `--state` overrides it.
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+/// An AccessKey pair that may sign control API calls.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for AccessKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<set>")
             .finish()
     }
 }

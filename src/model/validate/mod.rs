@@ -2,9 +2,11 @@
 //! file's sections into a `Model` or into the full list of what is wrong, each
 //! error naming the object, the field, and where in the file it is written.
 //! One file per kind of object: `network` (VPCs, vSwitches), `service`,
-//! `endpoint`, `names` (generated names), `private_dns` (private zones,
+//! `endpoint`, `names` (generated names), `cloud_api` (`[api]`, access keys,
+//! `[state]`), `private_dns` (private zones,
 //! inbound listeners, forwarding), `server` (`[server]`, `[admin]`).
 
+mod cloud_api;
 mod endpoint;
 mod names;
 mod network;
@@ -146,6 +148,7 @@ pub fn build(
         .map(|f| private_dns::forward(f, &mut errs));
     let private_zones = private_dns::private_zones(&cfg.private_zone, &vpcs, load_zone, &mut errs);
     let admin = cfg.admin.as_ref().and_then(|a| server::admin(a, &mut errs));
+    let cloud_api = cloud_api::cloud_api(cfg, &mut errs);
     if !errs.0.is_empty() {
         return Err(errs.0);
     }
@@ -159,6 +162,7 @@ pub fn build(
         forward,
         private_zones,
         admin,
+        cloud_api,
     }))
 }
 
