@@ -1,6 +1,7 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
 
 pub mod api;
+pub mod cloudapi;
 pub mod config;
 pub mod dns;
 pub mod forward;
