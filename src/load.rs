@@ -106,11 +106,29 @@ impl std::error::Error for LoadError {}
 
 /// Reads and validates. `previous` is the model being replaced on reload.
 pub fn load(source: &ConfigSource, previous: Option<&Model>) -> Result<Model, LoadError> {
+    load_with(source, previous, &|_| {}).map(|(model, _)| model)
+}
+
+/// Reads, lets `extend` add objects to the parsed file (the control API's
+/// endpoints), and validates the whole; returns the model and the file as
+/// parsed (without the additions), which the control API validates its
+/// changes against.
+pub fn load_with(
+    source: &ConfigSource,
+    previous: Option<&Model>,
+    extend: &dyn Fn(&mut ConfigFile),
+) -> Result<(Model, ConfigFile), LoadError> {
     let text = match source {
         ConfigSource::File(p) => Cow::Owned(read(p).map_err(LoadError::Config)?),
         ConfigSource::Embedded => Cow::Borrowed(DEFAULT_LAB_CONFIG),
     };
-    validate(&text, source, previous)
+    let path = source.name();
+    let mut cfg = parse(&text, &path).map_err(LoadError::Config)?;
+    relative_to_config(&mut cfg, source);
+    let base = cfg.clone();
+    extend(&mut cfg);
+    let model = build_located(&text, source, &cfg, previous)?;
+    Ok((model, base))
 }
 
 /// Validates config text (used by tests and `check` alike).
@@ -126,7 +144,18 @@ fn validate(
     let path = source.name();
     let mut cfg = parse(text, &path).map_err(LoadError::Config)?;
     relative_to_config(&mut cfg, source);
-    model::build(&cfg, previous, &|origin, file| {
+    build_located(text, source, &cfg, previous)
+}
+
+/// Validates `cfg` (parsed from `text`); errors name their line of `text`.
+fn build_located(
+    text: &str,
+    source: &ConfigSource,
+    cfg: &ConfigFile,
+    previous: Option<&Model>,
+) -> Result<Model, LoadError> {
+    let path = source.name();
+    model::build(cfg, previous, &|origin, file| {
         source.load_zone(origin, file)
     })
     .map_err(|errors| {

@@ -40,6 +40,9 @@ enum Command {
         /// lets the kernel choose; this file says what it chose.
         #[arg(long)]
         ready_file: Option<PathBuf>,
+        /// The control API's state folder; overrides `[state] dir`.
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Validate a config and exit 0 when it would be served.
     Check {
@@ -90,12 +93,14 @@ fn main() -> ExitCode {
             udp_threads,
             admin,
             ready_file,
+            state,
         } => {
             let opts = server::Options {
                 source: source(config),
                 listen,
                 admin,
                 ready_file,
+                state,
                 udp_threads: udp_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             };

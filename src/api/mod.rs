@@ -4,7 +4,7 @@
 
 mod auth;
 mod handlers;
-mod serve;
+pub(crate) mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -3,7 +3,12 @@
 //! unchanged. `request` reads the wire format, `signature` (with `nonce`)
 //! checks who signed, `error` shapes the cloud's error replies.
 
+pub mod alloc;
 pub mod error;
+pub mod http;
 pub mod nonce;
+pub mod plane;
+pub mod privatelink;
+pub mod record;
 pub mod request;
 pub mod signature;

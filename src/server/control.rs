@@ -10,10 +10,13 @@ use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
+use super::cloud::CloudPlane;
+use crate::cloudapi::http::Call;
+use crate::config::file::ConfigFile;
 use crate::dns::Shared;
 use crate::dns::upstream::Upstream;
 use crate::forward::Forwarder;
-use crate::load::{ConfigSource, load};
+use crate::load::{ConfigSource, load_with};
 use crate::model::{Forward, Model};
 use crate::probe::{HealthTable, ProbeSettings, Prober, TargetKey};
 use crate::snapshot::{Publisher, Tables};
@@ -21,7 +24,10 @@ use crate::snapshot::{Publisher, Tables};
 /// What the control loop owns.
 pub(super) struct Control {
     pub source: ConfigSource,
-    pub model: Model,
+    /// The config file as parsed, without the control API's objects.
+    pub base: Arc<ConfigFile>,
+    /// What is answered now: the config and the API's published objects.
+    pub model: Arc<Model>,
     pub publisher: Publisher,
     pub prober: Prober,
     pub health: Arc<HealthTable>,
@@ -30,6 +36,10 @@ pub(super) struct Control {
     /// bound address): a reloaded model gets the same ports (`listeners::
     /// Model::bind_inbound`), as its listeners are not reopened.
     pub inbound: Vec<(SocketAddr, SocketAddr)>,
+    /// The control API's desired state, when `[api]` is on.
+    pub cloud: Option<CloudPlane>,
+    /// Its calls, until `run` takes them.
+    pub calls: Option<tokio::sync::mpsc::Receiver<Call>>,
 }
 
 /// SIGHUP, SIGTERM and SIGINT, caught from the moment they are installed: a
@@ -66,8 +76,12 @@ impl Control {
     /// SIGHUP.
     pub async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
+        let mut calls = self.calls.take();
         loop {
+            let lifecycle = self.lifecycle_deadline();
             tokio::select! {
+                Some(call) = next_call(&mut calls) => self.api_call(call).await,
+                _ = sleep_until(lifecycle) => self.advance_lifecycle().await,
                 changed = health_changes.changed() => {
                     if changed.is_err() {
                         return;
@@ -111,15 +125,26 @@ impl Control {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
         let serial = next_serial(self.publisher.tables().serial);
-        let (new, publisher) = tokio::task::spawn_blocking(move || {
-            load(&source, Some(&previous)).map(|mut m| {
+        // The control API's published endpoints join the new file, so
+        // that a reload keeps them (and is refused if they conflict).
+        let api = self.cloud.as_ref().map(CloudPlane::published_sections);
+        let (new, base, publisher) = tokio::task::spawn_blocking(move || {
+            let extend = |cfg: &mut ConfigFile| cfg.endpoint.extend(api.iter().flatten().cloned());
+            load_with(&source, Some(&previous), &extend).map(|(mut m, base)| {
                 m.bind_inbound(&inbound);
                 let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
-                (m, publisher)
+                (m, base, publisher)
             })
         })
         .await
         .context("the reload task failed")??;
+        self.base = Arc::new(base);
+        self.swap_in(new, publisher)
+    }
+
+    /// Serves `new` (validated) with its tables: probes follow its ENIs,
+    /// the forwarder its `[forward]`.
+    pub(super) fn swap_in(&mut self, new: Model, publisher: Publisher) -> anyhow::Result<()> {
         // A new forwarder only when `[forward]` changed: an unchanged one
         // keeps its cache.
         let upstream = if new.forward != self.model.forward {
@@ -141,10 +166,26 @@ impl Control {
             self.shared.upstream.store(upstream);
         }
         self.publisher = publisher;
-        self.model = new;
+        self.model = Arc::new(new);
         self.publish();
         release_freed_memory();
         Ok(())
+    }
+}
+
+/// The next call, or never without the control API.
+async fn next_call(calls: &mut Option<tokio::sync::mpsc::Receiver<Call>>) -> Option<Call> {
+    match calls {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -159,7 +200,7 @@ pub(super) fn serial() -> u32 {
 /// The serial of reloaded tables: the clock's, or one more than the last
 /// when two reloads fall in the same second, so a reload always increases
 /// it (RFC 1982 arithmetic: wrapping).
-fn next_serial(last: u32) -> u32 {
+pub(super) fn next_serial(last: u32) -> u32 {
     let now = serial();
     if now.wrapping_sub(last) as i32 > 0 {
         now

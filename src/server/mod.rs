@@ -6,6 +6,7 @@
 //! Data flow (docs/architecture.md): config → model → tables; probes →
 //! health table; tables + health → snapshot → `ArcSwap` → query path.
 
+mod cloud;
 mod control;
 mod fds;
 mod listeners;
@@ -15,15 +16,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use arc_swap::{ArcSwap, ArcSwapOption};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
+use crate::cloudapi;
+use crate::config::file::ConfigFile;
 use crate::dns::upstream::InFlight;
 use crate::dns::{Shared, metrics::Metrics, tcp};
-use crate::load::{ConfigSource, load};
+use crate::load::{ConfigSource, load_with};
 use crate::model::{Admin, admin_reachable};
 use crate::probe::{HealthTable, Prober};
 use crate::snapshot::{Publisher, Tables};
+use cloud::CloudPlane;
 use control::{
     Control, Signals, probe_targets, release_freed_memory, serial, unprobed_targets, upstream_of,
 };
@@ -39,6 +44,8 @@ pub struct Options {
     pub admin: Option<SocketAddr>,
     /// Written once every listener is open (see `ready`).
     pub ready_file: Option<PathBuf>,
+    /// The control API's state folder; overrides `[state] dir`.
+    pub state: Option<PathBuf>,
 }
 
 /// Loads the config, opens the listeners, probes every ENI once, starts
@@ -58,7 +65,26 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         ready::clear(file)?;
     }
     let fds = fds::raise_and_share();
-    let mut model = load(&opts.source, None)?;
+    let (mut model, base) = load_with(&opts.source, None, &|_| {})?;
+    let cloud = match model.cloud_api.clone() {
+        Some(api) => {
+            let Some(dir) = opts.state.clone().or_else(|| api.state_dir.clone()) else {
+                anyhow::bail!("[api] needs a state folder: set [state] dir or pass --state DIR");
+            };
+            let cloud = CloudPlane::open(dir, api.lifecycle)?;
+            let sections = cloud.published_sections();
+            if !sections.is_empty() {
+                // The endpoints the API created before this start.
+                let extend = |cfg: &mut ConfigFile| cfg.endpoint.extend(sections.iter().cloned());
+                model = load_with(&opts.source, None, &extend)?.0;
+            }
+            let (handle, calls) = cloudapi::http::Handle::new(&api.keys);
+            let listener = cloudapi::http::bind(api.listen)
+                .with_context(|| format!("binding the control API on {}", api.listen))?;
+            Some((cloud, handle, calls, listener))
+        }
+        None => None,
+    };
     let listen = if opts.listen.is_empty() {
         model.server.listen.clone()
     } else {
@@ -102,9 +128,19 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             metrics: Metrics::default(),
             runtime: tokio::runtime::Handle::current(),
         });
+        let (cloud, api) = match cloud {
+            Some((cloud, handle, calls, listener)) => {
+                (Some((cloud, calls)), Some((handle, listener)))
+            }
+            None => (None, None),
+        };
+        let (cloud, calls) = cloud.unzip();
         let mut control = Control {
             source: opts.source,
-            model,
+            base: Arc::new(base),
+            model: Arc::new(model),
+            cloud,
+            calls,
             publisher,
             prober,
             health,
@@ -113,7 +149,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         };
         control.publish();
         release_freed_memory();
-        let ready = sockets.serve(&control.shared, &control.health)?;
+        let mut ready = sockets.serve(&control.shared, &control.health)?;
+        if let Some((handle, listener)) = api {
+            let addr = listener.local_addr()?;
+            tokio::spawn(async move {
+                if let Err(e) = cloudapi::http::serve(listener, handle).await {
+                    error!(error = %e, "control API stopped");
+                }
+            });
+            info!(%addr, "control API listening");
+            ready.api = Some(addr);
+        }
         info!(
             config = %control.source.name().display(),
             endpoints = control.model.endpoints.len(),

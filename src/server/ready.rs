@@ -7,12 +7,13 @@
 //! {"pid": 4242,
 //!  "dns": ["127.0.0.1:40123"],
 //!  "inbound": [{"vpc": "vpc-lab", "listen": "127.0.0.2:0", "addr": "127.0.0.2:40125"}],
-//!  "admin": "127.0.0.1:40127"}
+//!  "admin": "127.0.0.1:40127",
+//!  "api": "127.0.0.1:40129"}
 //! ```
 //!
 //! `dns` follows the order of `--listen` (or the config's `listen`),
 //! `inbound` that of the config (`listen` as configured, `addr` as bound);
-//! `admin` is null without the admin API. The file is removed at start and
+//! `admin` is null without the admin API, `api` without the control API. The file is removed at start and
 //! on a clean stop, so one that exists describes a server that was ready.
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub(super) struct Ready {
     /// (VPC, configured address, bound address)
     pub inbound: Vec<(String, SocketAddr, SocketAddr)>,
     pub admin: Option<SocketAddr>,
+    /// The cloud-compatible control API.
+    pub api: Option<SocketAddr>,
 }
 
 impl Ready {
@@ -45,6 +48,7 @@ impl Ready {
             "dns": self.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "inbound": inbound,
             "admin": self.admin.map(|a| a.to_string()),
+            "api": self.api.map(|a| a.to_string()),
         })
     }
 
@@ -108,6 +112,7 @@ mod tests {
                 "127.0.0.2:4001".parse().unwrap(),
             )],
             admin: None,
+            api: None,
         };
         ready.announce(Some(&path)).unwrap();
         let v: serde_json::Value =

@@ -1,0 +1,121 @@
+//! What the store keeps of an API-created endpoint, and how it joins the
+//! config's sections so that it goes through the same validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::file::{EndpointSection, EndpointZoneSection};
+
+/// The store's kind for endpoints.
+pub const ENDPOINT: &str = "endpoint";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndpointStatus {
+    Creating,
+    Active,
+}
+
+impl EndpointStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointStatus::Creating => "Creating",
+            EndpointStatus::Active => "Active",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ZoneStatus {
+    Connecting,
+    Connected,
+}
+
+impl ZoneStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneStatus::Connecting => "Connecting",
+            ZoneStatus::Connected => "Connected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub vpc: String,
+    pub service: String,
+    /// The config's words: "ipv4" or "dual-stack".
+    pub ip_version: String,
+    pub zone_affinity: bool,
+    pub cross_region: bool,
+    pub security_groups: Vec<String>,
+    pub zones: Vec<ZoneRecord>,
+    pub status: EndpointStatus,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    pub client_token: Option<String>,
+    pub policy_document: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneRecord {
+    pub zone: String,
+    pub vswitch: String,
+    pub ip: String,
+    pub ipv6: Option<String>,
+    pub status: ZoneStatus,
+    /// When it was added, ms since the Unix epoch.
+    pub since_ms: u64,
+}
+
+/// Which of the records' states a config is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Everything the API accepted, Creating and Connecting included: what
+    /// a change is validated against (addresses, zones and names are
+    /// claimed from the moment of the call).
+    Desired,
+    /// What DNS answers: Active endpoints with their Connected zones.
+    Published,
+}
+
+impl EndpointRecord {
+    /// Something waits for its lifecycle delay.
+    pub fn pending(&self) -> bool {
+        self.status == EndpointStatus::Creating
+            || self
+                .zones
+                .iter()
+                .any(|z| z.status == ZoneStatus::Connecting)
+    }
+
+    /// The record as a config section, in `view`; `None` when that view
+    /// has nothing of it.
+    pub fn section(&self, view: View) -> Option<EndpointSection> {
+        let zones: Vec<EndpointZoneSection> = self
+            .zones
+            .iter()
+            .filter(|z| view == View::Desired || z.status == ZoneStatus::Connected)
+            .map(|z| EndpointZoneSection {
+                vswitch: z.vswitch.clone(),
+                ip: z.ip.clone(),
+                ipv6: z.ipv6.clone(),
+            })
+            .collect();
+        if view == View::Published && (self.status != EndpointStatus::Active || zones.is_empty()) {
+            return None;
+        }
+        Some(EndpointSection {
+            id: self.id.clone(),
+            vpc: self.vpc.clone(),
+            service: self.service.clone(),
+            ip_version: self.ip_version.clone(),
+            zone_affinity: self.zone_affinity,
+            custom_domain: false,
+            cross_region: self.cross_region,
+            zones,
+            probe: None,
+        })
+    }
+}
