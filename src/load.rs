@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::file::ConfigFile;
+use crate::config::path::Step;
 use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
@@ -127,7 +128,7 @@ pub fn load_with(
     relative_to_config(&mut cfg, source);
     let base = cfg.clone();
     extend(&mut cfg);
-    let model = build_located(&text, source, &cfg, previous)?;
+    let model = build_located(&text, source, &cfg, previous, base.endpoint.len())?;
     Ok((model, base))
 }
 
@@ -144,15 +145,19 @@ fn validate(
     let path = source.name();
     let mut cfg = parse(text, &path).map_err(LoadError::Config)?;
     relative_to_config(&mut cfg, source);
-    build_located(text, source, &cfg, previous)
+    let in_file = cfg.endpoint.len();
+    build_located(text, source, &cfg, previous, in_file)
 }
 
-/// Validates `cfg` (parsed from `text`); errors name their line of `text`.
+/// Validates `cfg` (parsed from `text`); errors name their line of `text`,
+/// except those about endpoints past the file's `in_file` (added by the
+/// control API), which the file does not have.
 fn build_located(
     text: &str,
     source: &ConfigSource,
     cfg: &ConfigFile,
     previous: Option<&Model>,
+    in_file: usize,
 ) -> Result<Model, LoadError> {
     let path = source.name();
     model::build(cfg, previous, &|origin, file| {
@@ -165,7 +170,10 @@ fn build_located(
         let errors = errors
             .into_iter()
             .map(|error| LocatedError {
-                line: lines.line(&error.at),
+                line: match error.at.steps() {
+                    [Step::Key("endpoint"), Step::Index(i), ..] if *i >= in_file => None,
+                    _ => lines.line(&error.at),
+                },
                 error,
             })
             .collect();

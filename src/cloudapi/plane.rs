@@ -157,7 +157,7 @@ impl Plane {
         }
         self.published_model(ctx)
             .map(Some)
-            .map_err(|m| ApiError::internal(m))
+            .map_err(ApiError::internal)
     }
 
     /// Stores a change that does not touch what is validated or answered

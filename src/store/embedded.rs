@@ -48,7 +48,7 @@ impl RedbStore {
     /// is incremented and the commit fsynced.
     fn write(
         &self,
-        f: impl FnOnce(&mut redb::Table<&str, &[u8]>, &mut u64) -> Result<(), redb::Error>,
+        f: impl FnOnce(&mut redb::Table<&str, &[u8]>, &mut u64) -> Result<(), redb::StorageError>,
     ) -> Result<u64, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         let revision = {

@@ -20,7 +20,8 @@ use std::net::SocketAddr;
 use toml::{Table, Value};
 
 /// The TOML arrays of tables a lab is made of.
-const OBJECTS: [&str; 6] = [
+const OBJECTS: [&str; 7] = [
+    "access_key",
     "vpc",
     "vswitch",
     "service",
@@ -109,6 +110,21 @@ impl LabConfig {
                 ups.join(", ")
             ),
         )
+    }
+
+    /// Sets `[api]` keys (the control API), e.g. `api("listen = \"127.0.0.1:0\"")`.
+    pub fn api(self, keys: &str) -> LabConfig {
+        self.section("api", keys)
+    }
+
+    /// `[state] dir`: where the control API keeps its state.
+    pub fn state(self, dir: &str) -> LabConfig {
+        self.section("state", &format!("dir = {}", Value::from(dir)))
+    }
+
+    /// An `[[access_key]]` the control API accepts.
+    pub fn access_key(self, id: &str, secret: &str) -> LabConfig {
+        self.add("access_key", [("id", id.into()), ("secret", secret.into())])
     }
 
     fn section(mut self, name: &str, keys: &str) -> LabConfig {

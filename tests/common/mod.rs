@@ -1,6 +1,6 @@
 //! Test harness: the real `epdns` binary on ports the kernel chooses, with a
 //! config built by the test (`lab`), real DNS messages (`dns`), stand-ins
-//! for ENI services (`fake`), private network namespaces (`netns`) and
+//! for ENI services (`fake`), the cloud's SDKs (`sdk`), private network namespaces (`netns`) and
 //! requirements that fail under CI instead of
 //! passing quietly (`skip`).
 #![allow(dead_code, unused_imports)] // each test file uses its own part of the harness
@@ -9,6 +9,7 @@ pub mod dns;
 pub mod fake;
 pub mod lab;
 pub mod netns;
+pub mod sdk;
 pub mod server;
 pub mod skip;
 
@@ -18,6 +19,7 @@ pub use dns::*;
 pub use fake::*;
 pub use lab::*;
 pub use netns::*;
+pub use sdk::*;
 pub use server::*;
 pub use skip::*;
 

@@ -28,6 +28,8 @@ pub struct Ready {
     /// (VPC, bound address) of each inbound listener, in config order.
     pub inbound: Vec<(String, SocketAddr)>,
     pub admin: Option<SocketAddr>,
+    /// The control API, when the config enables it.
+    pub api: Option<SocketAddr>,
 }
 
 impl Ready {
@@ -49,6 +51,7 @@ impl Ready {
                 .map(|i| (i["vpc"].as_str().unwrap().to_string(), addr(&i["addr"])))
                 .collect(),
             admin: v["admin"].as_str().map(|a| a.parse().unwrap()),
+            api: v["api"].as_str().map(|a| a.parse().unwrap()),
         })
     }
 }
@@ -117,6 +120,19 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// Kills the server with SIGKILL (no clean stop) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The control API's address.
+    pub fn api(&self) -> SocketAddr {
+        self.ready
+            .api
+            .expect("the config enables the control API ([api])")
     }
 
     /// The ready file's path.
