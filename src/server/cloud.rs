@@ -62,6 +62,7 @@ type Done = (
     Box<Plane>,
     Result<Value, ApiError>,
     Option<(Model, Publisher)>,
+    Duration,
 );
 
 impl Control {
@@ -118,6 +119,7 @@ impl Control {
         let inbound = self.inbound.clone();
         let serial = next_serial(self.publisher.tables().serial);
         let task = tokio::task::spawn_blocking(move || -> Done {
+            let started = std::time::Instant::now();
             let load_zone =
                 |origin: &hickory_proto::rr::Name, file: &str| source.load_zone(origin, file);
             let ctx = Ctx {
@@ -131,9 +133,9 @@ impl Control {
                 let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
                 (m, publisher)
             });
-            (plane, reply, built)
+            (plane, reply, built, started.elapsed())
         });
-        let (plane, reply, built) = match task.await {
+        let (plane, reply, built, took) = match task.await {
             Ok(done) => done,
             Err(e) => {
                 // A bug: the store has every acknowledged change, so the
@@ -148,13 +150,20 @@ impl Control {
             }
         };
         self.cloud.as_mut().expect("checked above").plane = Some(plane);
-        if let Some((model, publisher)) = built
-            && let Err(e) = self.swap_in(model, publisher)
-        {
-            warn!(error = %format!("{e:#}"), "control API change stored but not published");
-            return Err(ApiError::internal(format!(
-                "the change is stored but could not be published: {e:#}"
-            )));
+        if let Some((model, publisher)) = built {
+            if let Err(e) = self.swap_in(model, publisher) {
+                warn!(error = %format!("{e:#}"), "control API change stored but not published");
+                return Err(ApiError::internal(format!(
+                    "the change is stored but could not be published: {e:#}"
+                )));
+            }
+            // Validation and table building: the whole rebuild a change
+            // costs until tables are updated incrementally.
+            info!(
+                endpoints = self.model.endpoints.len(),
+                took_ms = took.as_millis() as u64,
+                "control API change published"
+            );
         }
         reply
     }

@@ -102,3 +102,65 @@ fn secret(k: &AccessKeySection, obj: &Obj, errs: &mut Errors) -> Option<Arc<str>
     }
     Some(value.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::file::ConfigFile;
+    use crate::model::build;
+
+    fn check(extra: &str) -> Result<crate::model::Model, Vec<String>> {
+        let text = format!(
+            "[[vpc]]\nid = \"vpc-lab\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.0.0.0/16\"]\n{extra}"
+        );
+        let cfg: ConfigFile = toml::from_str(&text).unwrap();
+        build(&cfg, None, &|_, _| unreachable!("no zone files"))
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_secret_comes_from_the_file_or_the_environment_and_is_never_shown() {
+        // SAFETY: tests in this module are the only readers of this variable.
+        unsafe { std::env::set_var("EPDNS_TEST_API_SECRET", "from-env-secret") };
+        let m = check(
+            "[api]\nlisten = \"127.0.0.1:0\"\n\
+             [[access_key]]\nid = \"a\"\nsecret = \"in-file-secret\"\n\
+             [[access_key]]\nid = \"b\"\nsecret_env = \"EPDNS_TEST_API_SECRET\"\n",
+        )
+        .unwrap();
+        let api = m.cloud_api.clone().unwrap();
+        assert_eq!(&*api.keys[0].secret, "in-file-secret");
+        assert_eq!(&*api.keys[1].secret, "from-env-secret");
+        assert_eq!(api.lifecycle, std::time::Duration::from_millis(500));
+        let shown = format!("{m:?}");
+        assert!(!shown.contains("in-file-secret") && !shown.contains("from-env-secret"));
+    }
+
+    #[test]
+    fn broken_keys_and_an_api_without_keys_are_refused() {
+        let errors = check(
+            "[api]\nlisten = \"127.0.0.1:0\"\n\
+             [[access_key]]\nid = \"\"\nsecret = \"s\"\n\
+             [[access_key]]\nid = \"k\"\nsecret_env = \"EPDNS_TEST_API_SECRET_UNSET\"\n\
+             [[access_key]]\nid = \"k\"\nsecret = \"\"\n\
+             [[access_key]]\nid = \"n\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "access_key '' (access_key[0]): id: an AccessKey id must be non-empty, without spaces or commas",
+                "access_key 'k' (access_key[1]): secret_env: the environment variable EPDNS_TEST_API_SECRET_UNSET is not set (or not UTF-8)",
+                "access_key 'k' (access_key[2]): id: duplicate AccessKey id 'k'",
+                "access_key 'k' (access_key[2]): secret: the secret is empty",
+                "access_key 'n' (access_key[3]): secret: set secret or secret_env",
+            ]
+        );
+        let errors = check("[api]\nlisten = \"127.0.0.1:0\"\n").unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "[api]: listen: the control API needs at least one [[access_key]] to check signatures against"
+            ]
+        );
+    }
+}
