@@ -30,18 +30,25 @@
 
 mod answer;
 mod error;
+mod generate;
 mod index;
 pub(crate) mod key;
-mod load;
+mod lexer;
+mod parse;
 mod ptr;
+mod rdata;
+mod read;
+mod records;
 mod rules;
-mod source;
+mod text;
+mod types;
 mod zone;
 
 #[cfg(test)]
 mod tests;
 
 pub use answer::ZoneAnswer;
-pub use error::{IncludeProblem, ZoneFileError, ZoneRule};
+pub use error::{FaultKind, IncludeProblem, ReadProblem, ZoneFault, ZoneFileError, ZoneRule};
 pub use ptr::ptr_name;
+pub use read::Limits;
 pub use zone::PrivateZone;
