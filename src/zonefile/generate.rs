@@ -130,18 +130,35 @@ fn format(spec: &str, value: u64, out: &mut Vec<u8>) -> Result<(), String> {
         "o" => format!("{value:0width$o}"),
         "x" => format!("{value:0width$x}"),
         "X" => format!("{value:0width$X}"),
-        "n" | "N" => {
-            let hex = match base {
-                "n" => format!("{value:0width$x}"),
-                _ => format!("{value:0width$X}"),
-            };
-            let nibbles: Vec<String> = hex.chars().rev().map(String::from).collect();
-            nibbles.join(".")
-        }
+        "n" | "N" => nibbles(value, width, base == "N"),
         _ => return Err(format!("base `{base}`: expected d, o, x, X, n or N")),
     };
     out.extend_from_slice(digits.as_bytes());
     Ok(())
+}
+
+/// Reversed nibbles joined by dots, as for `ip6.arpa`: least significant
+/// first. As in BIND, `width` counts characters, dots included, so an even
+/// width leaves a final dot.
+fn nibbles(mut value: u64, mut width: usize, upper: bool) -> String {
+    let mut out = String::new();
+    loop {
+        let digit = std::char::from_digit((value & 0xf) as u32, 16).unwrap_or('0');
+        out.push(if upper {
+            digit.to_ascii_uppercase()
+        } else {
+            digit
+        });
+        value >>= 4;
+        width = width.saturating_sub(1);
+        if width > 0 || value != 0 {
+            out.push('.');
+            width = width.saturating_sub(1);
+        }
+        if value == 0 && width == 0 {
+            return out;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +171,8 @@ mod tests {
         assert_eq!(substitute(b"h${10,3,d}", 1).unwrap(), b"h011");
         assert_eq!(substitute(b"${0,4,x}", 255).unwrap(), b"00ff");
         assert_eq!(substitute(b"${0,0,n}", 0x12).unwrap(), b"2.1");
+        assert_eq!(substitute(b"${0,3,N}", 0xa).unwrap(), b"A.0");
+        assert_eq!(substitute(b"${0,2,n}", 0).unwrap(), b"0.");
         assert_eq!(substitute(b"a\\$b", 1).unwrap(), b"a\\$b");
         assert!(substitute(b"${1", 1).is_err());
     }

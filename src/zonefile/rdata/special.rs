@@ -155,10 +155,8 @@ pub(crate) fn ipseckey(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), 
     out.push(kind);
     f.u8(out, "an algorithm")?;
     gateway(f, out, kind)?;
-    if f.more() {
-        f.base64_rest(out)?;
-    }
-    Ok(())
+    // BIND requires the key, though RFC 4025 §2.6 lets it be empty.
+    f.base64_rest(out)
 }
 
 /// AMTRELAY (RFC 8777 §4.3): precedence, discovery bit, type, relay.
