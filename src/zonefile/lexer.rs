@@ -134,14 +134,12 @@ impl<'a> Iterator for Lexer<'a> {
                         end,
                     }));
                 }
-                return (!tokens.is_empty()).then(|| {
-                    Ok(Entry {
-                        tokens,
-                        indented,
-                        start,
-                        end: self.pos,
-                    })
-                });
+                return (!tokens.is_empty()).then_some(Ok(Entry {
+                    tokens,
+                    indented,
+                    start,
+                    end: self.pos,
+                }));
             };
             match byte {
                 b'\n' => {

@@ -59,7 +59,9 @@ pub(crate) struct Loader {
     faults: Vec<Pending>,
 }
 
-type EntryResult = Result<(), (usize, Option<usize>, FaultKind)>;
+/// A fault of one entry: line, column and what.
+type EntryFault = Box<(usize, Option<usize>, FaultKind)>;
+type EntryResult = Result<(), EntryFault>;
 
 impl Loader {
     pub fn new(origin: &[u8], budget: Budget) -> Self {
@@ -98,7 +100,11 @@ impl Loader {
             let (span, result) = match item {
                 Err(e) => (
                     (e.start, e.end),
-                    Err((e.line, Some(e.col), FaultKind::Syntax(e.message))),
+                    Err(Box::new((
+                        e.line,
+                        Some(e.col),
+                        FaultKind::Syntax(e.message),
+                    ))),
                 ),
                 Ok(entry) => {
                     // A directive is zone text even when it fails.
@@ -111,17 +117,20 @@ impl Loader {
             };
             match result {
                 Ok(()) => parsed_any = true,
-                Err((line, column, kind)) => self.faults.push(Pending {
-                    fault: ZoneFault {
-                        path: path.to_path_buf(),
-                        line: Some(line),
-                        column,
-                        kind,
-                        excerpt: None,
-                    },
-                    file: Some(file),
-                    span,
-                }),
+                Err(fault) => {
+                    let (line, column, kind) = *fault;
+                    self.faults.push(Pending {
+                        fault: ZoneFault {
+                            path: path.to_path_buf(),
+                            line: Some(line),
+                            column,
+                            kind,
+                            excerpt: None,
+                        },
+                        file: Some(file),
+                        span,
+                    })
+                }
             }
         }
         self.stack.pop();
@@ -190,7 +199,9 @@ impl Loader {
     ) -> EntryResult {
         let word = &tokens[0];
         let args = &tokens[1..];
-        let at = |t: &Token<'_>, kind: FaultKind| (t.line, Some(t.col), kind);
+        let at = |t: &Token<'_>, kind: FaultKind| -> EntryFault {
+            Box::new((t.line, Some(t.col), kind))
+        };
         let syntax = |t: &Token<'_>, m: String| at(t, FaultKind::Syntax(m));
         let arg = |i: usize, what: &str| {
             args.get(i)
@@ -298,7 +309,7 @@ impl Loader {
             let tokens = tokens.map_err(|(i, m)| (Some(i + 1), m))?;
             // One fault for the directive, not one per value.
             self.record(&tokens, false, state)
-                .map_err(|(_, _, kind)| (None, kind.to_string()))?;
+                .map_err(|fault| (None, fault.2.to_string()))?;
         }
         Ok(())
     }
@@ -309,7 +320,9 @@ impl Loader {
         indented: bool,
         state: &mut FileState,
     ) -> EntryResult {
-        let at = |t: &Token<'_>, m: String| (t.line, Some(t.col), FaultKind::Syntax(m));
+        let at = |t: &Token<'_>, m: String| -> EntryFault {
+            Box::new((t.line, Some(t.col), FaultKind::Syntax(m)))
+        };
         let mut i = 0;
         let owner = if indented {
             state.owner.clone().ok_or_else(|| {
@@ -340,12 +353,12 @@ impl Loader {
             }
         }
         let last = tokens.last().unwrap_or(&tokens[0]);
-        let end = |m: String| {
-            (
+        let end = |m: String| -> EntryFault {
+            Box::new((
                 last.line,
                 Some(last.col + last.text.len()),
                 FaultKind::Syntax(m),
-            )
+            ))
         };
         let code = code.ok_or_else(|| end("missing record type".into()))?;
         let type_token = &tokens[i - 1];
@@ -382,7 +395,9 @@ impl Loader {
             }
         };
         self.last_ttl = Some(ttl);
-        let rule = |rule: ZoneRule| (tokens[0].line, Some(tokens[0].col), FaultKind::Rule(rule));
+        let rule = |rule: ZoneRule| -> EntryFault {
+            Box::new((tokens[0].line, Some(tokens[0].col), FaultKind::Rule(rule)))
+        };
         let class = class.unwrap_or(1);
         if class != 1 {
             return Err(rule(ZoneRule::NotClassIn {
@@ -391,7 +406,9 @@ impl Loader {
             }));
         }
         let data = records::rdata(code, &rdata).map_err(|m| at(type_token, m))?;
-        self.rules.check(&owner, code, &rdata).map_err(rule)?;
+        self.rules
+            .check(&owner, code, &rdata)
+            .map_err(|r| rule(*r))?;
         self.records.push(Parsed {
             owner,
             ttl,

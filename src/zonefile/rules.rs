@@ -11,11 +11,19 @@ use super::{error::ZoneRule, text};
 const SOA: u16 = 6;
 const CNAME: u16 = 5;
 
+#[derive(Default)]
+struct Kinds {
+    /// The RDATA of its CNAME.
+    cname: Option<Vec<u8>>,
+    /// It has data other than a CNAME (and DNSSEC records).
+    other: bool,
+}
+
 /// What the rules remember of the records seen so far.
 pub(crate) struct Rules {
     origin: Vec<u8>,
-    /// By lowercase owner: (CNAME RDATA if any, has other data).
-    kinds: HashMap<Box<[u8]>, (Option<Vec<u8>>, bool)>,
+    /// What each owner (lowercase) holds so far.
+    kinds: HashMap<Box<[u8]>, Kinds>,
     soa: Option<Vec<u8>>,
 }
 
@@ -34,25 +42,25 @@ impl Rules {
     }
 
     /// Checks a record of type `code` at `owner` (wire form) with `rdata`.
-    pub fn check(&mut self, owner: &[u8], code: u16, rdata: &[u8]) -> Result<(), ZoneRule> {
+    pub fn check(&mut self, owner: &[u8], code: u16, rdata: &[u8]) -> Result<(), Box<ZoneRule>> {
         if !text::is_subdomain(owner, &self.origin) {
-            return Err(ZoneRule::OutsideOrigin {
+            return Err(Box::new(ZoneRule::OutsideOrigin {
                 owner: to_name(owner),
                 origin: to_name(&self.origin),
-            });
+            }));
         }
         if code == SOA {
             if !owner.eq_ignore_ascii_case(&self.origin) {
-                return Err(ZoneRule::SoaNotAtApex {
+                return Err(Box::new(ZoneRule::SoaNotAtApex {
                     owner: to_name(owner),
                     origin: to_name(&self.origin),
-                });
+                }));
             }
             match &self.soa {
                 Some(first) if first != rdata => {
-                    return Err(ZoneRule::TwoSoas {
+                    return Err(Box::new(ZoneRule::TwoSoas {
                         owner: to_name(owner),
-                    });
+                    }));
                 }
                 _ => self.soa = Some(rdata.to_vec()),
             }
@@ -66,21 +74,21 @@ impl Rules {
             .entry(owner.to_ascii_lowercase().into_boxed_slice())
             .or_default();
         if code == CNAME {
-            match &kind.0 {
+            match &kind.cname {
                 Some(first) if first != rdata => {
-                    return Err(ZoneRule::TwoCnames {
+                    return Err(Box::new(ZoneRule::TwoCnames {
                         owner: to_name(owner),
-                    });
+                    }));
                 }
-                _ => kind.0 = Some(rdata.to_vec()),
+                _ => kind.cname = Some(rdata.to_vec()),
             }
         } else {
-            kind.1 = true;
+            kind.other = true;
         }
-        if kind.0.is_some() && kind.1 {
-            return Err(ZoneRule::CnameAndOtherData {
+        if kind.cname.is_some() && kind.other {
+            return Err(Box::new(ZoneRule::CnameAndOtherData {
                 owner: to_name(owner),
-            });
+            }));
         }
         Ok(())
     }
