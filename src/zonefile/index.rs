@@ -48,16 +48,22 @@ pub(crate) fn build(origin: &Name, sets: Vec<RrSet>) -> Nodes {
     // RRsets per name first; a node's slices are laid out once all are known.
     let mut pending: HashMap<Box<[u8]>, Vec<RrSet>> = HashMap::new();
     pending.entry(apex.clone()).or_default();
-    for set in sets {
+    for mut set in sets {
         let Some(first) = set.records.first() else {
             continue;
         };
         let key = WireName::new(&first.name);
         // Ancestors up to (not including) the apex exist too.
         for skip in 1..key.labels().saturating_sub(origin_labels) {
-            pending.entry(key.ancestor(skip).into()).or_default();
+            let ancestor = key.ancestor(skip);
+            if !pending.contains_key(ancestor) {
+                pending.insert(ancestor.into(), Vec::new());
+            }
         }
-        pending.entry(set.key.clone()).or_default().push(set);
+        pending
+            .entry(std::mem::take(&mut set.key))
+            .or_default()
+            .push(set);
     }
 
     let mut nodes: Nodes = pending

@@ -117,7 +117,8 @@ impl<'a> Iterator for Lexer<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.text;
-        let mut tokens: Vec<Token<'a>> = Vec::new();
+        // Most records have fewer than eight tokens: one allocation.
+        let mut tokens: Vec<Token<'a>> = Vec::with_capacity(8);
         let mut open: Option<(usize, usize)> = None;
         let mut start = self.pos;
         let mut indented = false;

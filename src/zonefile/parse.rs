@@ -9,27 +9,16 @@
 
 use std::path::{Path, PathBuf};
 
-use hickory_proto::rr::RData;
-
 use super::{
     error::{FaultKind, IncludeProblem, MAX_FAULTS, ReadProblem, ZoneFault, ZoneRule},
     generate,
     lexer::{Entry, Lexer, Token, excerpt},
     rdata::{self, Fields},
     read::Budget,
-    records,
+    records::{self, RrSet, RrSets},
     rules::Rules,
     text, types,
 };
-
-/// A record as read: wire-form owner and RDATA.
-#[derive(Debug)]
-pub(crate) struct Parsed {
-    pub owner: Vec<u8>,
-    pub ttl: u32,
-    pub code: u16,
-    pub data: RData,
-}
 
 /// A fault, and until its file is read to the end, where it came from:
 /// only then is it known whether the file reads as zone text.
@@ -54,7 +43,11 @@ pub(crate) struct Loader {
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     rules: Rules,
-    records: Vec<Parsed>,
+    records: RrSets,
+    /// Scratch space for checking hickory's encoding of a record.
+    scratch: Vec<u8>,
+    /// Scratch space for the RDATA of the record being read.
+    rdata: Vec<u8>,
     /// Every fault so far, in the order found.
     faults: Vec<Pending>,
 }
@@ -72,7 +65,9 @@ impl Loader {
             default_ttl: None,
             last_ttl: None,
             rules: Rules::new(origin),
-            records: Vec::new(),
+            records: RrSets::default(),
+            scratch: Vec::new(),
+            rdata: Vec::new(),
             faults: Vec::new(),
         }
     }
@@ -369,7 +364,8 @@ impl Loader {
             ));
         }
         let rdata_tokens = &tokens[i..];
-        let mut rdata = Vec::new();
+        let mut rdata = std::mem::take(&mut self.rdata);
+        rdata.clear();
         let mut fields = Fields::new(rdata_tokens, &state.origin);
         rdata::encode(code, &mut fields, &mut rdata).map_err(|e| match e.token {
             Some(t) => at(&rdata_tokens[t], e.message),
@@ -405,21 +401,18 @@ impl Loader {
                 class: types::class_name(class),
             }));
         }
-        let data = records::rdata(code, &rdata).map_err(|m| at(type_token, m))?;
+        let data =
+            records::rdata(code, &rdata, &mut self.scratch).map_err(|m| at(type_token, m))?;
         self.rules
             .check(&owner, code, &rdata)
             .map_err(|r| rule(*r))?;
-        self.records.push(Parsed {
-            owner,
-            ttl,
-            code,
-            data,
-        });
+        self.records.add(&owner, ttl, code, data);
+        self.rdata = rdata;
         Ok(())
     }
 
     /// The records read and every fault found (at most `MAX_FAULTS`, then a count).
-    pub fn finish(self) -> (Vec<Parsed>, Vec<ZoneFault>) {
+    pub fn finish(self) -> (Vec<RrSet>, Vec<ZoneFault>) {
         let mut faults: Vec<ZoneFault> = self.faults.into_iter().map(|p| p.fault).collect();
         if faults.len() > MAX_FAULTS {
             let more = faults.len() - MAX_FAULTS;
@@ -433,7 +426,7 @@ impl Loader {
                 excerpt: None,
             });
         }
-        (self.records, faults)
+        (self.records.finish(), faults)
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Rules {
     /// What each owner (lowercase) holds so far.
     kinds: HashMap<Box<[u8]>, Kinds>,
     soa: Option<Vec<u8>>,
+    /// Scratch space for an owner's lowercase form.
+    key: Vec<u8>,
 }
 
 impl Rules {
@@ -34,6 +36,7 @@ impl Rules {
             origin: origin.to_vec(),
             kinds: HashMap::new(),
             soa: None,
+            key: Vec::new(),
         }
     }
 
@@ -69,10 +72,12 @@ impl Rules {
         if matches!(code, 24 | 30 | 46 | 47) {
             return Ok(());
         }
-        let kind = self
-            .kinds
-            .entry(owner.to_ascii_lowercase().into_boxed_slice())
-            .or_default();
+        self.key.clear();
+        self.key.extend(owner.iter().map(u8::to_ascii_lowercase));
+        let kind = match self.kinds.get_mut(&self.key[..]) {
+            Some(kind) => kind,
+            None => self.kinds.entry(self.key.as_slice().into()).or_default(),
+        };
         if code == CNAME {
             match &kind.cname {
                 Some(first) if first != rdata => {

@@ -14,7 +14,6 @@ use super::{
     key::{WireName, key_of, wildcard_buf, wildcard_of},
     parse::Loader,
     read::{Budget, Limits},
-    records,
 };
 
 /// A name in uncompressed wire form, case kept.
@@ -99,7 +98,7 @@ impl PrivateZone {
         let mut loader = Loader::new(&origin_wire, budget);
         loader.file(path, text, origin_wire.clone());
         let has_soa = loader.has_soa();
-        let (records, mut faults) = loader.finish();
+        let (sets, mut faults) = loader.finish();
         // Without other faults, a missing SOA is the fault; with them, it is
         // most likely one of them (a broken SOA line).
         if faults.is_empty() && !has_soa {
@@ -116,7 +115,6 @@ impl PrivateZone {
         if !faults.is_empty() {
             return Err(ZoneFileError::Invalid { faults });
         }
-        let sets = records::rrsets(records);
         let record_count = sets.iter().map(|s| s.records.len()).sum();
         let nodes = index::build(&origin, sets);
         let origin_key = key_of(&origin);
