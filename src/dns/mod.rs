@@ -1,10 +1,12 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
 //! back out. What to answer is decided in `snapshot/`.
 
+pub mod client;
 pub mod fast;
 pub mod message;
 pub mod metrics;
 pub mod mmsg;
+pub mod respond;
 pub mod tcp;
 pub mod udp;
 pub mod upstream;

@@ -1,5 +1,7 @@
 //! DNS over TCP (RFC 7766): length-prefixed messages, several per connection
-//! (answered in order), closed after an idle timeout.
+//! (pipelined; a reply that waits for an upstream goes out when it arrives,
+//! so replies may leave out of order, as §6.2.1.1 allows), closed after an
+//! idle timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +13,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use super::Shared;
-use super::message::{Origin, Outcome, Transport, respond};
+use super::client::{Origin, Transport};
+use super::message::Outcome;
+use super::respond::respond;
 use super::upstream::complete;
 
 /// RFC 7766 §6.2.3 suggests seconds, not minutes, for idle connections.

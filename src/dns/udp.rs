@@ -9,11 +9,15 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
-use super::message::{Origin, Outcome, Transport, respond};
+use super::client::{Origin, Transport};
+use super::message::Outcome;
 use super::mmsg::Batch;
+use super::respond::respond;
 use super::upstream::complete;
 
-/// The default 208 KB receive buffer drops queries under load (NOTES.md).
+/// With the default 208 KB receive buffer, dnsperf at 500 outstanding
+/// queries lost ~900 per 15 s run (`RcvbufErrors` in /proc/net/snmp); 4 MB
+/// lost none.
 const RECV_BUFFER: usize = 4 << 20;
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {

@@ -1,5 +1,9 @@
 //! The answer rule: what epdns says to one question from one client, read from
-//! a snapshot. No sockets, and no allocation for the common answer.
+//! a snapshot, without sockets. Answers are `Record`s: borrowed from the
+//! tables where they are kept (SOA, NS, zone file data), built when asked
+//! where only addresses are kept (endpoint, custom and zone domains, PTRs),
+//! so this path allocates. The common question never gets here: the fast
+//! path (`fast_answer.rs`, `dns/fast.rs`) answers it without allocating.
 //!
 //! A name is answered by the closest enclosing source the client can see: the
 //! generated zone (everyone), a custom service domain or a private zone (the
@@ -17,10 +21,12 @@ use super::tables::{
     AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, GeneratedNode, PrivateView,
     PtrAnswer, Tables,
 };
+use crate::wire::WireName;
 use crate::zonefile::ZoneAnswer;
-use crate::zonefile::key::WireName;
 
-/// Longest CNAME chain followed; a longer one is answered as far as it got.
+/// Most CNAME targets followed for one question. A longer chain is answered
+/// as far as it got: the CNAME record at the last name followed is in the
+/// answer, its target is not looked up (`cname_tests.rs`).
 pub const MAX_CNAME_CHAIN: usize = 8;
 
 /// The tables plus the health of every ENI address at one moment.

@@ -2,9 +2,12 @@
 //! `ArcSwap` and read wait-free by the query path.
 
 pub mod answer;
+pub mod fast_answer;
 pub mod publish;
 pub mod tables;
-pub mod wire;
+
+#[cfg(test)]
+mod cname_tests;
 
 pub use answer::{Answer, Client, Snapshot};
 pub use publish::Publisher;

@@ -12,7 +12,8 @@ use std::{
 
 use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordSetParts, RecordType, RrKey};
 
-use super::key::{WireName, key_of};
+use super::key::key_of;
+use crate::wire::WireName;
 
 #[derive(Debug, Default)]
 pub(crate) struct ZoneNode {

@@ -12,10 +12,11 @@ use super::{
     answer::ZoneAnswer,
     error::ZoneFileError,
     index::{self, Nodes, ZoneNode},
-    key::{WireName, key_of, wildcard_buf, wildcard_of},
+    key::{key_of, wildcard_buf, wildcard_of},
     load,
     source::ZoneText,
 };
+use crate::wire::WireName;
 
 /// An RFC 1035 zone file, loaded and indexed for answering.
 ///

@@ -1,0 +1,170 @@
+//! The pieces of a reply the fast path writes itself: the header, address
+//! records owned by the question's name, and the OPT record with its ECS
+//! option. What to write is decided by the caller; this is only bytes.
+
+use std::net::IpAddr;
+
+/// Length of the DNS header; the question's name starts here.
+pub(crate) const HEADER_LEN: usize = 12;
+/// RR type of the OPT pseudo-record (RFC 6891).
+pub(crate) const TYPE_OPT: u16 = 41;
+/// EDNS option code of EDNS Client Subnet (RFC 7871).
+pub(crate) const OPTION_ECS: u16 = 8;
+
+const TYPE_A: u16 = 1;
+const TYPE_AAAA: u16 = 28;
+const CLASS_IN: u16 = 1;
+
+/// The header of a reply (QR set).
+pub(crate) struct ReplyHeader {
+    pub id: [u8; 2],
+    /// The query's opcode (4 bits).
+    pub opcode: u8,
+    pub authoritative: bool,
+    /// RD and CD as the query had them.
+    pub recursion_desired: bool,
+    pub checking_disabled: bool,
+    /// The low 4 bits of the RCODE.
+    pub rcode: u8,
+    /// QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT.
+    pub counts: [u16; 4],
+}
+
+impl ReplyHeader {
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.id);
+        out.push(
+            0x80 | (self.opcode & 0x0F) << 3
+                | u8::from(self.authoritative) << 2
+                | u8::from(self.recursion_desired),
+        );
+        out.push(u8::from(self.checking_disabled) << 4 | (self.rcode & 0x0F));
+        for c in self.counts {
+            out.extend_from_slice(&c.to_be_bytes());
+        }
+    }
+}
+
+/// An A or AAAA record (by the family of `ip`) whose owner is the question's
+/// name: a pointer to offset 12.
+pub(crate) fn address_record(ip: IpAddr, ttl: u32, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(0xC000 | HEADER_LEN as u16).to_be_bytes());
+    let (rtype, octets): (u16, &[u8]) = match &ip {
+        IpAddr::V4(v4) => (TYPE_A, &v4.octets()),
+        IpAddr::V6(v6) => (TYPE_AAAA, &v6.octets()),
+    };
+    out.extend_from_slice(&rtype.to_be_bytes());
+    out.extend_from_slice(&CLASS_IN.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(octets.len() as u16).to_be_bytes());
+    out.extend_from_slice(octets);
+}
+
+/// The ECS option of a reply (RFC 7871 §7.2.1): family, source prefix and
+/// address as the query sent them, and our scope prefix.
+pub(crate) struct EcsReply<'a> {
+    pub family: u16,
+    pub source_prefix: u8,
+    pub scope_prefix: u8,
+    /// ceil(source_prefix / 8) octets.
+    pub address: &'a [u8],
+}
+
+/// The OPT record: root owner, our UDP payload size, extended RCODE 0,
+/// version 0, no flags, and the ECS option when given.
+pub(crate) fn opt(udp_payload: u16, ecs: Option<&EcsReply<'_>>, out: &mut Vec<u8>) {
+    out.push(0);
+    out.extend_from_slice(&TYPE_OPT.to_be_bytes());
+    out.extend_from_slice(&udp_payload.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    match ecs {
+        Some(ecs) => {
+            let len = 4 + ecs.address.len() as u16;
+            out.extend_from_slice(&(4 + len).to_be_bytes());
+            out.extend_from_slice(&OPTION_ECS.to_be_bytes());
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&ecs.family.to_be_bytes());
+            out.push(ecs.source_prefix);
+            out.push(ecs.scope_prefix);
+            out.extend_from_slice(ecs.address);
+        }
+        None => out.extend_from_slice(&[0, 0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, OpCode, ResponseCode};
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    use hickory_proto::rr::{RData, RecordType};
+
+    use super::*;
+
+    #[test]
+    fn a_written_reply_decodes_as_written() {
+        let mut out = Vec::new();
+        ReplyHeader {
+            id: [0xAB, 0xCD],
+            opcode: 0,
+            authoritative: true,
+            recursion_desired: true,
+            checking_disabled: true,
+            rcode: ResponseCode::NXDomain.low(),
+            counts: [1, 2, 0, 1],
+        }
+        .write(&mut out);
+        out.extend_from_slice(b"\x01a\x03lab\x00\x00\x01\x00\x01");
+        address_record("127.0.0.9".parse().unwrap(), 60, &mut out);
+        address_record("fd00::9".parse().unwrap(), 5, &mut out);
+        let ecs = EcsReply {
+            family: 1,
+            source_prefix: 24,
+            scope_prefix: 16,
+            address: &[127, 0, 2],
+        };
+        opt(1232, Some(&ecs), &mut out);
+
+        let m = Message::from_vec(&out).expect("decodes");
+        assert_eq!(m.metadata.id, 0xABCD);
+        assert_eq!(m.metadata.op_code, OpCode::Query);
+        assert!(m.metadata.authoritative);
+        assert!(m.metadata.recursion_desired);
+        assert!(m.metadata.checking_disabled);
+        assert!(!m.metadata.truncation);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(m.answers.len(), 2);
+        assert_eq!(m.answers[0].name.to_string(), "a.lab.");
+        assert_eq!(m.answers[0].ttl, 60);
+        assert_eq!(
+            m.answers[0].data,
+            RData::A(std::net::Ipv4Addr::new(127, 0, 0, 9).into())
+        );
+        assert_eq!(m.answers[1].record_type(), RecordType::AAAA);
+        assert_eq!(m.answers[1].ttl, 5);
+        let edns = m.edns.expect("OPT");
+        assert_eq!(edns.max_payload(), 1232);
+        assert_eq!(edns.version(), 0);
+        let Some(EdnsOption::Subnet(s)) = edns.option(EdnsCode::Subnet) else {
+            panic!("no ECS in {edns:?}")
+        };
+        assert_eq!(s.source_prefix(), 24);
+        assert_eq!(s.scope_prefix(), 16);
+        assert_eq!(s.addr(), "127.0.2.0".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn header_keeps_the_opcode() {
+        let mut out = Vec::new();
+        ReplyHeader {
+            id: [0, 7],
+            opcode: 4,
+            authoritative: false,
+            recursion_desired: false,
+            checking_disabled: false,
+            rcode: ResponseCode::FormErr.low(),
+            counts: [0; 4],
+        }
+        .write(&mut out);
+        assert_eq!(out, [0, 7, 0x80 | 4 << 3, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+}
