@@ -13,10 +13,10 @@ use std::net::IpAddr;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use super::client::{Origin, Transport, mask};
+use super::client::{EcsQuery, EcsUse, Origin, Transport, judge, mask};
 use super::metrics::Metrics;
 use crate::snapshot::fast_answer::FastAnswer;
-use crate::snapshot::{Client, Snapshot};
+use crate::snapshot::{Client, Depends, Snapshot};
 use crate::wire::reply::{self as wire, EcsReply, HEADER_LEN, OPTION_ECS, ReplyHeader, TYPE_OPT};
 
 /// The parts of a query the fast path needs.
@@ -56,29 +56,44 @@ pub fn respond(
         return false;
     };
     let tables = &snapshot.tables;
-    let ecs = q.edns.as_ref().and_then(|e| e.ecs.as_ref());
-    let client = match ecs {
-        Some(ecs) if tables.ecs => Client {
-            addr: masked(ecs),
-            source_prefix: Some(ecs.source_prefix),
-            vpc: None,
-            may_forward: false,
-        },
-        _ => Client {
-            addr: origin.src,
-            source_prefix: None,
-            vpc: None,
-            may_forward: false,
-        },
+    // With `[server] ecs` off the option is neither used nor echoed.
+    let ecs = q
+        .edns
+        .as_ref()
+        .and_then(|e| e.ecs.as_ref())
+        .filter(|_| tables.ecs);
+    let (client, used) = match ecs {
+        Some(ecs) => {
+            let query = EcsQuery {
+                addr: masked(ecs),
+                source_prefix: ecs.source_prefix,
+            };
+            judge(tables, origin, Some(query))
+        }
+        // No view is needed here: the fast path answers only names that
+        // every view sees alike.
+        None => (
+            Client {
+                addr: origin.src,
+                source_prefix: None,
+                vpc: None,
+                may_forward: false,
+            },
+            EcsUse::Ignored,
+        ),
     };
     let answer = snapshot.fast_answer(&name_buf[..q.name_len], q.qtype, &client);
-    let (rcode, scope_prefix) = match &answer {
+    let (rcode, affinity) = match &answer {
         FastAnswer::General => return false,
-        FastAnswer::Addresses { scope_prefix, .. } => (ResponseCode::NoError, *scope_prefix),
-        FastAnswer::NoData => (ResponseCode::NoError, 0),
-        FastAnswer::NxDomain => (ResponseCode::NXDomain, 0),
-        FastAnswer::ServFail => (ResponseCode::ServFail, 0),
+        FastAnswer::Addresses { affinity, .. } => (ResponseCode::NoError, *affinity),
+        FastAnswer::NoData => (ResponseCode::NoError, None),
+        FastAnswer::NxDomain => (ResponseCode::NXDomain, None),
+        FastAnswer::ServFail => (ResponseCode::ServFail, None),
     };
+    let scope_prefix = used.scope(Depends {
+        affinity,
+        view: false,
+    });
     let (answers, ttl, authority): (&[IpAddr], u32, bool) = match &answer {
         FastAnswer::Addresses { ips, ttl, .. } => (ips, *ttl, false),
         FastAnswer::NoData | FastAnswer::NxDomain => (&[], 0, true),
@@ -111,7 +126,7 @@ pub fn respond(
         tables.zone.negative_soa.write(apex_at as u16, out);
     }
     if q.edns.is_some() {
-        let echo = ecs.filter(|_| tables.ecs).map(|ecs| EcsReply {
+        let echo = ecs.map(|ecs| EcsReply {
             family: ecs.family,
             source_prefix: ecs.source_prefix,
             scope_prefix,

@@ -60,12 +60,12 @@ pub fn respond_general(
         reply.meta.response_code = ResponseCode::BADVERS;
     } else {
         let q = &msg.queries[0];
-        match client_of(snapshot, origin, edns_in) {
+        match client_of(&snapshot.tables, origin, edns_in) {
             Err(()) => reply.meta.response_code = ResponseCode::FormErr,
             Ok((client, ecs)) => {
                 let answer = question(snapshot, q, &client);
-                if let (Some(mut ecs), Some(edns)) = (ecs, reply.edns.as_mut()) {
-                    ecs.set_scope_prefix(answer.scope_prefix);
+                if let (Some((mut ecs, used)), Some(edns)) = (ecs, reply.edns.as_mut()) {
+                    ecs.set_scope_prefix(used.scope(answer.depends));
                     edns.options_mut().insert(EdnsOption::Subnet(ecs));
                 }
                 reply.meta.response_code = answer.rcode;

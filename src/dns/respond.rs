@@ -40,6 +40,7 @@ mod tests {
     const CFG: &str = r#"
 [server]
 degraded_ttl = 7
+ecs_trusted = ["127.9.0.53"]
 [[vpc]]
 id = "v"
 region = "r1"
@@ -193,7 +194,15 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
             for name in names {
                 for t in types {
                     for edns in edns_cases {
-                        for src in ["127.0.1.50", "127.0.2.50", "127.0.9.9"] {
+                        // Members in each zone and in none, an outsider, a
+                        // trusted resolver outside every VPC.
+                        for src in [
+                            "127.0.1.50",
+                            "127.0.2.50",
+                            "127.0.9.9",
+                            "127.5.0.1",
+                            "127.9.0.53",
+                        ] {
                             let p = query(name, t, edns);
                             let (fast, general) = both(&s, &p, src);
                             compared += 1;

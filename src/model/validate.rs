@@ -179,11 +179,50 @@ fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
         suffix,
         ttl: s.ttl,
         ecs: s.ecs,
+        ecs_trusted: ecs_trusted(&s.ecs_trusted, errs),
         udp_payload: s.udp_payload,
         soa,
         all_down,
         degraded_ttl: s.degraded_ttl,
     }
+}
+
+/// `[server] ecs_trusted`: resolver addresses or networks, exact (no host
+/// bits) and never everyone, since a trusted ECS address chooses which VPC's
+/// private data the answer holds.
+fn ecs_trusted(entries: &[String], errs: &mut Errors) -> Vec<IpNet> {
+    let mut nets = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let field = format!("ecs_trusted[{i}]");
+        let net = match (IpNet::from_str(e), IpAddr::from_str(e)) {
+            (Ok(net), _) => net,
+            (_, Ok(ip)) => IpNet::from(ip),
+            _ => {
+                errs.push(
+                    "[server]",
+                    field,
+                    format!("'{e}' is not an address or CIDR (e.g. 127.0.0.53 or 10.0.0.0/24)"),
+                );
+                continue;
+            }
+        };
+        if net.prefix_len() == 0 {
+            errs.push(
+                "[server]",
+                field,
+                format!("'{e}' trusts every address: any client could choose any VPC's view"),
+            );
+        } else if net.trunc() != net {
+            errs.push(
+                "[server]",
+                field,
+                format!("'{e}' has host bits set: did you mean {}?", net.trunc()),
+            );
+        } else {
+            nets.push(net);
+        }
+    }
+    nets
 }
 
 fn vpcs(sections: &[VpcSection], errs: &mut Errors) -> Vec<Vpc> {

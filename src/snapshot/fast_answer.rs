@@ -14,11 +14,12 @@ use crate::wire::name::under;
 
 pub enum FastAnswer {
     /// A (or AAAA) records of these addresses, owned by the question's name;
-    /// `scope_prefix` for ECS.
+    /// `affinity` as `Depends::affinity` (the fast path's answers never
+    /// depend on the view).
     Addresses {
         ips: SmallVec<[IpAddr; 8]>,
         ttl: u32,
-        scope_prefix: u8,
+        affinity: Option<u8>,
     },
     NxDomain,
     NoData,
@@ -65,7 +66,7 @@ impl Snapshot {
                     Some(ip) => FastAnswer::Addresses {
                         ips: smallvec::smallvec![ip],
                         ttl: t.ttl,
-                        scope_prefix: 0,
+                        affinity: None,
                     },
                     None => FastAnswer::NoData,
                 }
@@ -84,11 +85,11 @@ impl Snapshot {
             Choice::Enis {
                 picked,
                 degraded,
-                scope_prefix,
+                affinity,
             } => FastAnswer::Addresses {
                 ips: picked.iter().map(|&i| fam.ips[i as usize]).collect(),
                 ttl: self.tables.answer_ttl(degraded),
-                scope_prefix,
+                affinity,
             },
             Choice::NoData => FastAnswer::NoData,
             Choice::ServFail => FastAnswer::ServFail,

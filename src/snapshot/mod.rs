@@ -9,6 +9,6 @@ pub mod tables;
 #[cfg(test)]
 mod cname_tests;
 
-pub use answer::{Answer, Client, Snapshot};
+pub use answer::{Answer, Client, Depends, Snapshot};
 pub use publish::Publisher;
 pub use tables::{AllDownPolicy, Slot, Tables, Target};

@@ -31,6 +31,8 @@ pub struct Tables {
     pub targets: Vec<Target>,
     pub all_down: AllDownPolicy,
     pub ecs: bool,
+    /// Sources whose ECS address chooses the VPC view (`dns/client.rs`).
+    pub(crate) ecs_trusted: Vec<IpNet>,
     pub udp_payload: u16,
     /// Every VPC CIDR with its VPC, longest prefix first: which VPC a client
     /// address belongs to.
@@ -258,6 +260,7 @@ impl Tables {
             targets: Vec::new(),
             all_down,
             ecs: s.ecs,
+            ecs_trusted: s.ecs_trusted.clone(),
             udp_payload: s.udp_payload,
             vpc_nets: vpc_nets(model),
             views: model.vpcs.iter().map(|_| View::default()).collect(),
