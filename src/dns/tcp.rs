@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 
 use super::Shared;
 use super::client::{Origin, Transport};
+use super::log_limit::LogLimit;
 use super::message::Outcome;
 use super::respond::respond;
 use super::upstream::complete;
@@ -21,6 +22,11 @@ use super::upstream::complete;
 /// RFC 7766 §6.2.3 suggests seconds, not minutes, for idle connections.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: usize = 1024;
+
+/// Clients decide how often these happen (a connection flood exhausting
+/// file descriptors, connections reset mid-query): rate-limited.
+static ACCEPT_FAILED: LogLimit = LogLimit::new("tcp accept failed", 5);
+static CONNECTION_ENDED: LogLimit = LogLimit::new("tcp connection ended", 5);
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
@@ -51,7 +57,9 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                warn!(error = %e, "tcp accept failed");
+                if ACCEPT_FAILED.allow() {
+                    warn!(error = %e, "tcp accept failed");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -66,7 +74,9 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, peer, local, shared).await {
+            if let Err(e) = connection(stream, peer, local, shared).await
+                && CONNECTION_ENDED.allow()
+            {
                 debug!(error = %e, client = %peer, "tcp connection ended");
             }
             drop(permit);

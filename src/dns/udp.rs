@@ -10,6 +10,7 @@ use tracing::warn;
 
 use super::Shared;
 use super::client::{Origin, Transport};
+use super::log_limit::LogLimit;
 use super::message::Outcome;
 use super::mmsg::Batch;
 use super::respond::respond;
@@ -19,6 +20,11 @@ use super::upstream::complete;
 /// queries lost ~900 per 15 s run (`RcvbufErrors` in /proc/net/snmp); 4 MB
 /// lost none.
 const RECV_BUFFER: usize = 4 << 20;
+
+/// Client traffic can make these fail (a reply to a spoofed address, a
+/// burst the kernel cannot take): a few lines a second, never one a packet.
+static RECV_FAILED: LogLimit = LogLimit::new("udp receive failed", 5);
+static SEND_FAILED: LogLimit = LogLimit::new("udp send failed", 5);
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
@@ -47,7 +53,9 @@ pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
                 let n = match batch.recv(&socket) {
                     Ok(n) => n,
                     Err(e) => {
-                        warn!(error = %e, "udp receive failed");
+                        if RECV_FAILED.allow() {
+                            warn!(error = %e, "udp receive failed");
+                        }
                         continue;
                     }
                 };
@@ -79,7 +87,9 @@ pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
                     }
                 }
                 drop(snapshot);
-                if let Err(e) = batch.send(&socket) {
+                if let Err(e) = batch.send(&socket)
+                    && SEND_FAILED.allow()
+                {
                     warn!(error = %e, "udp send failed");
                 }
             }
@@ -88,7 +98,9 @@ pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
 }
 
 fn send(socket: &UdpSocket, packet: &[u8], to: SocketAddr) {
-    if let Err(e) = socket.send_to(packet, to) {
+    if let Err(e) = socket.send_to(packet, to)
+        && SEND_FAILED.allow()
+    {
         warn!(error = %e, client = %to, "udp send failed");
     }
 }

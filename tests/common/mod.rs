@@ -81,8 +81,19 @@ zones = [ { vswitch = "vsw-h", ip = "127.0.1.20" } ]
 pub struct Server {
     pub addr: SocketAddr,
     pub config: PathBuf,
+    /// Where the server's stderr goes when started with `start_logging_to_file`.
+    pub log: Option<PathBuf>,
     child: Child,
     _dir: tempfile::TempDir,
+}
+
+/// How a test server logs.
+#[derive(Clone, Copy, PartialEq)]
+enum Log<'a> {
+    /// `EPDNS_LOG=warn`, to the test's own stderr.
+    Warn,
+    /// Into a file, with this `EPDNS_LOG` (`None`: the built-in default).
+    ToFile(Option<&'a str>),
 }
 
 impl Drop for Server {
@@ -124,7 +135,17 @@ impl Server {
         Self::start_full(config, files, &[])
     }
 
+    /// Starts with stderr written to `Server::log`; `filter` is `EPDNS_LOG`,
+    /// `None` for the filter a user gets by default.
+    pub fn start_logging_to_file(config: &str, filter: Option<&str>) -> Server {
+        Self::start_logging(config, &[], &[], Log::ToFile(filter))
+    }
+
     fn start_full(config: &str, files: &[(&str, &str)], extra: &[&str]) -> Server {
+        Self::start_logging(config, files, extra, Log::Warn)
+    }
+
+    fn start_logging(config: &str, files: &[(&str, &str)], extra: &[&str], log: Log) -> Server {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).unwrap();
@@ -133,18 +154,32 @@ impl Server {
         std::fs::write(&path, config).unwrap();
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_epdns"))
-            .args(["serve", "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_epdns"));
+        cmd.args(["serve", "--config"])
             .arg(&path)
             .args(["--listen", &addr.to_string(), "--udp-threads", "1"])
             .args(extra)
-            .env("EPDNS_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start epdns");
+            .stdin(Stdio::null());
+        let log = match log {
+            Log::Warn => {
+                cmd.env("EPDNS_LOG", "warn");
+                None
+            }
+            Log::ToFile(filter) => {
+                let file = dir.path().join("stderr.log");
+                match filter {
+                    Some(f) => cmd.env("EPDNS_LOG", f),
+                    None => cmd.env_remove("EPDNS_LOG"),
+                };
+                cmd.stderr(std::fs::File::create(&file).unwrap());
+                Some(file)
+            }
+        };
+        let child = cmd.spawn().expect("start epdns");
         let server = Server {
             addr,
             config: path,
+            log,
             child,
             _dir: dir,
         };
