@@ -84,7 +84,6 @@ impl EcsUse {
 /// The client of a query and how its ECS option (`ecs`, already masked; the
 /// caller passes `None` when `[server] ecs` is off) was used.
 pub(crate) fn judge(tables: &Tables, origin: Origin, ecs: Option<EcsQuery>) -> (Client, EcsUse) {
-    let by_listener = inbound_vpc(tables, origin.listener);
     let own = tables.vpc_of(origin.src, origin.listener);
     let plain = Client {
         addr: origin.src,
@@ -103,7 +102,7 @@ pub(crate) fn judge(tables: &Tables, origin: Origin, ecs: Option<EcsQuery>) -> (
         ..plain
     };
     let trusted = tables.ecs_trusted.iter().any(|n| n.contains(&origin.src));
-    if trusted && by_listener.is_none() {
+    if trusted && inbound_vpc(tables, origin.listener).is_none() {
         let (vpc, view_scope) = vpc_of_subnet(tables, ecs);
         return (Client { vpc, ..with_ecs }, EcsUse::View { view_scope });
     }

@@ -81,12 +81,14 @@ impl NegativeSoa {
     pub fn write(&self, apex_at: u16, out: &mut Vec<u8>) {
         debug_assert!(apex_at < 0x4000, "a compression pointer has 14 bits");
         let apex_ptr = (0xC000 | apex_at).to_be_bytes();
-        out.extend_from_slice(&apex_ptr);
-        out.extend_from_slice(&TYPE_SOA.to_be_bytes());
-        out.extend_from_slice(&CLASS_IN.to_be_bytes());
-        out.extend_from_slice(&self.ttl.to_be_bytes());
         let rdlen = self.mname.len() + self.rname.len() + self.counters.len();
-        out.extend_from_slice(&(rdlen as u16).to_be_bytes());
+        let mut head = [0u8; 12];
+        head[0..2].copy_from_slice(&apex_ptr);
+        head[2..4].copy_from_slice(&TYPE_SOA.to_be_bytes());
+        head[4..6].copy_from_slice(&CLASS_IN.to_be_bytes());
+        head[6..10].copy_from_slice(&self.ttl.to_be_bytes());
+        head[10..12].copy_from_slice(&(rdlen as u16).to_be_bytes());
+        out.extend_from_slice(&head);
         self.mname.write(apex_ptr, out);
         self.rname.write(apex_ptr, out);
         out.extend_from_slice(&self.counters);
