@@ -3,7 +3,7 @@
 
 pub mod client;
 pub mod fast;
-pub mod log_limit;
+pub(crate) mod log_limit;
 pub mod message;
 pub mod metrics;
 pub mod mmsg;
