@@ -2,7 +2,7 @@
 //! `ArcSwap` and read wait-free by the query path.
 
 pub mod answer;
-pub mod fast_answer;
+pub(crate) mod fast_answer;
 pub mod publish;
 pub mod tables;
 
