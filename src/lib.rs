@@ -9,4 +9,5 @@ pub mod model;
 pub mod probe;
 pub mod server;
 pub mod snapshot;
+pub(crate) mod wire;
 pub mod zonefile;

@@ -14,11 +14,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
+use super::client::{Origin, Transport};
 use super::contain::contained;
 use super::log_gate::LogGate;
-use super::message::{Origin, Outcome, Transport, respond};
+use super::message::Outcome;
 use super::metrics::Metrics;
 use super::mmsg::Batch;
+use super::respond::respond;
 use super::upstream;
 
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).

@@ -9,10 +9,8 @@ use std::{collections::HashMap, ops::Range};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{
-    key::{WireName, key_of},
-    records::RrSet,
-};
+use super::{key::key_of, records::RrSet};
+use crate::wire::WireName;
 
 #[derive(Debug, Default)]
 pub(crate) struct ZoneNode {

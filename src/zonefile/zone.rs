@@ -11,10 +11,11 @@ use super::{
     answer::ZoneAnswer,
     error::{FaultKind, ReadProblem, ZoneFault, ZoneFileError},
     index::{self, Nodes, ZoneNode},
-    key::{WireName, key_of, wildcard_buf, wildcard_of},
+    key::{key_of, wildcard_buf, wildcard_of},
     parse::Loader,
     read::{Budget, Limits},
 };
+use crate::wire::WireName;
 
 /// A name in uncompressed wire form, case kept.
 fn wire(name: &Name) -> Vec<u8> {
