@@ -47,8 +47,15 @@ if [ -z "$mirror" ]; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/debian-base.XXXXXX")
-trap 'rm -rf "$root"' EXIT
-debootstrap --variant=minbase bookworm "$root" "$mirror" >&2
+trap 'rm -rf --one-file-system "$root"' EXIT
+trap 'exit 1' INT TERM
+# In a mount namespace of its own: the file systems debootstrap mounts in the
+# new root (/proc, /sys, ...) go with it, even when it fails half-way.
+if ! unshare --mount --propagation private \
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >&2; then
+  tail -n 20 "$root/debootstrap/debootstrap.log" >&2 || true
+  exit 1
+fi
 # What a slim image leaves out: downloaded packages and package lists.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
   "$root"/var/lib/apt/lists/*

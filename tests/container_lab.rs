@@ -338,15 +338,31 @@ fn base_tarball(work: &Path) -> (PathBuf, bool) {
     if cached.exists() {
         return (cached, true);
     }
+    // What a killed run left half-made (the caller holds the lab's lock).
+    for e in fs::read_dir(work).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("bookworm-minbase.tar.") {
+            let _ = fs::remove_file(e.path());
+        } else if name.starts_with("debian-base.") {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
     let partial = work.join(format!("bookworm-minbase.tar.{}", std::process::id()));
-    let out = Command::new(Path::new(REPO).join("docker/debian-base.sh"))
-        .arg(&partial)
-        .env("TMPDIR", work)
-        .output()
-        .expect("run docker/debian-base.sh");
-    if let Err(e) = podman::checked("docker/debian-base.sh", out) {
-        let _ = fs::remove_file(&partial);
-        panic!("{e}");
+    let make = || {
+        let out = Command::new(Path::new(REPO).join("docker/debian-base.sh"))
+            .arg(&partial)
+            .env("TMPDIR", work)
+            .output()
+            .expect("run docker/debian-base.sh");
+        podman::checked("docker/debian-base.sh", out)
+    };
+    // A download can fail; a second failure is the test's.
+    if let Err(first) = make() {
+        eprintln!("container lab: making the base image failed, trying again:\n{first}");
+        if let Err(e) = make() {
+            let _ = fs::remove_file(&partial);
+            panic!("{e}");
+        }
     }
     fs::rename(&partial, &cached).unwrap();
     (cached, false)
