@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use criterion::{Criterion, criterion_group, criterion_main};
-use epdns::dns::message::{Origin, Outcome, Transport, respond};
+use epdns::dns::client::{Origin, Transport};
+use epdns::dns::message::Outcome;
 use epdns::dns::metrics::Metrics;
+use epdns::dns::respond::respond;
 use epdns::load::load_str;
 use epdns::probe::{HealthTable, State};
 use epdns::snapshot::{Publisher, Snapshot, Tables};

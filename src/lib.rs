@@ -11,4 +11,5 @@ pub mod probe;
 pub mod server;
 pub mod snapshot;
 pub mod store;
+pub(crate) mod wire;
 pub mod zonefile;

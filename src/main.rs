@@ -51,17 +51,32 @@ enum Command {
     },
 }
 
+/// hickory logs per packet, on input anyone can send: a WARN with every byte
+/// of each query whose EDNS option is malformed (150 MB/s from one client).
+/// Its crates stay at `error` unless the filter names them itself.
+const HICKORY_CAPS: &str = "hickory_proto=error,hickory_net=error,hickory_resolver=error";
+
+/// The log filter: `EPDNS_LOG` (e.g. `debug`), default `info`, with
+/// hickory's crates capped.
+fn log_filter(env: Option<&str>) -> String {
+    match env.map(str::trim) {
+        None | Some("") => format!("info,{HICKORY_CAPS}"),
+        Some(f) if f.contains("hickory") => f.to_string(),
+        Some(f) => format!("{f},{HICKORY_CAPS}"),
+    }
+}
+
 fn source(config: Option<PathBuf>) -> ConfigSource {
     config.map_or(ConfigSource::Embedded, ConfigSource::File)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let filter = log_filter(std::env::var("EPDNS_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EPDNS_LOG").unwrap_or_else(|_| {
-                "info,hickory_proto=warn,hickory_resolver=warn,hickory_net=warn".into()
-            }),
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .unwrap_or_else(|_| log_filter(None).into()),
         )
         .with_writer(std::io::stderr)
         // Colour codes only for a person at a terminal, never in log files.
@@ -111,6 +126,25 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hickory_is_capped_unless_named() {
+        assert_eq!(log_filter(None), format!("info,{HICKORY_CAPS}"));
+        assert_eq!(log_filter(Some(" ")), format!("info,{HICKORY_CAPS}"));
+        assert_eq!(log_filter(Some("debug")), format!("debug,{HICKORY_CAPS}"));
+        assert_eq!(
+            log_filter(Some("info,hickory_proto=debug")),
+            "info,hickory_proto=debug"
+        );
+        for f in [None, Some("trace"), Some("warn,epdns=debug")] {
+            tracing_subscriber::EnvFilter::try_new(log_filter(f)).expect("parses");
         }
     }
 }

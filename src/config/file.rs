@@ -167,6 +167,10 @@ pub struct ServerSection {
     /// Trust the EDNS Client Subnet option for zone affinity (RFC 7871).
     #[serde(default = "default_true")]
     pub ecs: bool,
+    /// Resolvers (addresses or CIDRs) whose ECS option may choose the VPC
+    /// view; nobody else's does.
+    #[serde(default)]
+    pub ecs_trusted: Vec<String>,
     /// Largest UDP answer we send, whatever the client advertises (RFC 9715
     /// recommends 1232 to stay below common path MTUs).
     #[serde(default = "default_udp_payload")]

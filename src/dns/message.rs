@@ -2,31 +2,17 @@
 //! (opcode, QDCOUNT, class, EDNS version, ECS), the answer from the snapshot,
 //! and encoding with truncation for UDP.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
+use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncoder;
 
+use super::client::{Origin, Transport, client_of};
 use super::metrics::Metrics;
 use crate::snapshot::{Answer, Client, Snapshot};
+use crate::wire::reply::{HEADER_LEN, ReplyHeader};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// Where a query came from: the client and the listener it arrived on.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin {
-    pub src: IpAddr,
-    pub listener: SocketAddr,
-    pub transport: Transport,
-}
-
-/// What to do after `respond`.
+/// What to do with a query once answered (`respond::respond`).
 pub enum Outcome {
     /// `out` holds the reply.
     Reply,
@@ -35,21 +21,6 @@ pub enum Outcome {
     /// The answer needs an upstream resolver: resolve `name`/`qtype`, then
     /// `finish` builds the reply.
     Forward(Box<PendingForward>),
-}
-
-/// Answers one query message into `out` (cleared first): the wire-level
-/// fast path for the common question, else the general path.
-pub fn respond(
-    snapshot: &Snapshot,
-    metrics: &Metrics,
-    packet: &[u8],
-    origin: Origin,
-    out: &mut Vec<u8>,
-) -> Outcome {
-    if super::fast::respond(snapshot, metrics, packet, origin, out) {
-        return Outcome::Reply;
-    }
-    respond_general(snapshot, metrics, packet, origin, out)
 }
 
 /// The general path: decodes into a `Message`, answers any question.
@@ -89,12 +60,12 @@ pub fn respond_general(
         reply.meta.response_code = ResponseCode::BADVERS;
     } else {
         let q = &msg.queries[0];
-        match client_of(snapshot, origin, edns_in) {
+        match client_of(&snapshot.tables, origin, edns_in) {
             Err(()) => reply.meta.response_code = ResponseCode::FormErr,
             Ok((client, ecs)) => {
                 let answer = question(snapshot, q, &client);
-                if let (Some(mut ecs), Some(edns)) = (ecs, reply.edns.as_mut()) {
-                    ecs.set_scope_prefix(answer.scope_prefix);
+                if let (Some((mut ecs, used)), Some(edns)) = (ecs, reply.edns.as_mut()) {
+                    ecs.set_scope_prefix(used.scope(answer.depends));
                     edns.options_mut().insert(EdnsOption::Subnet(ecs));
                 }
                 reply.meta.response_code = answer.rcode;
@@ -262,65 +233,6 @@ fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s
     }
 }
 
-/// The client address the answer may depend on: the ECS address when present
-/// and trusted (masked to its source prefix), else the source address. The
-/// returned option is what to echo (RFC 7871 §7.2.1), `None` without ECS.
-fn client_of(
-    snapshot: &Snapshot,
-    origin: Origin,
-    edns: Option<&Edns>,
-) -> Result<(Client, Option<ClientSubnet>), ()> {
-    let t = &snapshot.tables;
-    // The listener or the source address can be trusted with the VPC; an ECS
-    // option may pick the view but never enables forwarding.
-    let trusted_vpc = t.vpc_of(origin.src, origin.listener);
-    let plain = Client {
-        addr: origin.src,
-        source_prefix: None,
-        vpc: trusted_vpc,
-        may_forward: trusted_vpc.is_some(),
-    };
-    let Some(EdnsOption::Subnet(ecs)) = edns.and_then(|e| e.option(EdnsCode::Subnet)) else {
-        return Ok((plain, None));
-    };
-    if ecs.scope_prefix() != 0 {
-        // RFC 7871 §6: SCOPE PREFIX-LENGTH must be 0 in queries.
-        return Err(());
-    }
-    if !snapshot.tables.ecs {
-        // Not trusting ECS means not supporting it: no option in the reply.
-        return Ok((plain, None));
-    }
-    let prefix = ecs.source_prefix();
-    let addr = mask(ecs.addr(), prefix).ok_or(())?;
-    let vpc = t.vpc_of(addr, origin.listener).or(trusted_vpc);
-    Ok((
-        Client {
-            addr,
-            source_prefix: Some(prefix),
-            vpc,
-            may_forward: trusted_vpc.is_some(),
-        },
-        Some(*ecs),
-    ))
-}
-
-/// `addr` with the bits beyond `prefix` cleared; `None` if the prefix is too
-/// long for the family.
-pub(crate) fn mask(addr: IpAddr, prefix: u8) -> Option<IpAddr> {
-    Some(match addr {
-        IpAddr::V4(a) if prefix <= 32 => {
-            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
-        }
-        IpAddr::V6(a) if prefix <= 128 => {
-            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::V6(Ipv6Addr::from(u128::from(a) & m))
-        }
-        _ => return None,
-    })
-}
-
 fn our_edns(snapshot: &Snapshot) -> Edns {
     let mut e = Edns::new();
     e.set_max_payload(snapshot.tables.udp_payload);
@@ -346,14 +258,19 @@ struct Reply<'a> {
 /// A query we cannot decode still gets FORMERR when its header is readable
 /// (RFC 1035 §4.1.1), echoing the ID, opcode and RD with no sections.
 fn header_only_formerr(packet: &[u8], metrics: &Metrics, out: &mut Vec<u8>) -> Outcome {
-    if packet.len() < 12 || packet[2] & 0x80 != 0 {
+    if packet.len() < HEADER_LEN || packet[2] & 0x80 != 0 {
         return Outcome::Drop;
     }
     metrics.count(ResponseCode::FormErr);
-    out.extend_from_slice(&packet[0..2]);
-    // QR=1, opcode and RD kept; AA/TC cleared. RCODE=1.
-    out.push(0x80 | (packet[2] & 0x79));
-    out.push(ResponseCode::FormErr.low());
-    out.extend_from_slice(&[0; 8]);
+    ReplyHeader {
+        id: [packet[0], packet[1]],
+        opcode: (packet[2] >> 3) & 0x0F,
+        authoritative: false,
+        recursion_desired: packet[2] & 0x01 != 0,
+        checking_disabled: false,
+        rcode: ResponseCode::FormErr.low(),
+        counts: [0; 4],
+    }
+    .write(out);
     Outcome::Reply
 }

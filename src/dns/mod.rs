@@ -1,12 +1,14 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
 //! back out. What to answer is decided in `snapshot/`.
 
+pub mod client;
 pub mod contain;
 pub mod fast;
 pub mod log_gate;
 pub mod message;
 pub mod metrics;
 pub mod mmsg;
+pub mod respond;
 pub mod tcp;
 pub mod udp;
 pub mod upstream;

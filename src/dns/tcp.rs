@@ -28,9 +28,11 @@ use conns::Conn;
 pub use conns::{Conns, Limits};
 
 use super::Shared;
+use super::client::{Origin, Transport};
 use super::contain::contained;
 use super::log_gate::LogGate;
-use super::message::{Origin, Outcome, Transport, respond};
+use super::message::Outcome;
+use super::respond::respond;
 use super::upstream;
 
 /// Connections from one source (an IPv4 address, an IPv6 /64). Knot and
@@ -108,11 +110,20 @@ pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         let (conn, close) = conns.open(slot, peer.ip());
         let shared = shared.clone();
         tokio::spawn(async move {
+            // Clients cause these: one line a second at most, with a count.
+            static MADE_ROOM: LogGate = LogGate::new(Duration::from_secs(1));
+            static ENDED: LogGate = LogGate::new(Duration::from_secs(1));
             tokio::select! {
-                _ = close => debug!(client = %peer, "tcp connection closed to make room"),
+                _ = close => {
+                    if let Some(left_out) = MADE_ROOM.pass() {
+                        debug!(client = %peer, left_out, "tcp connection closed to make room");
+                    }
+                }
                 r = connection(stream, peer, local, &shared, &conn) => {
-                    if let Err(e) = r {
-                        debug!(error = %e, client = %peer, "tcp connection ended");
+                    if let Err(e) = r
+                        && let Some(left_out) = ENDED.pass()
+                    {
+                        debug!(error = %e, client = %peer, left_out, "tcp connection ended");
                     }
                 }
             }

@@ -14,14 +14,17 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
 
 use super::Shared;
+use super::client::{Origin, Transport};
 use super::contain::contained;
 use super::log_gate::LogGate;
-use super::message::{Origin, Outcome, Transport, respond};
+use super::message::Outcome;
 use super::metrics::Metrics;
 use super::mmsg::Batch;
+use super::respond::respond;
 use super::upstream;
 
-/// The default 208 KB receive buffer drops queries under load (NOTES.md).
+/// The default 208 KB receive buffer drops queries under load: dnsperf at
+/// 500 outstanding queries lost ~900 per 15 s run with it, none with 4 MB.
 const RECV_BUFFER: usize = 4 << 20;
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {

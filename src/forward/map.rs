@@ -5,6 +5,9 @@
 //! success side: only transport failures and upstream error codes may become
 //! SERVFAIL, never an NXDOMAIN or NODATA.
 
+use std::time::Duration;
+
+use crate::dns::log_gate::LogGate;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_resolver::lookup::Lookup;
@@ -26,7 +29,11 @@ pub(crate) fn map_result(
             negative(name, qtype, no_records)
         }
         Err(err) => {
-            debug!(%name, ?qtype, error = %err, "forwarding failed, answering SERVFAIL");
+            // A client can ask for names that fail upstream as fast as it likes.
+            static FAILED: LogGate = LogGate::new(Duration::from_secs(1));
+            if let Some(left_out) = FAILED.pass() {
+                debug!(%name, ?qtype, error = %err, left_out, "forwarding failed, answering SERVFAIL");
+            }
             Forwarded::servfail()
         }
     }
@@ -55,7 +62,10 @@ fn negative(name: &Name, qtype: RecordType, no_records: NoRecords) -> Forwarded 
         // hickory only builds NoRecordsFound from NXDOMAIN/NOERROR replies;
         // anything else would be a change upstream: fail safe.
         other => {
-            debug!(%name, ?qtype, rcode = ?other, "unexpected negative rcode, answering SERVFAIL");
+            static UNEXPECTED: LogGate = LogGate::new(Duration::from_secs(1));
+            if let Some(left_out) = UNEXPECTED.pass() {
+                debug!(%name, ?qtype, rcode = ?other, left_out, "unexpected negative rcode, answering SERVFAIL");
+            }
             return Forwarded::servfail();
         }
     };

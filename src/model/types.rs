@@ -154,6 +154,8 @@ pub struct ServerSettings {
     pub hostmaster: Name,
     pub ttl: u32,
     pub ecs: bool,
+    /// Sources whose ECS address chooses the VPC view (trusted resolvers).
+    pub ecs_trusted: Vec<IpNet>,
     pub udp_payload: u16,
     pub soa: SoaSettings,
     pub all_down: AllDownPolicy,

@@ -1,5 +1,9 @@
 //! The answer rule: what epdns says to one question from one client, read from
-//! a snapshot. No sockets, and no allocation for the common answer.
+//! a snapshot, without sockets. Answers are `Record`s: borrowed from the
+//! tables where they are kept (SOA, NS, zone file data), built when asked
+//! where only addresses are kept (endpoint, custom and zone domains, PTRs),
+//! so this path allocates. The common question never gets here: the fast
+//! path (`fast_answer.rs`, `dns/fast.rs`) answers it without allocating.
 //!
 //! A name is answered by the closest enclosing source the client can see: the
 //! generated zone (everyone), a custom service domain or a private zone (the
@@ -17,10 +21,12 @@ use super::tables::{
     AllDownPolicy, CustomDomain, EndpointAnswers, FamilyAnswers, GeneratedNode, PrivateView,
     PtrAnswer, Tables,
 };
+use crate::wire::WireName;
 use crate::zonefile::ZoneAnswer;
-use crate::zonefile::key::WireName;
 
-/// Longest CNAME chain followed; a longer one is answered as far as it got.
+/// Most CNAME targets followed for one question. A longer chain is answered
+/// as far as it got: the CNAME record at the last name followed is in the
+/// answer, its target is not looked up (`cname_tests.rs`).
 pub const MAX_CNAME_CHAIN: usize = 8;
 
 /// The tables plus the health of every ENI address at one moment.
@@ -33,11 +39,13 @@ pub struct Snapshot {
 /// What the answer may depend on about the client.
 #[derive(Debug, Clone, Copy)]
 pub struct Client {
-    /// The query's source address, or the ECS address (masked) when trusted.
+    /// The address zone affinity looks at: the query's source address, or
+    /// the ECS address (masked to its source prefix) when `dns/client.rs`
+    /// accepted it.
     pub addr: IpAddr,
     /// The ECS source prefix length when `addr` came from ECS.
     pub source_prefix: Option<u8>,
-    /// The VPC whose view applies (inbound listener, else address).
+    /// The VPC whose view applies (`dns/client.rs` decides which).
     pub vpc: Option<u32>,
     /// Whether names we do not serve may be forwarded for this client: only
     /// for a VPC known from the listener or the source address (an ECS
@@ -47,6 +55,21 @@ pub struct Client {
 
 pub type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
 
+/// What an answer depended on about the client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depends {
+    /// Zone affinity looked at the client's address: `Some(scope)`, the
+    /// prefix length that covers the decision (the matched vSwitch CIDR,
+    /// capped by the ECS source prefix; the source prefix when no vSwitch
+    /// matched). `None` when the answer is the same for every address.
+    pub affinity: Option<u8>,
+    /// The client's VPC view decided the answer: some name of the chain was
+    /// answered by a custom domain, private zone or PTR of the view, or by
+    /// nothing (refused or forwarded), or a view could shadow the generated
+    /// zone. Another view might have answered differently.
+    pub view: bool,
+}
+
 #[derive(Debug)]
 pub struct Answer<'s> {
     pub rcode: ResponseCode,
@@ -55,9 +78,9 @@ pub struct Answer<'s> {
     pub answers: Records<'s>,
     pub authority: Records<'s>,
     pub additionals: Records<'s>,
-    /// ECS scope prefix (RFC 7871 §7.2.1): how much of the client address the
-    /// answer depended on; 0 when it did not.
-    pub scope_prefix: u8,
+    /// What the answer depended on about the client: the reply's ECS scope
+    /// prefix (RFC 7871 §7.2.1) follows from it (`dns/client.rs`).
+    pub depends: Depends,
     /// A name to resolve upstream and append: the question itself (nothing
     /// answered yet) or where a CNAME chain left what we serve.
     pub forward: Option<Name>,
@@ -71,7 +94,7 @@ impl<'s> Answer<'s> {
             answers: SmallVec::new(),
             authority: SmallVec::new(),
             additionals: SmallVec::new(),
-            scope_prefix: 0,
+            depends: Depends::default(),
             forward: None,
         }
     }
@@ -111,11 +134,21 @@ impl Snapshot {
         let mut name = Cow::Borrowed(qname);
         let mut followed: SmallVec<[Name; 2]> = SmallVec::new();
         loop {
-            let Some(source) = self.source_for(&name, client) else {
+            let source = self.source_for(&name, client);
+            // The generated zone answers every view alike, unless some view
+            // has a zone at or below its apex (then the fast path is off).
+            if !matches!(source, Some(Answerer::Generated)) || !t.fast_path {
+                ans.depends.view = true;
+            }
+            let Some(source) = source else {
                 let forward = t.forward && client.may_forward;
                 if followed.is_empty() {
                     if !forward {
-                        return Answer::refused();
+                        // Another view might have held the name.
+                        return Answer {
+                            depends: ans.depends,
+                            ..Answer::refused()
+                        };
                     }
                     ans.authoritative = false;
                 }
@@ -136,7 +169,6 @@ impl Snapshot {
                     // RFC 6604: the RCODE is that of the last name in a chain.
                     ans.rcode = rcode;
                     ans.authority.push(soa);
-                    ans.scope_prefix = 0;
                     return ans;
                 }
                 Step::Referral(ns, glue) => {
@@ -148,6 +180,7 @@ impl Snapshot {
                 Step::ServFail => {
                     return Answer {
                         authoritative: false,
+                        depends: ans.depends,
                         ..Answer::new(ResponseCode::ServFail)
                     };
                 }
@@ -345,7 +378,7 @@ impl Snapshot {
             Choice::Enis {
                 picked,
                 degraded,
-                scope_prefix,
+                affinity,
             } => {
                 let ttl = self.tables.answer_ttl(degraded);
                 ans.answers.extend(
@@ -353,7 +386,7 @@ impl Snapshot {
                         .iter()
                         .map(|&i| Cow::Owned(address_record(&ep.owner, ttl, fam.ips[i as usize]))),
                 );
-                ans.scope_prefix = scope_prefix;
+                ans.depends.affinity = affinity;
                 Selected::Records
             }
             Choice::NoData => Selected::Records,
@@ -384,38 +417,39 @@ impl Snapshot {
                 AllDownPolicy::All => Choice::Enis {
                     picked: all(&|_| true),
                     degraded,
-                    scope_prefix: 0,
+                    affinity: None,
                 },
                 AllDownPolicy::None => Choice::NoData,
                 AllDownPolicy::ServFail => Choice::ServFail,
             };
         }
-        let mut scope_prefix = 0;
+        let mut affinity = None;
         if ep.affinity {
             let vpc = &self.tables.vpcs[ep.vpc as usize];
             match vpc.zone_of(client.addr, client.source_prefix) {
                 Some((zone, prefix_len)) => {
-                    scope_prefix = client
+                    let scope = client
                         .source_prefix
                         .map_or(prefix_len, |p| p.min(prefix_len));
+                    affinity = Some(scope);
                     let own = all(&|i| fam.zones[i] == zone && up(i));
                     if !own.is_empty() {
                         return Choice::Enis {
                             picked: own,
                             degraded,
-                            scope_prefix,
+                            affinity,
                         };
                     }
                 }
                 // The answer "every available ENI" holds for the client's
                 // whole source prefix: it is in no vSwitch of this VPC.
-                None => scope_prefix = client.source_prefix.unwrap_or(0),
+                None => affinity = Some(client.source_prefix.unwrap_or(0)),
             }
         }
         Choice::Enis {
             picked: all(&up),
             degraded,
-            scope_prefix,
+            affinity,
         }
     }
 }
@@ -437,7 +471,8 @@ pub(crate) enum Choice {
         picked: Picked,
         /// Use the degraded-TTL records.
         degraded: bool,
-        scope_prefix: u8,
+        /// `Depends::affinity` of this choice.
+        affinity: Option<u8>,
     },
     NoData,
     ServFail,
@@ -582,10 +617,10 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         let s = snapshot(CFG, AllDownPolicy::All);
         let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", None));
         assert_eq!(ips(&a), ["127.0.1.10"]);
-        assert_eq!(a.scope_prefix, 24);
+        assert_eq!(a.depends.affinity, Some(24));
         let a = s.answer(&name(), RecordType::AAAA, &client("fd00:0:2::5", None));
         assert_eq!(ips(&a), ["fd00:0:2::10"]);
-        assert_eq!(a.scope_prefix, 64);
+        assert_eq!(a.depends.affinity, Some(64));
     }
 
     #[test]
@@ -615,7 +650,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         // 127.0.4.5 is in vSwitch sd (zone zd), where the endpoint has no ENI.
         let a = s.answer(&name(), RecordType::A, &client("127.0.4.5", None));
         assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 24, "the answer held for sd's /24");
+        assert_eq!(a.depends.affinity, Some(24), "the answer held for sd's /24");
     }
 
     #[test]
@@ -624,7 +659,11 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         let a = s.answer(&name(), RecordType::A, &client("127.0.9.50", None));
         assert_eq!(ips(&a), ["127.0.1.10", "127.0.2.10", "127.0.3.200"]);
         let a = s.answer(&name(), RecordType::A, &client("127.0.9.0", Some(24)));
-        assert_eq!(a.scope_prefix, 24, "valid for the whole source prefix");
+        assert_eq!(
+            a.depends.affinity,
+            Some(24),
+            "valid for the whole source prefix"
+        );
     }
 
     #[test]
@@ -633,11 +672,11 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         // A /16 says nothing about which /24 the client is in.
         let a = s.answer(&name(), RecordType::A, &client("127.0.0.0", Some(16)));
         assert_eq!(ips(&a).len(), 3);
-        assert_eq!(a.scope_prefix, 16);
+        assert_eq!(a.depends.affinity, Some(16));
         // A /28 inside sa: matched, scope = the vSwitch's /24.
         let a = s.answer(&name(), RecordType::A, &client("127.0.1.48", Some(28)));
         assert_eq!(ips(&a), ["127.0.1.10"]);
-        assert_eq!(a.scope_prefix, 24);
+        assert_eq!(a.depends.affinity, Some(24));
     }
 
     #[test]
@@ -646,7 +685,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         set_down(&mut s, "127.0.1.10");
         let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", None));
         assert_eq!(ips(&a), ["127.0.2.10", "127.0.3.200"]);
-        assert_eq!(a.scope_prefix, 24);
+        assert_eq!(a.depends.affinity, Some(24));
     }
 
     #[test]
@@ -658,7 +697,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         let s = snapshot(&cfg, AllDownPolicy::All);
         let a = s.answer(&name(), RecordType::A, &client("127.0.1.50", Some(32)));
         assert_eq!(ips(&a).len(), 3);
-        assert_eq!(a.scope_prefix, 0);
+        assert_eq!(a.depends.affinity, None);
     }
 
     #[test]
@@ -668,7 +707,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         let zd = Name::from_str("e-zb.s.r1.privatelink.aliyuncs.com.").unwrap();
         let a = s.answer(&zd, RecordType::A, &client("127.0.1.50", Some(24)));
         assert_eq!(ips(&a), ["127.0.2.10"]);
-        assert_eq!(a.scope_prefix, 0);
+        assert_eq!(a.depends.affinity, None);
     }
 
     #[test]
@@ -695,13 +734,13 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
     }
 
     #[test]
-    fn negative_answers_have_scope_zero() {
+    fn negative_answers_do_not_depend_on_the_client() {
         let s = snapshot(CFG, AllDownPolicy::All);
         let nx = Name::from_str("x.privatelink.aliyuncs.com.").unwrap();
         let a = s.answer(&nx, RecordType::A, &client("127.0.1.50", Some(24)));
         assert_eq!(a.rcode, ResponseCode::NXDomain);
-        assert_eq!(a.scope_prefix, 0);
+        assert_eq!(a.depends.affinity, None);
         let a = s.answer(&name(), RecordType::MX, &client("127.0.1.50", Some(24)));
-        assert_eq!(a.scope_prefix, 0);
+        assert_eq!(a.depends.affinity, None);
     }
 }

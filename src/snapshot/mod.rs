@@ -2,10 +2,13 @@
 //! `ArcSwap` and read wait-free by the query path.
 
 pub mod answer;
+pub(crate) mod fast_answer;
 pub mod publish;
 pub mod tables;
-pub mod wire;
 
-pub use answer::{Answer, Client, Snapshot};
+#[cfg(test)]
+mod cname_tests;
+
+pub use answer::{Answer, Client, Depends, Snapshot};
 pub use publish::Publisher;
 pub use tables::{AllDownPolicy, Slot, Tables, Target};

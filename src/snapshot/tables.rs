@@ -12,8 +12,8 @@ use ipnet::IpNet;
 
 pub use crate::model::AllDownPolicy;
 use crate::model::{self, IpVersion, Model, ServerSettings};
+use crate::wire::{NegativeSoa, WireName};
 use crate::zonefile::PrivateZone;
-use crate::zonefile::key::WireName;
 
 /// Index of one ENI address in the health vector.
 pub type Slot = u32;
@@ -31,6 +31,8 @@ pub struct Tables {
     pub targets: Vec<Target>,
     pub all_down: AllDownPolicy,
     pub ecs: bool,
+    /// Sources whose ECS address chooses the VPC view (`dns/client.rs`).
+    pub(crate) ecs_trusted: Vec<IpNet>,
     pub udp_payload: u16,
     /// Every VPC CIDR with its VPC, longest prefix first: which VPC a client
     /// address belongs to.
@@ -129,8 +131,8 @@ pub struct GeneratedZone {
     pub ns_host: Name,
     pub ns_host_a: Vec<Record>,
     pub ns_host_aaaa: Vec<Record>,
-    /// `soa_negative` in pieces for the wire-level fast path.
-    pub negative_soa: super::wire::NegativeSoa,
+    /// `soa_negative` for the wire-level fast path to write.
+    pub(crate) negative_soa: NegativeSoa,
 }
 
 impl GeneratedZone {
@@ -148,28 +150,7 @@ impl GeneratedZone {
         );
         let soa = Record::from_rdata(apex.clone(), s.soa.ttl, RData::SOA(soa_rdata.clone()));
         let negative_ttl = s.soa.ttl.min(s.soa.minimum);
-        let apex_labels = apex.num_labels() as usize;
-        let above_apex = |n: &Name| {
-            let labels = n.num_labels() as usize - apex_labels;
-            let w = wire_name(n);
-            let mut end = 0;
-            for _ in 0..labels {
-                end += 1 + w[end] as usize;
-            }
-            w[..end].to_vec().into_boxed_slice()
-        };
-        let mut counters = [0u8; 20];
-        counters[0..4].copy_from_slice(&soa_rdata.serial.to_be_bytes());
-        counters[4..8].copy_from_slice(&soa_rdata.refresh.to_be_bytes());
-        counters[8..12].copy_from_slice(&soa_rdata.retry.to_be_bytes());
-        counters[12..16].copy_from_slice(&soa_rdata.expire.to_be_bytes());
-        counters[16..20].copy_from_slice(&soa_rdata.minimum.to_be_bytes());
-        let negative_soa = super::wire::NegativeSoa {
-            ttl: negative_ttl,
-            mname_labels: above_apex(&soa_rdata.mname),
-            rname_labels: above_apex(&soa_rdata.rname),
-            counters,
-        };
+        let negative_soa = NegativeSoa::new(&soa_rdata, &apex, negative_ttl);
         let soa_negative = Record::from_rdata(apex.clone(), negative_ttl, RData::SOA(soa_rdata));
         let ns = vec![Record::from_rdata(
             apex.clone(),
@@ -294,6 +275,7 @@ impl Tables {
             targets: Vec::new(),
             all_down: s.all_down,
             ecs: s.ecs,
+            ecs_trusted: s.ecs_trusted.clone(),
             udp_payload: s.udp_payload,
             vpc_nets: vpc_nets(model),
             views: model.vpcs.iter().map(|_| View::default()).collect(),

@@ -1,10 +1,13 @@
-//! Errors of zone file loading: every one names the file, and the line when a
-//! line is to blame, so an operator can fix the zone without guessing.
+//! Errors of zone file loading: every fault names the file, and the line and
+//! column when a token is to blame; a zone reports all its faults at once.
 
-use std::{io, path::PathBuf};
+use std::{fmt, io, path::PathBuf};
 
-use hickory_proto::{rr::Name, serialize::txt::ParseError};
+use hickory_proto::rr::Name;
 use thiserror::Error;
+
+/// At most this many faults are listed; the rest are counted.
+pub(crate) const MAX_FAULTS: usize = 100;
 
 /// Why a private zone file was rejected.
 #[derive(Debug, Error)]
@@ -18,61 +21,125 @@ pub enum ZoneFileError {
         source: io::Error,
     },
 
-    /// A `$INCLUDE` directive could not be followed.
-    #[error("{path}:{line}: {problem}: `{text}`")]
-    Include {
-        path: PathBuf,
-        line: usize,
-        text: String,
-        problem: Box<IncludeProblem>,
-    },
-
-    /// The record (or directive) starting at `line` is not valid zone file
-    /// syntax, as judged by hickory's parser.
-    #[error("{path}:{line}: {source}: `{text}`")]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        text: String,
-        #[source]
-        source: ParseError,
-    },
-
-    /// The record starting at `line` parses but breaks a rule of the zone.
-    #[error("{path}:{line}: {rule}: `{text}`")]
-    Rule {
-        path: PathBuf,
-        line: usize,
-        text: String,
-        rule: Box<ZoneRule>,
-    },
-
-    /// The zone has no SOA at its origin (RFC 1035 §5.2: exactly one SOA at the top).
-    #[error("{path}: no SOA record at the zone apex {origin}")]
-    NoSoa { path: PathBuf, origin: Name },
+    /// The zone's text has faults: every one found, in file order, one per
+    /// line of the message.
+    #[error("{}", Faults(faults))]
+    Invalid { faults: Vec<ZoneFault> },
 }
 
 impl ZoneFileError {
-    /// The file to blame (an included file when the fault is in it).
-    pub fn path(&self) -> &std::path::Path {
+    /// Every fault found (one for `Read`: none).
+    pub fn faults(&self) -> &[ZoneFault] {
         match self {
-            Self::Read { path, .. }
-            | Self::Include { path, .. }
-            | Self::Syntax { path, .. }
-            | Self::Rule { path, .. }
-            | Self::NoSoa { path, .. } => path,
+            Self::Read { .. } => &[],
+            Self::Invalid { faults } => faults,
         }
     }
 
-    /// The 1-based line to blame, when one is.
-    pub fn line(&self) -> Option<usize> {
+    /// The file to blame first (an included file when the fault is in it).
+    pub fn path(&self) -> &std::path::Path {
         match self {
-            Self::Include { line, .. } | Self::Syntax { line, .. } | Self::Rule { line, .. } => {
-                Some(*line)
+            Self::Read { path, .. } => path,
+            Self::Invalid { faults } => {
+                faults.first().map_or(std::path::Path::new(""), |f| &f.path)
             }
-            Self::Read { .. } | Self::NoSoa { .. } => None,
         }
     }
+
+    /// The 1-based line of the first fault, when a line is to blame.
+    pub fn line(&self) -> Option<usize> {
+        self.faults().first().and_then(|f| f.line)
+    }
+}
+
+struct Faults<'a>(&'a [ZoneFault]);
+
+impl fmt::Display for Faults<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, fault) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{fault}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One fault of a zone: where, what, and (from files that read as zone
+/// text) the entry it is in.
+#[derive(Debug)]
+pub struct ZoneFault {
+    pub path: PathBuf,
+    /// 1-based line, when a line is to blame.
+    pub line: Option<usize>,
+    /// 1-based byte column of the token to blame.
+    pub column: Option<usize>,
+    pub kind: FaultKind,
+    /// The entry's text on one line, shortened; never from a file none of
+    /// whose entries parsed (it may be any file: a key, a password list).
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for ZoneFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.kind)?;
+        if let Some(excerpt) = &self.excerpt {
+            write!(f, ": `{excerpt}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Not valid zone-file syntax (the message says what was expected).
+    #[error("{0}")]
+    Syntax(String),
+    /// Valid syntax that breaks a rule of the zone.
+    #[error("{0}")]
+    Rule(ZoneRule),
+    /// A `$INCLUDE` that could not be followed.
+    #[error("{0}")]
+    Include(IncludeProblem),
+    /// The zone file could be opened but not taken.
+    #[error("cannot read zone file: {0}")]
+    Read(ReadProblem),
+    /// The zone has no SOA at its origin (RFC 1035 §5.2: one SOA at the top).
+    #[error("no SOA record at the zone apex {origin}")]
+    NoSoa { origin: Name },
+    /// No entry of the file parses: it is not a zone file, and its content
+    /// is not quoted.
+    #[error("not a zone file: none of its entries parses ({faults} faults; first at line {line})")]
+    NotZoneText { faults: usize, line: usize },
+    /// Faults beyond `MAX_FAULTS`, counted.
+    #[error("{0} more faults not listed")]
+    More(usize),
+}
+
+/// Why a file could not be taken.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReadProblem {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Only regular files are read: a FIFO or a device could block the
+    /// load forever, a directory is a mistake.
+    #[error("not a regular file (a {kind})")]
+    NotRegular { kind: &'static str },
+    #[error("the zone's files exceed {max} bytes in all")]
+    TooLarge { max: u64 },
+    #[error("the zone reads more than {max} files")]
+    TooManyFiles { max: usize },
 }
 
 /// Why a `$INCLUDE` could not be followed.
@@ -85,7 +152,7 @@ pub enum IncludeProblem {
     Read {
         path: PathBuf,
         #[source]
-        source: io::Error,
+        source: ReadProblem,
     },
     #[error("included file {path} includes itself")]
     Loop { path: PathBuf },
@@ -93,12 +160,8 @@ pub enum IncludeProblem {
     TooDeep { max: usize },
     #[error("relative $INCLUDE {file} needs the zone's own path to resolve against")]
     NoBaseDir { file: String },
-    #[error("bad origin {origin} in $INCLUDE: {source}")]
-    BadOrigin {
-        origin: String,
-        #[source]
-        source: hickory_proto::ProtoError,
-    },
+    #[error("bad origin in $INCLUDE: {message}")]
+    BadOrigin { message: String },
 }
 
 /// A rule of zone content (beyond syntax) that a record breaks.
@@ -112,9 +175,15 @@ pub enum ZoneRule {
     /// A CNAME owner has no other data (RFC 1034 §3.6.2, RFC 2181 §10.1).
     #[error("{owner} has a CNAME and other data")]
     CnameAndOtherData { owner: Name },
+    /// A name has one CNAME at most (RFC 2181 §10.1).
+    #[error("{owner} has two CNAME records")]
+    TwoCnames { owner: Name },
     /// The only SOA of a zone is at its apex.
     #[error("SOA at {owner}, not at the zone apex {origin}")]
     SoaNotAtApex { owner: Name, origin: Name },
+    /// A zone has exactly one SOA (RFC 1035 §5.2).
+    #[error("a second SOA record at {owner}")]
+    TwoSoas { owner: Name },
     /// PrivateZone serves class IN only.
     #[error("{owner} has class {class}, only IN is served")]
     NotClassIn { owner: Name, class: String },

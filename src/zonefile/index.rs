@@ -5,14 +5,12 @@
 //! exist and answer NODATA). Each node keeps its RRsets ready to hand out as
 //! slices, all its records in one slice for ANY, and for a zone cut the glue.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    ops::Range,
-};
+use std::{collections::HashMap, ops::Range};
 
-use hickory_proto::rr::{Name, RData, Record, RecordSet, RecordSetParts, RecordType, RrKey};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::key::{WireName, key_of};
+use super::{key::key_of, records::RrSet};
+use crate::wire::WireName;
 
 #[derive(Debug, Default)]
 pub(crate) struct ZoneNode {
@@ -41,36 +39,35 @@ impl ZoneNode {
 
 pub(crate) type Nodes = HashMap<Box<[u8]>, ZoneNode>;
 
-/// Builds the index of a zone whose records passed `rules::check`.
-///
-/// `owners` gives the file's spelling of owner names (see `ZoneText::owners`).
-pub(crate) fn build(
-    origin: &Name,
-    records: BTreeMap<RrKey, RecordSet>,
-    owners: &HashMap<Box<[u8]>, Name>,
-) -> Nodes {
+/// Builds the index of a zone whose records passed the rules.
+pub(crate) fn build(origin: &Name, sets: Vec<RrSet>) -> Nodes {
     let origin_labels = WireName::new(origin).labels();
     let apex = key_of(origin);
     // RRsets per name first; a node's slices are laid out once all are known.
-    let mut pending: HashMap<Box<[u8]>, Vec<RecordSetParts>> = HashMap::new();
+    let mut pending: HashMap<Box<[u8]>, Vec<RrSet>> = HashMap::new();
     pending.entry(apex.clone()).or_default();
-    for set in records.into_values() {
-        let key = WireName::new(set.name());
+    for mut set in sets {
+        let Some(first) = set.records.first() else {
+            continue;
+        };
+        let key = WireName::new(&first.name);
         // Ancestors up to (not including) the apex exist too.
         for skip in 1..key.labels().saturating_sub(origin_labels) {
-            pending.entry(key.ancestor(skip).into()).or_default();
+            let ancestor = key.ancestor(skip);
+            if !pending.contains_key(ancestor) {
+                pending.insert(ancestor.into(), Vec::new());
+            }
         }
-        let mut parts = set.into_parts();
-        if let Some(owner) = owners.get(key.bytes()) {
-            parts.name.clone_from(owner);
-        }
-        pending.entry(key.bytes().into()).or_default().push(parts);
+        pending
+            .entry(std::mem::take(&mut set.key))
+            .or_default()
+            .push(set);
     }
 
     let mut nodes: Nodes = pending
         .into_iter()
         .map(|(key, sets)| {
-            let cut = key != apex && sets.iter().any(|s| s.record_type == RecordType::NS);
+            let cut = key != apex && sets.iter().any(|s| s.rtype == RecordType::NS);
             (key, node_of(sets, cut))
         })
         .collect();
@@ -88,20 +85,14 @@ pub(crate) fn build(
     nodes
 }
 
-fn node_of(mut sets: Vec<RecordSetParts>, cut: bool) -> ZoneNode {
-    sets.sort_by_key(|s| u16::from(s.record_type));
+fn node_of(mut sets: Vec<RrSet>, cut: bool) -> ZoneNode {
+    sets.sort_by_key(|s| u16::from(s.rtype));
     let mut records = Vec::with_capacity(sets.iter().map(|s| s.records.len()).sum());
     let mut ranges = Vec::with_capacity(sets.len());
     for set in sets {
         let start = records.len();
-        records.extend(set.records.into_iter().map(|mut r| {
-            // One TTL per RRset (RFC 2181 §5.2): the set's, which hickory
-            // takes from the last record of the set in the file.
-            r.ttl = set.ttl;
-            r.name.clone_from(&set.name);
-            r
-        }));
-        ranges.push((set.record_type, start..records.len()));
+        records.extend(set.records);
+        ranges.push((set.rtype, start..records.len()));
     }
     ZoneNode {
         records: records.into(),

@@ -1,27 +1,51 @@
 //! Private zones from RFC 1035 zone files: the PrivateZone stand-in.
 //!
-//! A zone file is parsed by hickory's zone parser, checked against the rules
-//! of a zone, and indexed once so that a lookup is a few hash probes with no
+//! A zone file is read as BIND 9 reads it, checked against the rules of a
+//! zone, and indexed once so that a lookup is a few hash probes with no
 //! allocation (only wildcard answers allocate, for the renamed records).
-//! Errors name the file and line of the faulty record.
 //!
-//! - [`PrivateZone::load`] / [`PrivateZone::from_str`]: load and validate.
+//! - [`PrivateZone::load`] / [`PrivateZone::from_str`]: load and validate;
+//!   [`PrivateZone::load_with`] takes other [`Limits`].
 //! - [`PrivateZone::lookup`]: one name and type → [`ZoneAnswer`].
 //! - [`ptr_name`]: reverse name of an address (for ENI PTR records).
 //!
-//! Behaviour, and where it comes from:
-//! - `$ORIGIN`, `$TTL`, `@`, blank owners, wildcards: hickory's parser.
-//!   `$INCLUDE file [origin]` is expanded here: relative to the including
-//!   file's directory, with the parent's origin restored afterwards (RFC 1035
-//!   §5.1), loops and nesting deeper than 16 files refused.
-//! - Rejected, with file and line: syntax hickory refuses (bad address,
-//!   unknown type, no TTL and no `$TTL`, garbage), an owner outside the
-//!   origin, a CNAME beside other data, an SOA below the apex, a class other
-//!   than IN. Rejected with the file only: no SOA at the apex.
-//! - Inherited from hickory, not detected: a second CNAME at a name replaces
-//!   the first, and an RRset whose records give different TTLs takes the last.
+//! The parser is our own (`lexer`, `text`, `rdata`, `parse`): hickory's
+//! text parser refuses many types BIND loads and re-encodes `\DDD` and
+//! multi-line TXT wrongly, and NLnet Labs' `domain` 0.12 lacks ~40 of
+//! BIND's types and `$GENERATE`, reads `@` in RDATA as a label, and stops
+//! at the first fault. What it reads:
+//! - every type BIND 9.18 reads for class IN, and RFC 3597's `TYPEn`,
+//!   `CLASSn` and `\# length hex` for any type; MD/MF (obsolete) and meta
+//!   types are refused, as BIND does;
+//! - `$ORIGIN`, `$TTL`, `$INCLUDE file [origin]` (relative to the including
+//!   file's directory; the includer's origin and owner are back in force
+//!   after it, RFC 1035 §5.1), BIND's `$GENERATE`; TTLs with units (`1h30m`);
+//! - `\DDD` and `\X` escapes kept byte for byte, quoted strings holding
+//!   blanks and `;`, entries over several lines in parentheses, `@` and
+//!   relative names in RDATA.
+//!
+//! RDATA is built in wire form; A, AAAA, NS, CNAME, SOA, PTR, MX, TXT and
+//! SRV are decoded into hickory's types (kept only if hickory writes them
+//! back byte for byte), every other type is served as opaque RDATA exactly
+//! as loaded.
+//!
+//! Faults: every one in the zone, each with file:line:column and the entry
+//! it is in (at most 100, then a count). Rules: an owner outside the
+//! origin, a CNAME beside other data or a second CNAME, an SOA below the
+//! apex or a second one, a class other than IN; no SOA at the apex. A file
+//! none of whose entries parses is reported without quoting any of it (it
+//! may be any file, e.g. `/etc/shadow`).
+//!
+//! Limits ([`Limits`]): `$INCLUDE` depth 16, 256 files and 64 MiB in all,
+//! 1,000,000 `$GENERATE`d records; only regular files are opened (a FIFO
+//! would block the load), checked before and after opening.
+//!
+//! As BIND: an RRset whose records give different TTLs takes the first; a
+//! record given twice is kept once; an SOA with no TTL and no `$TTL` takes
+//! its MINIMUM.
+//!
 //! - Names are matched case-insensitively; answers carry owners as the file
-//!   spells them (a wildcard answer: as the query spells it).
+//!   first spells them (a wildcard answer: as the query spells it).
 //! - Wildcards follow RFC 4592: only `*.<closest encloser>` synthesizes, and
 //!   never for a name that exists, empty non-terminals included (RFC 8020).
 //! - NS below the apex is a zone cut: the cut and everything below it answer
@@ -30,18 +54,25 @@
 
 mod answer;
 mod error;
+mod generate;
 mod index;
 pub(crate) mod key;
-mod load;
+mod lexer;
+mod parse;
 mod ptr;
+mod rdata;
+mod read;
+mod records;
 mod rules;
-mod source;
+mod text;
+mod types;
 mod zone;
 
 #[cfg(test)]
 mod tests;
 
 pub use answer::ZoneAnswer;
-pub use error::{IncludeProblem, ZoneFileError, ZoneRule};
+pub use error::{FaultKind, IncludeProblem, ReadProblem, ZoneFault, ZoneFileError, ZoneRule};
 pub use ptr::ptr_name;
+pub use read::Limits;
 pub use zone::PrivateZone;

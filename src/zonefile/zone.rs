@@ -2,7 +2,6 @@
 
 use std::{
     borrow::Cow,
-    fs,
     path::{Path, PathBuf},
 };
 
@@ -10,12 +9,24 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::{
     answer::ZoneAnswer,
-    error::ZoneFileError,
+    error::{FaultKind, ReadProblem, ZoneFault, ZoneFileError},
     index::{self, Nodes, ZoneNode},
-    key::{WireName, key_of, wildcard_buf, wildcard_of},
-    load,
-    source::ZoneText,
+    key::{key_of, wildcard_buf, wildcard_of},
+    parse::Loader,
+    read::{Budget, Limits},
 };
+use crate::wire::WireName;
+
+/// A name in uncompressed wire form, case kept.
+fn wire(name: &Name) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 1);
+    for label in name.iter() {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    }
+    out.push(0);
+    out
+}
 
 /// An RFC 1035 zone file, loaded and indexed for answering.
 ///
@@ -34,13 +45,31 @@ pub struct PrivateZone {
 
 impl PrivateZone {
     /// Loads the zone file at `path` for the zone `origin` (the origin relative
-    /// names start from; `$ORIGIN` may change it within the file).
+    /// names start from; `$ORIGIN` may change it within the file), within
+    /// the default [`Limits`].
     pub fn load(origin: &Name, path: &Path) -> Result<Self, ZoneFileError> {
-        let text = fs::read_to_string(path).map_err(|source| ZoneFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_str(origin, &text, path)
+        Self::load_with(origin, path, Limits::default())
+    }
+
+    /// Loads the zone file at `path` within `limits`.
+    pub fn load_with(origin: &Name, path: &Path, limits: Limits) -> Result<Self, ZoneFileError> {
+        let mut budget = Budget::new(limits);
+        let text = match budget.read(path) {
+            Ok(text) => text,
+            Err(ReadProblem::Io(source)) => {
+                return Err(ZoneFileError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+            Err(problem) => {
+                let mut loader = Loader::new(&[0], budget);
+                loader.read_problem(path, problem);
+                let (_, faults) = loader.finish();
+                return Err(ZoneFileError::Invalid { faults });
+            }
+        };
+        Self::parse(origin, &text, path, budget)
     }
 
     /// Loads a zone from `text`; `path` names it in errors, and relative
@@ -48,21 +77,63 @@ impl PrivateZone {
     // Not `FromStr`: a zone needs its origin and path too.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+        let mut budget = Budget::new(Limits::default());
+        if let Err(problem) = budget.count_text(text.len()) {
+            let mut loader = Loader::new(&[0], budget);
+            loader.read_problem(path, problem);
+            let (_, faults) = loader.finish();
+            return Err(ZoneFileError::Invalid { faults });
+        }
+        Self::parse(origin, text.as_bytes(), path, budget)
+    }
+
+    fn parse(
+        origin: &Name,
+        text: &[u8],
+        path: &Path,
+        budget: Budget,
+    ) -> Result<Self, ZoneFileError> {
         let mut origin = origin.clone();
         origin.set_fqdn(true);
-        let source = ZoneText::expand(&origin, text, path)?;
-        let records = load::parse(&origin, &source)?;
-        let record_count = records.values().map(|set| set.records_count()).sum();
-        let nodes = index::build(&origin, records, &source.owners);
+        let origin_wire = wire(&origin);
+        let mut loader = Loader::new(&origin_wire, budget);
+        loader.file(path, text, origin_wire.clone());
+        let has_soa = loader.has_soa();
+        let (sets, mut faults) = loader.finish();
+        // Without other faults, a missing SOA is the fault; with them, it is
+        // most likely one of them (a broken SOA line).
+        if faults.is_empty() && !has_soa {
+            faults.push(ZoneFault {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                kind: FaultKind::NoSoa {
+                    origin: origin.clone(),
+                },
+                excerpt: None,
+            });
+        }
+        if !faults.is_empty() {
+            return Err(ZoneFileError::Invalid { faults });
+        }
+        let record_count = sets.iter().map(|s| s.records.len()).sum();
+        let nodes = index::build(&origin, sets);
         let origin_key = key_of(&origin);
         let soa = nodes
             .get(&origin_key)
             .and_then(|apex| apex.set(RecordType::SOA))
             .and_then(|soa| soa.first())
             .cloned()
-            .ok_or_else(|| ZoneFileError::NoSoa {
-                path: path.to_path_buf(),
-                origin: origin.clone(),
+            .ok_or_else(|| ZoneFileError::Invalid {
+                faults: vec![ZoneFault {
+                    path: path.to_path_buf(),
+                    line: None,
+                    column: None,
+                    kind: FaultKind::NoSoa {
+                        origin: origin.clone(),
+                    },
+                    excerpt: None,
+                }],
             })?;
         Ok(Self {
             origin_labels: WireName::new(&origin).labels(),

@@ -67,6 +67,9 @@ pub struct Server {
     /// The first listen address (127.0.0.1).
     pub addr: SocketAddr,
     pub ready: Ready,
+    /// Where the server's stderr goes when started with
+    /// `start_logging_to_file`.
+    pub log: Option<PathBuf>,
     config: Option<PathBuf>,
     child: Child,
     _dir: tempfile::TempDir,
@@ -94,7 +97,21 @@ impl Server {
     /// The same with `RLIMIT_NOFILE` set to `nofile`, soft and hard (as
     /// `ulimit -n` would), so that the server cannot raise it.
     pub fn start_with_nofile(config: &LabConfig, extra: &[&str], nofile: u64) -> Server {
-        Starting::spawn_limited(Some(config), extra, Some(nofile)).wait_ready()
+        let launch = Launch {
+            nofile: Some(nofile),
+            ..Launch::default()
+        };
+        Starting::spawn_with(Some(config), extra, launch).wait_ready()
+    }
+
+    /// The same with stderr written to `Server::log`; `filter` is
+    /// `EPDNS_LOG`, `None` for the filter a user gets by default.
+    pub fn start_logging_to_file(config: &LabConfig, filter: Option<&str>) -> Server {
+        let launch = Launch {
+            log_to_file: Some(filter),
+            ..Launch::default()
+        };
+        Starting::spawn_with(Some(config), &[], launch).wait_ready()
     }
 
     /// `epdns serve` without `--config`: the embedded lab config.
@@ -226,9 +243,20 @@ impl Server {
     }
 }
 
+/// How the harness starts a server process, beyond its arguments.
+#[derive(Default, Clone, Copy)]
+pub struct Launch<'a> {
+    /// `RLIMIT_NOFILE`, soft and hard.
+    pub nofile: Option<u64>,
+    /// Write stderr to a file with this `EPDNS_LOG` (`None`: the default
+    /// filter); without it the server logs at warn to the test's stderr.
+    pub log_to_file: Option<Option<&'a str>>,
+}
+
 /// A server started and not yet known to be ready.
 pub struct Starting {
     config: Option<PathBuf>,
+    log: Option<PathBuf>,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -238,15 +266,11 @@ impl Starting {
     /// `127.0.0.1:0`, the admin API on `127.0.0.1:0`, a ready file, and
     /// `extra` arguments.
     pub fn spawn(config: Option<&LabConfig>, extra: &[&str]) -> Starting {
-        Self::spawn_limited(config, extra, None)
+        Self::spawn_with(config, extra, Launch::default())
     }
 
-    /// As `spawn`, with `RLIMIT_NOFILE` (soft and hard) set to `nofile`.
-    pub fn spawn_limited(
-        config: Option<&LabConfig>,
-        extra: &[&str],
-        nofile: Option<u64>,
-    ) -> Starting {
+    /// As `spawn`, with the process set up as `launch` says.
+    pub fn spawn_with(config: Option<&LabConfig>, extra: &[&str], launch: Launch) -> Starting {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_epdns"));
         cmd.arg("serve");
@@ -260,9 +284,23 @@ impl Starting {
             .args(["--udp-threads", "1", "--ready-file"])
             .arg(dir.path().join(READY_FILE))
             .args(extra)
-            .env("EPDNS_LOG", "warn")
             .stdin(Stdio::null());
-        if let Some(n) = nofile {
+        let log = match launch.log_to_file {
+            None => {
+                cmd.env("EPDNS_LOG", "warn");
+                None
+            }
+            Some(filter) => {
+                let file = dir.path().join("stderr.log");
+                match filter {
+                    Some(f) => cmd.env("EPDNS_LOG", f),
+                    None => cmd.env_remove("EPDNS_LOG"),
+                };
+                cmd.stderr(std::fs::File::create(&file).unwrap());
+                Some(file)
+            }
+        };
+        if let Some(n) = launch.nofile {
             use std::os::unix::process::CommandExt;
             let lim = libc::rlimit {
                 rlim_cur: n,
@@ -281,7 +319,12 @@ impl Starting {
             }
         }
         let child = cmd.spawn().expect("start epdns");
-        Starting { config, child, dir }
+        Starting {
+            config,
+            log,
+            child,
+            dir,
+        }
     }
 
     pub fn ready_file(&self) -> PathBuf {
@@ -327,6 +370,7 @@ impl Starting {
             addr: ready.dns[0],
             ready,
             config: self.config,
+            log: self.log,
             child: self.child,
             _dir: self.dir,
         }

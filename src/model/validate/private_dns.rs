@@ -80,7 +80,13 @@ pub(super) fn private_zones(
                 vpc_indexes,
                 zone: Arc::new(zone),
             }),
-            // The zone file's own error, which names its file and line.
+            // The zone file's own errors, each naming its file, line and
+            // column: one error per fault, as for the config's own.
+            Err(e) if !e.faults().is_empty() => {
+                for fault in e.faults() {
+                    errs.push(&obj, "file", fault.to_string());
+                }
+            }
             Err(e) => errs.push(&obj, "file", e.to_string()),
         }
     }

@@ -1,6 +1,8 @@
 //! `[server]` and `[admin]`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
 use std::str::FromStr;
 
 use hickory_proto::rr::Name;
@@ -53,11 +55,50 @@ pub(super) fn server(s: &ServerSection, errs: &mut Errors) -> ServerSettings {
         hostmaster,
         ttl: s.ttl,
         ecs: s.ecs,
+        ecs_trusted: ecs_trusted(&s.ecs_trusted, &obj, errs),
         udp_payload: s.udp_payload,
         soa,
         all_down,
         degraded_ttl: s.degraded_ttl,
     }
+}
+
+/// `[server] ecs_trusted`: resolver addresses or networks, exact (no host
+/// bits) and never everyone, since a trusted ECS address chooses which VPC's
+/// private data the answer holds.
+fn ecs_trusted(entries: &[String], obj: &Obj, errs: &mut Errors) -> Vec<IpNet> {
+    let mut nets = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let field = ConfigPath::from("ecs_trusted").index(i);
+        let net = match (IpNet::from_str(e), IpAddr::from_str(e)) {
+            (Ok(net), _) => net,
+            (_, Ok(ip)) => IpNet::from(ip),
+            _ => {
+                errs.push(
+                    obj,
+                    field,
+                    format!("'{e}' is not an address or CIDR (e.g. 127.0.0.53 or 10.0.0.0/24)"),
+                );
+                continue;
+            }
+        };
+        if net.prefix_len() == 0 {
+            errs.push(
+                obj,
+                field,
+                format!("'{e}' trusts every address: any client could choose any VPC's view"),
+            );
+        } else if net.trunc() != net {
+            errs.push(
+                obj,
+                field,
+                format!("'{e}' has host bits set: did you mean {}?", net.trunc()),
+            );
+        } else {
+            nets.push(net);
+        }
+    }
+    nets
 }
 
 fn listen_addresses(listen: &[String], obj: &Obj, errs: &mut Errors) -> Vec<SocketAddr> {

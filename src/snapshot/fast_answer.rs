@@ -1,7 +1,7 @@
 //! The answer rule for the wire-level fast path: the same decisions as
-//! `answer.rs` (through `Snapshot::choose`), returning precomputed records
-//! on the wire instead of `Record`s. Only the generated zone's common
-//! questions are answered here; everything else is `General`.
+//! `answer.rs` (through `Snapshot::choose`), returning addresses for
+//! `dns/fast.rs` to write instead of `Record`s. Only the generated zone's
+//! common questions are answered here; everything else is `General`.
 
 use std::net::IpAddr;
 
@@ -10,14 +10,16 @@ use smallvec::SmallVec;
 
 use super::answer::{Choice, Client, Snapshot};
 use super::tables::{FamilyAnswers, GeneratedNode};
+use crate::wire::name::under;
 
-pub enum WireAnswer {
+pub enum FastAnswer {
     /// A (or AAAA) records of these addresses, owned by the question's name;
-    /// `scope_prefix` for ECS.
+    /// `affinity` as `Depends::affinity` (the fast path's answers never
+    /// depend on the view).
     Addresses {
         ips: SmallVec<[IpAddr; 8]>,
         ttl: u32,
-        scope_prefix: u8,
+        affinity: Option<u8>,
     },
     NxDomain,
     NoData,
@@ -26,32 +28,19 @@ pub enum WireAnswer {
     General,
 }
 
-/// The generated zone's SOA for negative answers, in pieces: the owner and
-/// the two names inside are written relative to the apex, which the encoder
-/// points at inside the question.
-pub struct NegativeSoa {
-    pub ttl: u32,
-    /// Labels of MNAME above the apex, on the wire (e.g. `\x02ns`).
-    pub mname_labels: Box<[u8]>,
-    /// Labels of RNAME above the apex (e.g. `\x0ahostmaster`).
-    pub rname_labels: Box<[u8]>,
-    /// SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM.
-    pub counters: [u8; 20],
-}
-
 impl Snapshot {
     /// Answers `qname` (lowercase wire form, root octet included) for
     /// `qtype`, or says to take the general path.
-    pub fn wire_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> WireAnswer {
+    pub fn fast_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> FastAnswer {
         let t = &*self.tables;
         if !t.fast_path {
-            return WireAnswer::General;
+            return FastAnswer::General;
         }
         let Some(node) = t.wire_names.get(qname) else {
             return if under(qname, &t.apex_wire) {
-                WireAnswer::NxDomain
+                FastAnswer::NxDomain
             } else {
-                WireAnswer::General
+                FastAnswer::General
             };
         };
         match (*node, qtype) {
@@ -64,7 +53,7 @@ impl Snapshot {
                 if ep.dual_stack {
                     self.family(ep, &ep.aaaa, client)
                 } else {
-                    WireAnswer::NoData
+                    FastAnswer::NoData
                 }
             }
             (GeneratedNode::ZoneDomain(i), RecordType::A | RecordType::AAAA) => {
@@ -74,15 +63,15 @@ impl Snapshot {
                     _ => zd.aaaa.map(IpAddr::V6),
                 };
                 match ip {
-                    Some(ip) => WireAnswer::Addresses {
+                    Some(ip) => FastAnswer::Addresses {
                         ips: smallvec::smallvec![ip],
                         ttl: t.ttl,
-                        scope_prefix: 0,
+                        affinity: None,
                     },
-                    None => WireAnswer::NoData,
+                    None => FastAnswer::NoData,
                 }
             }
-            _ => WireAnswer::General,
+            _ => FastAnswer::General,
         }
     }
 
@@ -91,31 +80,19 @@ impl Snapshot {
         ep: &super::tables::EndpointAnswers,
         fam: &FamilyAnswers,
         client: &Client,
-    ) -> WireAnswer {
+    ) -> FastAnswer {
         match self.choose(ep, fam, client) {
             Choice::Enis {
                 picked,
                 degraded,
-                scope_prefix,
-            } => WireAnswer::Addresses {
+                affinity,
+            } => FastAnswer::Addresses {
                 ips: picked.iter().map(|&i| fam.ips[i as usize]).collect(),
                 ttl: self.tables.answer_ttl(degraded),
-                scope_prefix,
+                affinity,
             },
-            Choice::NoData => WireAnswer::NoData,
-            Choice::ServFail => WireAnswer::ServFail,
+            Choice::NoData => FastAnswer::NoData,
+            Choice::ServFail => FastAnswer::ServFail,
         }
     }
-}
-
-/// Whether wire name `name` is at or below `apex`, at a label boundary.
-pub fn under(name: &[u8], apex: &[u8]) -> bool {
-    let mut pos = 0;
-    while pos < name.len() {
-        if name[pos..] == *apex {
-            return true;
-        }
-        pos += 1 + name[pos] as usize;
-    }
-    apex.is_empty()
 }

@@ -1,0 +1,339 @@
+//! The one entry point both transports call: the wire-level fast path for
+//! the common question, else the general path.
+
+use super::client::Origin;
+use super::message::{Outcome, respond_general};
+use super::metrics::Metrics;
+use crate::snapshot::Snapshot;
+
+/// Answers one query message into `out` (cleared first).
+pub fn respond(
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    packet: &[u8],
+    origin: Origin,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    if super::fast::respond(snapshot, metrics, packet, origin, out) {
+        return Outcome::Reply;
+    }
+    respond_general(snapshot, metrics, packet, origin, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::path::Path;
+    use std::str::FromStr;
+    use std::sync::Arc;
+
+    use hickory_proto::op::{Edns, Message, OpCode, Query as HQuery};
+    use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
+    use hickory_proto::rr::{Name, RecordType};
+
+    use super::*;
+    use crate::dns::client::Transport;
+    use crate::dns::fast;
+    use crate::load::load_str;
+    use crate::snapshot::{AllDownPolicy, Tables};
+
+    const CFG: &str = r#"
+[server]
+degraded_ttl = 7
+ecs_trusted = ["127.9.0.53"]
+[[vpc]]
+id = "v"
+region = "r1"
+cidrs = ["127.0.0.0/16", "fd00::/16"]
+[[vswitch]]
+id = "sa"
+vpc = "v"
+zone = "za"
+cidr = "127.0.1.0/24"
+ipv6_cidr = "fd00:1::/64"
+[[vswitch]]
+id = "sb"
+vpc = "v"
+zone = "zb"
+cidr = "127.0.2.0/25"
+ipv6_cidr = "fd00:2::/64"
+[[service]]
+id = "s"
+region = "r1"
+zone_affinity = true
+dual_stack = true
+[[endpoint]]
+id = "e"
+vpc = "v"
+service = "s"
+ip_version = "dual-stack"
+zone_affinity = true
+zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:1::10" },
+          { vswitch = "sb", ip = "127.0.2.10", ipv6 = "fd00:2::10" } ]
+[[endpoint]]
+id = "p"
+vpc = "v"
+service = "s"
+zones = [ { vswitch = "sa", ip = "127.0.1.11" } ]
+[[endpoint]]
+id = "x"
+vpc = "v"
+service = "s"
+zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2.12" } ]
+"#;
+
+    pub(super) fn snapshot(policy: AllDownPolicy, down: &[&str]) -> Snapshot {
+        let model = load_str(CFG, Path::new("t.toml")).unwrap();
+        let mut tables = Tables::build(&model, 9);
+        tables.all_down = policy;
+        let tables = Arc::new(tables);
+        let up = tables
+            .targets
+            .iter()
+            .map(|t| !down.contains(&t.ip.to_string().as_str()))
+            .collect();
+        Snapshot { tables, up }
+    }
+
+    pub(super) fn query(name: &str, t: RecordType, edns: Option<(u16, Option<&str>)>) -> Vec<u8> {
+        let mut m = Message::query();
+        m.metadata.op_code = OpCode::Query;
+        m.metadata.recursion_desired = name.len().is_multiple_of(2);
+        m.metadata.checking_disabled = name.len().is_multiple_of(3);
+        m.add_query(HQuery::query(Name::from_str(name).unwrap(), t));
+        if let Some((payload, ecs)) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(payload);
+            if let Some(net) = ecs {
+                let net = ipnet::IpNet::from_str(net).unwrap();
+                e.options_mut()
+                    .insert(EdnsOption::Subnet(ClientSubnet::from(net)));
+            }
+            m.set_edns(e);
+        }
+        m.to_vec().unwrap()
+    }
+
+    /// Both paths, decoded; `None` for the fast one when it declined.
+    fn both(s: &Snapshot, packet: &[u8], src: &str) -> (Option<Message>, Message) {
+        let origin = Origin {
+            src: src.parse().unwrap(),
+            listener: SocketAddr::from(([127, 0, 0, 1], 53)),
+            transport: Transport::Udp,
+        };
+        let m = Metrics::default();
+        let mut out = Vec::new();
+        let fast = fast::respond(s, &m, packet, origin, &mut out)
+            .then(|| Message::from_vec(&out).expect("fast reply decodes"));
+        let mut out = Vec::new();
+        assert!(matches!(
+            respond_general(s, &m, packet, origin, &mut out),
+            Outcome::Reply
+        ));
+        (
+            fast,
+            Message::from_vec(&out).expect("general reply decodes"),
+        )
+    }
+
+    /// The fast path must say exactly what the general path says, for every
+    /// question it takes, and take the common ones.
+    #[test]
+    fn fast_path_answers_as_the_general_path() {
+        let names = [
+            "e.s.r1.privatelink.aliyuncs.com.",
+            "E.S.R1.PrivateLink.Aliyuncs.COM.",
+            "p.s.r1.privatelink.aliyuncs.com.",
+            "x.s.r1.privatelink.aliyuncs.com.",
+            "e-za.s.r1.privatelink.aliyuncs.com.",
+            "e-zb.s.r1.privatelink.aliyuncs.com.",
+            "p-za.s.r1.privatelink.aliyuncs.com.",
+            "nope.s.r1.privatelink.aliyuncs.com.",
+            "nope.privatelink.aliyuncs.com.",
+            "a.b.c.e.s.r1.privatelink.aliyuncs.com.",
+            "s.r1.privatelink.aliyuncs.com.",
+            "privatelink.aliyuncs.com.",
+            "example.com.",
+            "xprivatelink.aliyuncs.com.",
+        ];
+        let types = [
+            RecordType::A,
+            RecordType::AAAA,
+            RecordType::MX,
+            RecordType::ANY,
+        ];
+        let edns_cases: [Option<(u16, Option<&str>)>; 7] = [
+            None,
+            Some((512, None)),
+            Some((4096, None)),
+            Some((1232, Some("127.0.1.0/24"))),
+            Some((1232, Some("127.0.2.77/25"))),
+            Some((1232, Some("127.0.0.0/16"))),
+            Some((1232, Some("fd00:2::/64"))),
+        ];
+        let healths: [(AllDownPolicy, &[&str]); 5] = [
+            (AllDownPolicy::All, &[]),
+            (AllDownPolicy::All, &["127.0.1.10"]),
+            (
+                AllDownPolicy::All,
+                &["127.0.1.10", "127.0.2.10", "127.0.1.12", "127.0.2.12"],
+            ),
+            (
+                AllDownPolicy::None,
+                &["127.0.1.10", "127.0.2.10", "127.0.1.11"],
+            ),
+            (
+                AllDownPolicy::ServFail,
+                &["127.0.1.10", "127.0.2.10", "fd00:2::10"],
+            ),
+        ];
+        let mut taken = 0;
+        let mut compared = 0;
+        for (policy, down) in healths {
+            let s = snapshot(policy, down);
+            for name in names {
+                for t in types {
+                    for edns in edns_cases {
+                        // Members in each zone and in none, an outsider, a
+                        // trusted resolver outside every VPC.
+                        for src in [
+                            "127.0.1.50",
+                            "127.0.2.50",
+                            "127.0.9.9",
+                            "127.5.0.1",
+                            "127.9.0.53",
+                        ] {
+                            let p = query(name, t, edns);
+                            let (fast, general) = both(&s, &p, src);
+                            compared += 1;
+                            let Some(fast) = fast else { continue };
+                            taken += 1;
+                            let ctx = format!("{name} {t} {edns:?} from {src}, down {down:?}");
+                            assert_eq!(fast.metadata, general.metadata, "{ctx}");
+                            assert_eq!(fast.queries, general.queries, "{ctx}");
+                            assert_eq!(fast.answers, general.answers, "{ctx}");
+                            assert_eq!(fast.authorities, general.authorities, "{ctx}");
+                            assert_eq!(fast.additionals, general.additionals, "{ctx}");
+                            assert_eq!(fast.edns, general.edns, "{ctx}");
+                        }
+                    }
+                }
+            }
+        }
+        // A/AAAA for endpoint and zone domains and NXDOMAIN under the apex,
+        // in every EDNS case: the fast path must have taken most of them.
+        assert!(taken > compared / 4, "fast path took {taken} of {compared}");
+    }
+
+    #[test]
+    fn fast_path_declines_what_it_does_not_handle() {
+        let s = snapshot(AllDownPolicy::All, &[]);
+        let ep = "e.s.r1.privatelink.aliyuncs.com.";
+        let origin = Origin {
+            src: "127.0.0.1".parse().unwrap(),
+            listener: SocketAddr::from(([127, 0, 0, 1], 53)),
+            transport: Transport::Udp,
+        };
+        let m = Metrics::default();
+        let mut out = Vec::new();
+        let mut declines = |p: &[u8]| !fast::respond(&s, &m, p, origin, &mut out);
+        // Opcode NOTIFY.
+        let mut p = query(ep, RecordType::A, None);
+        p[2] |= 4 << 3;
+        assert!(declines(&p));
+        // A response.
+        let mut p = query(ep, RecordType::A, None);
+        p[2] |= 0x80;
+        assert!(declines(&p));
+        // EDNS version 1.
+        let mut p = query(ep, RecordType::A, Some((1232, None)));
+        let opt = p.len() - 11;
+        p[opt + 6] = 1;
+        assert!(declines(&p));
+        // Trailing garbage, truncated question, class CH.
+        let mut p = query(ep, RecordType::A, None);
+        p.push(0);
+        assert!(declines(&p));
+        let p = query(ep, RecordType::A, None);
+        assert!(declines(&p[..p.len() - 1]));
+        let mut p = query(ep, RecordType::A, None);
+        let n = p.len();
+        p[n - 1] = 3;
+        assert!(declines(&p));
+        // A name outside the zone.
+        assert!(declines(&query("example.com.", RecordType::A, None)));
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use std::net::SocketAddr;
+
+    use hickory_proto::rr::RecordType;
+    use rand::{RngExt, SeedableRng};
+
+    use super::*;
+    use crate::dns::client::Transport;
+    use crate::snapshot::AllDownPolicy;
+
+    /// Malformed input gets FORMERR or is dropped, never a panic: mutated
+    /// copies of valid queries (flipped bits, cut short, grown) and random
+    /// bytes, through both paths.
+    #[test]
+    fn mutated_and_random_packets_never_panic() {
+        let s = tests::snapshot(AllDownPolicy::All, &[]);
+        let m = Metrics::default();
+        let origin = Origin {
+            src: "127.0.1.50".parse().unwrap(),
+            listener: SocketAddr::from(([127, 0, 0, 1], 53)),
+            transport: Transport::Udp,
+        };
+        let seeds: Vec<Vec<u8>> = [
+            ("e.s.r1.privatelink.aliyuncs.com.", RecordType::A, None),
+            (
+                "e.s.r1.privatelink.aliyuncs.com.",
+                RecordType::AAAA,
+                Some("127.0.1.0/24"),
+            ),
+            (
+                "e-za.s.r1.privatelink.aliyuncs.com.",
+                RecordType::A,
+                Some("::/0"),
+            ),
+            ("x.privatelink.aliyuncs.com.", RecordType::A, None),
+            ("example.com.", RecordType::MX, None),
+        ]
+        .into_iter()
+        .map(|(name, t, ecs)| tests::query(name, t, Some((1232, ecs))))
+        .collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut out = Vec::new();
+        let mut replies = 0;
+        for round in 0..200_000 {
+            let mut p = seeds[round % seeds.len()].clone();
+            match round % 4 {
+                0 => {
+                    for _ in 0..rng.random_range(1..4) {
+                        let i = rng.random_range(0..p.len());
+                        p[i] ^= 1 << rng.random_range(0..8);
+                    }
+                }
+                1 => p.truncate(rng.random_range(0..p.len())),
+                2 => {
+                    let i = rng.random_range(0..p.len());
+                    p[i] = rng.random();
+                    p.extend((0..rng.random_range(0..8)).map(|_| rng.random::<u8>()));
+                }
+                _ => {
+                    p = (0..rng.random_range(0..64)).map(|_| rng.random()).collect();
+                }
+            }
+            if let Outcome::Reply = respond(&s, &m, &p, origin, &mut out) {
+                replies += 1;
+                assert!(out.len() >= 12);
+                assert_eq!(out[..2], p[..2], "ID echoed");
+            }
+        }
+        assert!(replies > 10_000, "only {replies} replies");
+    }
+}
