@@ -146,6 +146,70 @@ impl PrivateZone {
         })
     }
 
+    /// A PrivateZone-style zone, as the cloud's PrivateZone keeps them: the
+    /// user's `records` and, at the apex, the given `soa` and `ns` (the zone
+    /// synthesizes them: the user manages neither). A CNAME is allowed at
+    /// the apex beside them, and is then the answer for every type but SOA
+    /// and NS; elsewhere a CNAME stands alone. `path` names the zone where a
+    /// file would (e.g. its API id). Refused, with the reason: a record
+    /// outside the zone, a user SOA or apex NS, a CNAME beside other data.
+    pub fn from_records(
+        origin: &Name,
+        soa: Record,
+        ns: Vec<Record>,
+        records: Vec<Record>,
+        path: &Path,
+    ) -> Result<Self, String> {
+        let mut origin = origin.clone();
+        origin.set_fqdn(true);
+        let origin_key = key_of(&origin);
+        // Per owner (lowercase wire): (has a CNAME, has other user data).
+        let mut kinds: std::collections::HashMap<Box<[u8]>, (bool, bool)> =
+            std::collections::HashMap::new();
+        for r in &records {
+            if !origin.zone_of(&r.name) {
+                return Err(format!("{} is not in zone {origin}", r.name));
+            }
+            let key = key_of(&r.name);
+            let rtype = r.record_type();
+            if key == origin_key && matches!(rtype, RecordType::SOA | RecordType::NS) {
+                return Err(format!(
+                    "{rtype} at the apex of {origin}: the zone synthesizes its SOA and NS"
+                ));
+            }
+            let kind = kinds.entry(key).or_default();
+            if rtype == RecordType::CNAME {
+                kind.0 = true;
+            } else {
+                kind.1 = true;
+            }
+            if kind.0 && kind.1 {
+                return Err(format!("{} has a CNAME and other data", r.name));
+            }
+        }
+        let mut sets = super::records::RrSets::default();
+        for r in std::iter::once(&soa).chain(&ns).chain(&records) {
+            sets.add(
+                &wire(&r.name),
+                r.ttl,
+                u16::from(r.record_type()),
+                r.data.clone(),
+            );
+        }
+        let sets = sets.finish();
+        let record_count = sets.iter().map(|s| s.records.len()).sum();
+        let nodes = index::build(&origin, sets);
+        Ok(Self {
+            origin_labels: WireName::new(&origin).labels(),
+            origin,
+            origin_key,
+            soa,
+            nodes,
+            path: path.to_path_buf(),
+            record_count,
+        })
+    }
+
     /// The apex of the zone.
     pub fn origin(&self) -> &Name {
         &self.origin
@@ -268,4 +332,101 @@ fn renamed(record: &Record, owner: &Name) -> Record {
     let mut record = record.clone();
     record.name = owner.clone();
     record
+}
+
+#[cfg(test)]
+mod private_zone_style {
+    use std::str::FromStr;
+
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    fn zone(records: Vec<Record>) -> Result<PrivateZone, String> {
+        let origin = name("oss-cn-hangzhou-internal.aliyuncs.com.");
+        let soa = Record::from_rdata(
+            origin.clone(),
+            300,
+            RData::SOA(SOA::new(
+                name("ns.privatelink.aliyuncs.com."),
+                name("hostmaster.privatelink.aliyuncs.com."),
+                1,
+                3600,
+                600,
+                86400,
+                30,
+            )),
+        );
+        let ns = Record::from_rdata(
+            origin.clone(),
+            300,
+            RData::NS(NS(name("ns.privatelink.aliyuncs.com."))),
+        );
+        PrivateZone::from_records(&origin, soa, vec![ns], records, Path::new("zone-1"))
+    }
+
+    #[test]
+    fn a_cname_at_the_apex_answers_every_type_but_soa_and_ns() {
+        let apex = name("oss-cn-hangzhou-internal.aliyuncs.com.");
+        let target = name("ep-1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com.");
+        let z = zone(vec![
+            Record::from_rdata(apex.clone(), 60, RData::CNAME(CNAME(target.clone()))),
+            Record::from_rdata(
+                name("www.oss-cn-hangzhou-internal.aliyuncs.com."),
+                60,
+                RData::A(A::new(127, 0, 1, 5)),
+            ),
+        ])
+        .unwrap();
+        for rtype in [
+            RecordType::A,
+            RecordType::AAAA,
+            RecordType::TXT,
+            RecordType::MX,
+        ] {
+            match z.lookup(&apex, rtype) {
+                ZoneAnswer::Cname(c) => assert_eq!(c.data, RData::CNAME(CNAME(target.clone()))),
+                other => panic!("{rtype}: {other:?}"),
+            }
+        }
+        assert!(
+            matches!(z.lookup(&apex, RecordType::SOA), ZoneAnswer::Records(r) if r[0].record_type() == RecordType::SOA)
+        );
+        assert!(matches!(z.lookup(&apex, RecordType::NS), ZoneAnswer::Records(r) if r.len() == 1));
+        assert_eq!(z.negative_ttl(), 30);
+        assert_eq!(z.len(), 4);
+    }
+
+    #[test]
+    fn user_soa_and_ns_and_a_cname_beside_data_are_refused() {
+        let www = name("www.oss-cn-hangzhou-internal.aliyuncs.com.");
+        let err = zone(vec![
+            Record::from_rdata(www.clone(), 60, RData::A(A::new(127, 0, 1, 5))),
+            Record::from_rdata(www.clone(), 60, RData::CNAME(CNAME(name("x.example.")))),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "www.oss-cn-hangzhou-internal.aliyuncs.com. has a CNAME and other data"
+        );
+        let apex = name("oss-cn-hangzhou-internal.aliyuncs.com.");
+        let err = zone(vec![Record::from_rdata(
+            apex,
+            60,
+            RData::NS(NS(name("ns.example."))),
+        )])
+        .unwrap_err();
+        assert!(err.contains("synthesizes its SOA and NS"), "{err}");
+        let err = zone(vec![Record::from_rdata(
+            name("www.example."),
+            60,
+            RData::A(A::new(127, 0, 1, 5)),
+        )])
+        .unwrap_err();
+        assert!(err.contains("is not in zone"), "{err}");
+    }
 }
