@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::cloudapi::plane::Extension;
 use crate::config::file::ConfigFile;
 use crate::config::path::Step;
 use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
@@ -107,17 +108,16 @@ impl std::error::Error for LoadError {}
 
 /// Reads and validates. `previous` is the model being replaced on reload.
 pub fn load(source: &ConfigSource, previous: Option<&Model>) -> Result<Model, LoadError> {
-    load_with(source, previous, &|_| {}).map(|(model, _)| model)
+    load_with(source, previous, None).map(|(model, _)| model)
 }
 
-/// Reads, lets `extend` add objects to the parsed file (the control API's
-/// endpoints), and validates the whole; returns the model and the file as
-/// parsed (without the additions), which the control API validates its
-/// changes against.
+/// Reads, adds the control API's objects (`api`) to the parsed file, and
+/// validates the whole; returns the model and the file as parsed (without
+/// the additions), which the control API validates its changes against.
 pub fn load_with(
     source: &ConfigSource,
     previous: Option<&Model>,
-    extend: &dyn Fn(&mut ConfigFile),
+    api: Option<&Extension>,
 ) -> Result<(Model, ConfigFile), LoadError> {
     let text = match source {
         ConfigSource::File(p) => Cow::Owned(read(p).map_err(LoadError::Config)?),
@@ -127,8 +127,10 @@ pub fn load_with(
     let mut cfg = parse(&text, &path).map_err(LoadError::Config)?;
     relative_to_config(&mut cfg, source);
     let base = cfg.clone();
-    extend(&mut cfg);
-    let model = build_located(&text, source, &cfg, previous, base.endpoint.len())?;
+    if let Some(api) = api {
+        api.extend(&mut cfg);
+    }
+    let model = build_located(&text, source, &cfg, previous, api, base.endpoint.len())?;
     Ok((model, base))
 }
 
@@ -146,7 +148,7 @@ fn validate(
     let mut cfg = parse(text, &path).map_err(LoadError::Config)?;
     relative_to_config(&mut cfg, source);
     let in_file = cfg.endpoint.len();
-    build_located(text, source, &cfg, previous, in_file)
+    build_located(text, source, &cfg, previous, None, in_file)
 }
 
 /// Validates `cfg` (parsed from `text`); errors name their line of `text`,
@@ -157,11 +159,15 @@ fn build_located(
     source: &ConfigSource,
     cfg: &ConfigFile,
     previous: Option<&Model>,
+    api: Option<&Extension>,
     in_file: usize,
 ) -> Result<Model, LoadError> {
     let path = source.name();
-    model::build(cfg, previous, &|origin, file| {
-        source.load_zone(origin, file)
+    model::build(cfg, previous, &|origin, file| match api
+        .and_then(|api| api.load_zone(&cfg.server, file))
+    {
+        Some(zone) => zone,
+        None => source.load_zone(origin, file),
     })
     .map_err(|errors| {
         // Lines are looked up only for a rejected config, so an accepted

@@ -466,3 +466,152 @@ fn a_reload_keeps_the_apis_endpoints() {
     assert_eq!(s.reload(&clash), Reload::Rejected);
     assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
 }
+
+/// Answers to a client of vpc-lab (127.0.1.99): (rcode, A addresses,
+/// record types of the answer section).
+fn ask(s: &Server, name: &str, qtype: RecordType) -> (ResponseCode, Vec<String>, Vec<RecordType>) {
+    let m = s.udp_from("127.0.1.99".parse().unwrap(), &query_msg(name, qtype));
+    let types = m.answers.iter().map(|r| r.record_type()).collect();
+    (m.metadata.response_code, addrs(&m), types)
+}
+
+#[test]
+fn a_private_zone_made_by_the_sdk_reaches_an_endpoint_from_its_vpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((s, mut sdk)) = start(dir.path()) else {
+        return;
+    };
+    let ep = sdk.call("CreateVpcEndpoint", create_request()).unwrap();
+    let ep_id = ep["EndpointId"].as_str().unwrap().to_string();
+    let ep_domain = ep["EndpointDomain"].as_str().unwrap().to_string();
+    wait_active(&mut sdk, &ep_id);
+
+    // The seed's recipe: a zone named after the service's domain, bound to
+    // the VPC, its apex a CNAME to the endpoint domain.
+    let zone = sdk
+        .pvtz("AddZone", json!({"ZoneName": "oss.corp.lab"}))
+        .unwrap();
+    let zone_id = zone["ZoneId"].as_str().unwrap().to_string();
+    assert_eq!(zone["ZoneName"], "oss.corp.lab");
+    sdk.pvtz(
+        "BindZoneVpc",
+        json!({"ZoneId": zone_id, "Vpcs": [{"VpcId": "vpc-lab", "RegionId": "cn-hangzhou"}]}),
+    )
+    .unwrap();
+    sdk.pvtz(
+        "AddZoneRecord",
+        json!({"ZoneId": zone_id, "Rr": "@", "Type": "CNAME", "Value": format!("{ep_domain}."), "Ttl": 60}),
+    )
+    .unwrap();
+    let (rcode, a, types) = ask(&s, "oss.corp.lab.", RecordType::A);
+    assert_eq!(rcode, ResponseCode::NoError);
+    assert_eq!(a, ["127.0.1.1", "127.0.2.1"]);
+    assert_eq!(types[0], RecordType::CNAME);
+    // The zone's own SOA and NS, beside the apex CNAME.
+    assert_eq!(
+        ask(&s, "oss.corp.lab.", RecordType::SOA).2,
+        [RecordType::SOA]
+    );
+    assert_eq!(ask(&s, "oss.corp.lab.", RecordType::NS).2, [RecordType::NS]);
+    // Not to clients outside the VPC.
+    let outside = s.udp_from(
+        "127.9.0.1".parse().unwrap(),
+        &query_msg("oss.corp.lab.", RecordType::A),
+    );
+    assert_rcode(&outside, ResponseCode::Refused);
+    // A CNAME stands alone.
+    let e = sdk
+        .pvtz(
+            "AddZoneRecord",
+            json!({"ZoneId": zone_id, "Rr": "@", "Type": "A", "Value": "127.0.5.5"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, "Record.Conflict", "{e:?}");
+
+    // A record: added, updated, disabled, enabled, deleted; DNS follows.
+    let added = sdk
+        .pvtz(
+            "AddZoneRecord",
+            json!({"ZoneId": zone_id, "Rr": "www", "Type": "A", "Value": "127.0.5.5"}),
+        )
+        .unwrap();
+    let record = added["RecordId"].as_u64().unwrap();
+    assert_eq!(ask(&s, "www.oss.corp.lab.", RecordType::A).1, ["127.0.5.5"]);
+    sdk.pvtz(
+        "UpdateZoneRecord",
+        json!({"RecordId": record, "Rr": "www", "Type": "A", "Value": "127.0.5.6"}),
+    )
+    .unwrap();
+    assert_eq!(ask(&s, "www.oss.corp.lab.", RecordType::A).1, ["127.0.5.6"]);
+    let status = |sdk: &mut Sdk, st: &str| {
+        sdk.pvtz(
+            "SetZoneRecordStatus",
+            json!({"RecordId": record, "Status": st}),
+        )
+        .unwrap()
+    };
+    assert_eq!(status(&mut sdk, "DISABLE")["Status"], "DISABLE");
+    assert_eq!(
+        ask(&s, "www.oss.corp.lab.", RecordType::A).0,
+        ResponseCode::NXDomain
+    );
+    status(&mut sdk, "ENABLE");
+    assert_eq!(ask(&s, "www.oss.corp.lab.", RecordType::A).1, ["127.0.5.6"]);
+    let listed = sdk
+        .pvtz("DescribeZoneRecords", json!({"ZoneId": zone_id}))
+        .unwrap();
+    assert_eq!(listed["TotalItems"], 2);
+    let www = &listed["Records"]["Record"][1];
+    assert_eq!(
+        (
+            www["Rr"].as_str(),
+            www["Value"].as_str(),
+            www["Status"].as_str()
+        ),
+        (Some("www"), Some("127.0.5.6"), Some("ENABLE"))
+    );
+    sdk.pvtz("DeleteZoneRecord", json!({"RecordId": record}))
+        .unwrap();
+    assert_eq!(
+        ask(&s, "www.oss.corp.lab.", RecordType::A).0,
+        ResponseCode::NXDomain
+    );
+    let e = sdk
+        .pvtz(
+            "AddZoneRecord",
+            json!({"ZoneId": zone_id, "Rr": "mail", "Type": "A", "Value": "not-an-address"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, "IllegalParam.Value", "{e:?}");
+
+    let zones = sdk.pvtz("DescribeZones", json!({})).unwrap();
+    assert_eq!(zones["TotalItems"], 1);
+    assert_eq!(zones["Zones"]["Zone"][0]["ZoneId"], zone_id.as_str());
+    let info = sdk
+        .pvtz("DescribeZoneInfo", json!({"ZoneId": zone_id}))
+        .unwrap();
+    assert_eq!(info["BindVpcs"]["Vpc"][0]["VpcId"], "vpc-lab");
+    assert_eq!(info["RecordCount"], 1);
+
+    // The zone survives a restart too.
+    drop(sdk);
+    let mut s = s;
+    s.kill();
+    let s = Server::start(&lab(dir.path()));
+    assert_eq!(
+        ask(&s, "oss.corp.lab.", RecordType::A).1,
+        ["127.0.1.1", "127.0.2.1"]
+    );
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    sdk.pvtz("DeleteZone", json!({"ZoneId": zone_id})).unwrap();
+    assert_eq!(
+        ask(&s, "oss.corp.lab.", RecordType::A).0,
+        ResponseCode::Refused
+    );
+    let e = sdk
+        .pvtz("DescribeZoneInfo", json!({"ZoneId": zone_id}))
+        .unwrap_err();
+    assert_eq!(e.code, "Zone.NotExists");
+}

@@ -1,4 +1,5 @@
-//! The control API's HTTP side: every request is `/` with the action in a
+//! The control API's HTTP side (PrivateLink 2020-04-15 and PrivateZone
+//! 2018-01-01 on one listener): every request is `/` with the action in a
 //! header or parameter. A request is checked (signature, time, nonce,
 //! action, version) here; the call itself goes to the server's control
 //! loop, which owns the desired state and the published tables, so calls
@@ -19,9 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use super::error::ApiError;
-use super::privatelink;
 use super::request::{ApiRequest, Params};
 use super::signature::Verifier;
+use super::{privatelink, privatezone};
 use crate::model::AccessKey;
 
 /// One verified call for the control loop.
@@ -105,16 +106,17 @@ async fn call(handle: &Handle, req: &ApiRequest) -> Result<Value, ApiError> {
     }
     handle.verifier.verify(req, SystemTime::now())?;
     let (action, version) = req.action()?;
-    if !privatelink::handles(&action) {
+    let (product, want) = if privatelink::handles(&action) {
+        ("PrivateLink", privatelink::VERSION)
+    } else if privatezone::handles(&action) {
+        ("PrivateZone", privatezone::VERSION)
+    } else {
         return Err(privatelink::not_found_action(&action));
-    }
-    if version != privatelink::VERSION {
+    };
+    if version != want {
         return Err(ApiError::bad(
             "InvalidVersion",
-            format!(
-                "Specified version '{version}' is not {} (PrivateLink)",
-                privatelink::VERSION
-            ),
+            format!("Specified version '{version}' of {product}'s {action} is not {want}"),
         ));
     }
     let (tx, rx) = oneshot::channel();

@@ -1,7 +1,13 @@
 //! The cloud-compatible control API: Alibaba Cloud's PrivateLink
-//! (2020-04-15) API over HTTP, so that the official SDKs drive the lab
-//! unchanged. `request` reads the wire format, `signature` (with `nonce`)
-//! checks who signed, `error` shapes the cloud's error replies.
+//! (2020-04-15) and PrivateZone (2018-01-01) APIs over HTTP, so that the
+//! official SDKs drive the lab unchanged.
+//!
+//! `request` reads the wire format, `signature` (with `nonce`) checks who
+//! signed, `error` shapes the cloud's error replies, `http` serves them and
+//! hands verified calls to the control loop. `plane` is the desired state
+//! (`record`: what the store keeps), joined to the config for validation;
+//! `privatelink` and `privatezone` are the actions, `alloc` finds free ENI
+//! addresses.
 
 pub mod alloc;
 pub mod error;
@@ -9,6 +15,7 @@ pub mod http;
 pub mod nonce;
 pub mod plane;
 pub mod privatelink;
+pub mod privatezone;
 pub mod record;
 pub mod request;
 pub mod signature;

@@ -15,12 +15,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::info;
 
+use hickory_proto::rr::Name;
+
 use super::error::ApiError;
-use super::record::{ENDPOINT, EndpointRecord, EndpointStatus, View, ZoneStatus};
-use crate::config::file::ConfigFile;
+use super::privatezone::build as zone_build;
+use super::record::{
+    ENDPOINT, EndpointRecord, EndpointStatus, PVTZ_ZONE, PvtzZone, View, ZoneStatus,
+};
+use crate::config::file::{ConfigFile, EndpointSection, PrivateZoneSection, ServerSection};
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
 use crate::store::{RedbStore, Store, StoreError};
+use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// What a call sees besides the plane: the config file's inventory, the
 /// model serving now, and how zone files are read.
@@ -33,7 +39,69 @@ pub struct Ctx<'a> {
 pub struct Plane {
     store: Box<dyn Store>,
     endpoints: BTreeMap<String, EndpointRecord>,
+    zones: BTreeMap<String, PvtzZone>,
     lifecycle: Duration,
+}
+
+/// How a private zone of the API is named in a config's `file` field: a
+/// prefix no file path written in a config has (it starts with NUL), so
+/// that the loader below tells the API's zones from zone files.
+const API_ZONE: &str = "\0privatezone:";
+
+/// One change to the desired state: an object replaced (`Some`) or removed.
+#[derive(Clone, Copy)]
+pub enum Change<'a> {
+    Endpoint(&'a str, Option<&'a EndpointRecord>),
+    Zone(&'a str, Option<&'a PvtzZone>),
+}
+
+/// The API's objects in a view, as a config file would write them, and the
+/// zones behind their `file` names: what start-up, a reload and a call add
+/// to the config file before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Extension {
+    pub endpoints: Vec<EndpointSection>,
+    pub zones: Vec<PvtzZone>,
+}
+
+impl Extension {
+    /// Appends the endpoints and the zones bound to a VPC (an unbound zone
+    /// answers nobody) to `cfg`.
+    pub fn extend(&self, cfg: &mut ConfigFile) {
+        cfg.endpoint.extend(self.endpoints.iter().cloned());
+        cfg.private_zone
+            .extend(
+                self.zones
+                    .iter()
+                    .filter(|z| !z.vpcs.is_empty())
+                    .map(|z| PrivateZoneSection {
+                        name: z.name.clone(),
+                        file: format!("{API_ZONE}{}", z.id),
+                        vpcs: z.vpcs.iter().map(|(v, _)| v.clone()).collect(),
+                    }),
+            );
+    }
+
+    /// The zone a `file` name of `extend` stands for; `None` for a real
+    /// file name.
+    pub fn load_zone(
+        &self,
+        server: &ServerSection,
+        file: &str,
+    ) -> Option<Result<(std::path::PathBuf, PrivateZone), ZoneFileError>> {
+        let id = file.strip_prefix(API_ZONE)?;
+        let path = std::path::PathBuf::from(format!("<PrivateZone API zone {id}>"));
+        let err = |m: String| ZoneFileError::Read {
+            path: path.clone(),
+            source: std::io::Error::other(m),
+        };
+        Some(match self.zones.iter().find(|z| z.id == id) {
+            Some(z) => zone_build::build(z, server)
+                .map(|zone| (path.clone(), zone))
+                .map_err(err),
+            None => Err(err("no such zone".to_string())),
+        })
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -50,25 +118,20 @@ impl Plane {
     }
 
     pub fn with_store(store: Box<dyn Store>, lifecycle: Duration) -> Result<Plane, StoreError> {
-        let mut endpoints = BTreeMap::new();
-        for (id, bytes) in store.list(ENDPOINT)? {
-            match serde_json::from_slice::<EndpointRecord>(&bytes) {
-                Ok(r) => {
-                    endpoints.insert(id, r);
-                }
-                Err(e) => {
-                    return Err(StoreError::Backend {
-                        path: format!("{ENDPOINT}/{id}"),
-                        message: format!("unreadable record: {e}"),
-                    });
-                }
-            }
-        }
         Ok(Plane {
+            endpoints: read_all(&*store, ENDPOINT)?,
+            zones: read_all(&*store, PVTZ_ZONE)?,
             store,
-            endpoints,
             lifecycle,
         })
+    }
+
+    pub fn zones(&self) -> &BTreeMap<String, PvtzZone> {
+        &self.zones
+    }
+
+    pub fn zone(&self, id: &str) -> Option<&PvtzZone> {
+        self.zones.get(id)
     }
 
     pub fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
@@ -79,35 +142,55 @@ impl Plane {
         self.endpoints.get(id)
     }
 
-    /// Appends the records' endpoints (in `view`) to `cfg`'s.
-    pub fn extend(&self, cfg: &mut ConfigFile, view: View) {
-        self.extend_with(cfg, view, None);
+    /// The API's objects in `view`, with `change` applied.
+    pub fn extension(&self, view: View, change: Option<Change<'_>>) -> Extension {
+        let (ep_change, zone_change) = match change {
+            Some(Change::Endpoint(id, new)) => (Some((id, new)), None),
+            Some(Change::Zone(id, new)) => (None, Some((id, new))),
+            None => (None, None),
+        };
+        let mut endpoints: Vec<EndpointSection> = self
+            .endpoints
+            .values()
+            .filter(|r| ep_change.is_none_or(|(id, _)| id != r.id))
+            .filter_map(|r| r.section(view))
+            .collect();
+        if let Some((_, Some(new))) = ep_change {
+            endpoints.extend(new.section(view));
+        }
+        let mut zones: Vec<PvtzZone> = self
+            .zones
+            .values()
+            .filter(|z| zone_change.is_none_or(|(id, _)| id != z.id))
+            .cloned()
+            .collect();
+        if let Some((_, Some(new))) = zone_change {
+            zones.push(new.clone());
+        }
+        Extension { endpoints, zones }
     }
 
-    /// The same with record `change.0` replaced by `change.1` (`None`:
-    /// removed).
-    fn extend_with(
+    /// Validates the config with the API's objects in `view` and `change`.
+    fn build(
         &self,
-        cfg: &mut ConfigFile,
+        ctx: &Ctx<'_>,
         view: View,
-        change: Option<(&str, Option<&EndpointRecord>)>,
-    ) {
-        let changed_id = change.map(|(id, _)| id);
-        for r in self.endpoints.values() {
-            if Some(r.id.as_str()) == changed_id {
-                continue;
-            }
-            cfg.endpoint.extend(r.section(view));
-        }
-        if let Some((_, Some(new))) = change {
-            cfg.endpoint.extend(new.section(view));
-        }
+        change: Option<Change<'_>>,
+    ) -> Result<Model, Vec<ValidationError>> {
+        let ext = self.extension(view, change);
+        let mut cfg = ctx.base.clone();
+        ext.extend(&mut cfg);
+        let load = |origin: &Name, file: &str| match ext.load_zone(&cfg.server, file) {
+            Some(zone) => zone,
+            None => (ctx.load_zone)(origin, file),
+        };
+        model::build(&cfg, Some(ctx.published), &load)
     }
 
-    /// Validates the desired state with `id` replaced by `new`: the model
-    /// it makes, or the first rule it breaks about `id` as the cloud's error
-    /// (`param_of` names the request parameter of a field, e.g.
-    /// `zones[0].ip` → `Zone.1.ip`).
+    /// Validates the desired state with endpoint `id` replaced by `new`:
+    /// the model it makes, or the first rule it breaks about `id` as the
+    /// cloud's error (`param_of` names the request parameter of a field,
+    /// e.g. `zones[0].ip` → `Zone.1.ip`).
     pub fn check(
         &self,
         ctx: &Ctx<'_>,
@@ -115,13 +198,27 @@ impl Plane {
         new: Option<&EndpointRecord>,
         param_of: &dyn Fn(&str) -> String,
     ) -> Result<Model, ApiError> {
-        let mut cfg = ctx.base.clone();
-        self.extend_with(&mut cfg, View::Desired, Some((id, new)));
-        model::build(&cfg, Some(ctx.published), ctx.load_zone)
+        self.build(ctx, View::Desired, Some(Change::Endpoint(id, new)))
             .map_err(|errors| refusal(id, &errors, param_of))
     }
 
-    /// Makes the change durable and in memory; returns the model to
+    /// Validates the desired state with private zone `id` replaced by `new`;
+    /// a refusal names `param`.
+    pub fn check_zone(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        new: Option<&PvtzZone>,
+        param: &str,
+    ) -> Result<Model, ApiError> {
+        self.build(ctx, View::Desired, Some(Change::Zone(id, new)))
+            .map_err(|errors| {
+                let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+                ApiError::illegal(param, messages.join("; "))
+            })
+    }
+
+    /// Makes an endpoint change durable and in memory; returns the model to
     /// publish when what DNS answers changed. `desired` is what `check`
     /// returned for this change.
     pub fn commit(
@@ -136,14 +233,7 @@ impl Plane {
             .get(id)
             .and_then(|r| r.section(View::Published));
         let after = new.as_ref().and_then(|r| r.section(View::Published));
-        let stored = match &new {
-            Some(r) => {
-                let bytes = serde_json::to_vec(r).expect("records serialize");
-                self.store.put(ENDPOINT, id, &bytes)
-            }
-            None => self.store.delete(ENDPOINT, id),
-        };
-        stored.map_err(|e| ApiError::internal(e.to_string()))?;
+        store_change(&mut *self.store, ENDPOINT, id, new.as_ref())?;
         match new {
             Some(r) => self.endpoints.insert(id.to_string(), r),
             None => self.endpoints.remove(id),
@@ -151,13 +241,38 @@ impl Plane {
         if section_eq(&before, &after) {
             return Ok(None);
         }
+        self.to_publish(ctx, desired).map(Some)
+    }
+
+    /// Makes a private zone change durable and in memory; returns the model
+    /// to publish when the zone is (or was) bound to a VPC.
+    pub fn commit_zone(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        new: Option<PvtzZone>,
+        desired: Model,
+    ) -> Result<Option<Model>, ApiError> {
+        let bound = |z: Option<&PvtzZone>| z.is_some_and(|z| !z.vpcs.is_empty());
+        let answered = bound(self.zones.get(id)) || bound(new.as_ref());
+        store_change(&mut *self.store, PVTZ_ZONE, id, new.as_ref())?;
+        match new {
+            Some(z) => self.zones.insert(id.to_string(), z),
+            None => self.zones.remove(id),
+        };
+        if !answered {
+            return Ok(None);
+        }
+        self.to_publish(ctx, desired).map(Some)
+    }
+
+    /// The model to publish after a change whose desired model is `desired`.
+    fn to_publish(&self, ctx: &Ctx<'_>, desired: Model) -> Result<Model, ApiError> {
         if !self.endpoints.values().any(EndpointRecord::pending) {
             // The desired view is the published one: validated already.
-            return Ok(Some(desired));
+            return Ok(desired);
         }
-        self.published_model(ctx)
-            .map(Some)
-            .map_err(ApiError::internal)
+        self.published_model(ctx).map_err(ApiError::internal)
     }
 
     /// Stores a change that does not touch what is validated or answered
@@ -173,9 +288,7 @@ impl Plane {
 
     /// The model DNS answers from: the config and the published view.
     pub fn published_model(&self, ctx: &Ctx<'_>) -> Result<Model, String> {
-        let mut cfg = ctx.base.clone();
-        self.extend(&mut cfg, View::Published);
-        model::build(&cfg, Some(ctx.published), ctx.load_zone).map_err(|errors| {
+        self.build(ctx, View::Published, None).map_err(|errors| {
             errors
                 .iter()
                 .map(ToString::to_string)
@@ -235,6 +348,38 @@ impl Plane {
         }
         self.published_model(ctx).map(Some)
     }
+}
+
+/// Every object of `kind` in the store.
+fn read_all<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    kind: &str,
+) -> Result<BTreeMap<String, T>, StoreError> {
+    let mut out = BTreeMap::new();
+    for (id, bytes) in store.list(kind)? {
+        let value = serde_json::from_slice(&bytes).map_err(|e| StoreError::Backend {
+            path: format!("{kind}/{id}"),
+            message: format!("unreadable record: {e}"),
+        })?;
+        out.insert(id, value);
+    }
+    Ok(out)
+}
+
+/// Writes `new` (or deletes) durably.
+fn store_change<T: serde::Serialize>(
+    store: &mut dyn Store,
+    kind: &str,
+    id: &str,
+    new: Option<&T>,
+) -> Result<(), ApiError> {
+    let stored = match new {
+        Some(v) => store.put(kind, id, &serde_json::to_vec(v).expect("records serialize")),
+        None => store.delete(kind, id),
+    };
+    stored
+        .map(|_| ())
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn section_eq(

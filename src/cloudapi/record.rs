@@ -119,3 +119,40 @@ impl EndpointRecord {
         })
     }
 }
+
+/// The store's kind for PrivateZone zones.
+pub const PVTZ_ZONE: &str = "pvtz-zone";
+
+/// A private zone created through the PrivateZone API, with its records
+/// (kept as one object: a lab zone is small, and a zone and its records
+/// change together).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PvtzZone {
+    pub id: String,
+    /// The zone's name, lowercase, without the final dot.
+    pub name: String,
+    pub remark: String,
+    pub proxy_pattern: String,
+    /// (VPC id, region id) pairs, in BindZoneVpc order.
+    pub vpcs: Vec<(String, String)>,
+    pub records: Vec<PvtzRecord>,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PvtzRecord {
+    pub id: u64,
+    /// The host record: `@` for the apex, else labels below it.
+    pub rr: String,
+    /// A, AAAA, CNAME, TXT, MX, PTR or SRV.
+    pub rtype: String,
+    pub value: String,
+    pub ttl: u32,
+    /// MX preference.
+    pub priority: Option<u16>,
+    pub enabled: bool,
+    pub remark: String,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+}

@@ -13,10 +13,9 @@ use tracing::{error, info, warn};
 use super::control::{Control, next_serial};
 use crate::cloudapi::error::ApiError;
 use crate::cloudapi::http::Call;
-use crate::cloudapi::plane::{Ctx, Plane, now_ms};
-use crate::cloudapi::privatelink;
+use crate::cloudapi::plane::{Ctx, Extension, Plane, now_ms};
 use crate::cloudapi::record::View;
-use crate::config::file::{ConfigFile, EndpointSection};
+use crate::cloudapi::{privatelink, privatezone};
 use crate::model::Model;
 use crate::snapshot::{Publisher, Tables};
 
@@ -47,13 +46,12 @@ impl CloudPlane {
         self.plane.as_deref()
     }
 
-    /// The API's endpoints as DNS answers them, as config sections.
-    pub fn published_sections(&self) -> Vec<EndpointSection> {
-        let mut cfg: ConfigFile = toml::from_str("").expect("an empty config parses");
-        if let Some(p) = &self.plane {
-            p.extend(&mut cfg, View::Published);
-        }
-        cfg.endpoint
+    /// The API's objects as DNS answers them.
+    pub fn published(&self) -> Extension {
+        self.plane
+            .as_ref()
+            .map(|p| p.extension(View::Published, None))
+            .unwrap_or_default()
     }
 }
 
@@ -80,7 +78,11 @@ impl Control {
         } = call;
         let result = self
             .off_runtime(move |plane, ctx| {
-                let out = privatelink::call(plane, ctx, &action, &params);
+                let out = if privatezone::handles(&action) {
+                    privatezone::call(plane, ctx, &action, &params)
+                } else {
+                    privatelink::call(plane, ctx, &action, &params)
+                };
                 (out.reply, out.publish)
             })
             .await;

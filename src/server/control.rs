@@ -127,10 +127,9 @@ impl Control {
         let serial = next_serial(self.publisher.tables().serial);
         // The control API's published endpoints join the new file, so
         // that a reload keeps them (and is refused if they conflict).
-        let api = self.cloud.as_ref().map(CloudPlane::published_sections);
+        let api = self.cloud.as_ref().map(CloudPlane::published);
         let (new, base, publisher) = tokio::task::spawn_blocking(move || {
-            let extend = |cfg: &mut ConfigFile| cfg.endpoint.extend(api.iter().flatten().cloned());
-            load_with(&source, Some(&previous), &extend).map(|(mut m, base)| {
+            load_with(&source, Some(&previous), api.as_ref()).map(|(mut m, base)| {
                 m.bind_inbound(&inbound);
                 let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
                 (m, base, publisher)

@@ -21,7 +21,6 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use tracing::{error, info, warn};
 
 use crate::cloudapi;
-use crate::config::file::ConfigFile;
 use crate::dns::upstream::InFlight;
 use crate::dns::{Shared, metrics::Metrics, tcp};
 use crate::load::{ConfigSource, load_with};
@@ -65,18 +64,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         ready::clear(file)?;
     }
     let fds = fds::raise_and_share();
-    let (mut model, base) = load_with(&opts.source, None, &|_| {})?;
+    let (mut model, base) = load_with(&opts.source, None, None)?;
     let cloud = match model.cloud_api.clone() {
         Some(api) => {
             let Some(dir) = opts.state.clone().or_else(|| api.state_dir.clone()) else {
                 anyhow::bail!("[api] needs a state folder: set [state] dir or pass --state DIR");
             };
             let cloud = CloudPlane::open(dir, api.lifecycle)?;
-            let sections = cloud.published_sections();
-            if !sections.is_empty() {
-                // The endpoints the API created before this start.
-                let extend = |cfg: &mut ConfigFile| cfg.endpoint.extend(sections.iter().cloned());
-                model = load_with(&opts.source, None, &extend)?.0;
+            let created = cloud.published();
+            if !created.endpoints.is_empty() || !created.zones.is_empty() {
+                // The objects the API created before this start.
+                model = load_with(&opts.source, None, Some(&created))?.0;
             }
             let (handle, calls) = cloudapi::http::Handle::new(&api.keys);
             let listener = cloudapi::http::bind(api.listen)

@@ -6,7 +6,8 @@ Command: {"endpoint": "127.0.0.1:PORT", "action": "CreateVpcEndpoint",
           "request": {... the API's parameter names ...},
           "key": "lab-key", "secret": "lab-secret",   # optional
           "nonce": "fixed",                            # optional: reuse a nonce
-          "rpc": "GET" | "POST"}                       # optional: RPC v1 style
+          "rpc": "GET" | "POST",                       # optional: RPC v1 style
+          "product": "pvtz"}                           # optional: PrivateZone
 Result: {"ok": <the reply body as the SDK's model maps it>}
      or {"error": {"code": ..., "status": ..., "message": ...}}
 """
@@ -17,13 +18,15 @@ import sys
 
 from alibabacloud_privatelink20200415 import models as privatelink_models
 from alibabacloud_privatelink20200415.client import Client as PrivateLinkClient
+from alibabacloud_pvtz20180101 import models as pvtz_models
+from alibabacloud_pvtz20180101.client import Client as PvtzClient
 from alibabacloud_tea_openapi import utils_models
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from alibabacloud_tea_openapi.models import Config
 from alibabacloud_tea_openapi.utils import Utils
 from darabonba.runtime import RuntimeOptions
 
-VERSION = "2020-04-15"
+VERSIONS = {"privatelink": "2020-04-15", "pvtz": "2018-01-01"}
 real_nonce = Utils.get_nonce
 
 
@@ -39,6 +42,8 @@ def client(cmd):
         endpoint=cmd["endpoint"],
         protocol="http",
     )
+    if cmd.get("product") == "pvtz":
+        return PvtzClient(config)
     return PrivateLinkClient(config)
 
 
@@ -75,9 +80,11 @@ def run(cmd):
             req = utils_models.OpenApiRequest(query=params)
         else:
             req = utils_models.OpenApiRequest(body=params)
-        body = c.do_rpcrequest(action, VERSION, "HTTP", rpc, "AK", "json", req, RuntimeOptions())
+        version = VERSIONS[cmd.get("product", "privatelink")]
+        body = c.do_rpcrequest(action, version, "HTTP", rpc, "AK", "json", req, RuntimeOptions())
         return body["body"]
-    model = getattr(privatelink_models, action + "Request")().from_map(request)
+    models = pvtz_models if cmd.get("product") == "pvtz" else privatelink_models
+    model = getattr(models, action + "Request")().from_map(request)
     response = getattr(c, snake(action))(model)
     return response.body.to_map()
 

@@ -1,4 +1,5 @@
-//! The official Alibaba Cloud Python SDKs as a client of the control API:
+//! The official Alibaba Cloud Python SDKs (PrivateLink and PrivateZone) as
+//! a client of the control API:
 //! `tests/cloud_api/sdk.py` runs in the interpreter `EPDNS_SDK_PYTHON`
 //! names (`.ci/run` creates a venv with the SDKs and sets it), else
 //! `target/sdk-venv/bin/python3`; one JSON command a line in, one result a
@@ -84,8 +85,13 @@ impl Sdk {
         self.call_with(action, request, json!({}))
     }
 
+    /// A PrivateZone (2018-01-01) `action`.
+    pub fn pvtz(&mut self, action: &str, request: Value) -> Result<Value, SdkError> {
+        self.call_with(action, request, json!({"product": "pvtz"}))
+    }
+
     /// The same with more of the driver's options (`key`, `secret`,
-    /// `nonce`, `rpc`).
+    /// `nonce`, `rpc`, `product`).
     pub fn call_with(
         &mut self,
         action: &str,

@@ -5,7 +5,7 @@
 
 mod endpoint;
 mod groups;
-mod view;
+pub(super) mod view;
 mod zones;
 
 use serde_json::{Value, json};
