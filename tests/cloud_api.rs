@@ -289,6 +289,23 @@ fn config_declared_endpoints_are_listed_and_read_only() {
     let z = zones(&mut sdk, "ep-lab1");
     assert_eq!(z[0]["EniIp"], "127.0.1.10");
     assert_eq!(z[0]["ZoneStatus"], "Connected");
+    // The config's services, as an end user lists them.
+    let services = sdk
+        .call(
+            "ListVpcEndpointServicesByEndUser",
+            json!({"RegionId": "cn-hangzhou", "ServiceRegionId": "cn-hangzhou"}),
+        )
+        .unwrap();
+    assert_eq!(services["TotalCount"], 2, "{services}");
+    let oss = &services["Services"][0];
+    assert_eq!(oss["ServiceId"], "epsrv-oss");
+    assert_eq!(
+        oss["ServiceName"],
+        "com.aliyuncs.privatelink.cn-hangzhou.epsrv-oss"
+    );
+    assert_eq!(oss["ZoneAffinityEnabled"], true);
+    assert_eq!(oss["ServiceSupportIPv6"], true);
+    assert_eq!(oss["Zones"], json!(["cn-hangzhou-h", "cn-hangzhou-i"]));
 }
 
 #[test]

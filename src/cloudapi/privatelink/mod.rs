@@ -1,10 +1,12 @@
 //! PrivateLink 2020-04-15: the endpoint actions. `view` turns an endpoint
 //! (API-created or config-declared) into the reply fields the SDK's models
 //! read; `endpoint` creates, updates and deletes; `zones` and `groups`
-//! change an endpoint's zones and security groups.
+//! change an endpoint's zones and security groups; `services` lists the
+//! endpoint services.
 
 mod endpoint;
 mod groups;
+mod services;
 pub(super) mod view;
 mod zones;
 
@@ -48,6 +50,7 @@ pub fn handles(action: &str) -> bool {
             | "AttachSecurityGroupToVpcEndpoint"
             | "DetachSecurityGroupFromVpcEndpoint"
             | "ListVpcEndpointSecurityGroups"
+            | "ListVpcEndpointServicesByEndUser"
     )
 }
 
@@ -64,6 +67,7 @@ pub fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> 
         "ListVpcEndpoints" => Outcome::read(list(plane, ctx, params)),
         "ListVpcEndpointZones" => Outcome::read(zones::list(plane, ctx, params)),
         "ListVpcEndpointSecurityGroups" => Outcome::read(groups::list(plane, ctx, params)),
+        "ListVpcEndpointServicesByEndUser" => Outcome::read(services::list(ctx, params)),
         other => Outcome::read(Err(not_found_action(other))),
     }
 }
