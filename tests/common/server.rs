@@ -177,6 +177,14 @@ impl Server {
         self.reload_with(|| write_config(&path, config))
     }
 
+    /// Writes `config` (and its zone files) and sends SIGHUP, without
+    /// waiting for the reload to end.
+    pub fn reload_in_background(&self, config: &LabConfig) {
+        let path = self.config.clone().expect("a server with a config file");
+        write_config(&path, config);
+        signal(&self.child, libc::SIGHUP);
+    }
+
     /// The same with config text as written (e.g. broken TOML).
     pub fn reload_text(&self, text: &str) -> Reload {
         let path = self.config.clone().expect("a server with a config file");
