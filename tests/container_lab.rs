@@ -24,7 +24,7 @@ use std::process::Command;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use common::{addrs, http, query_msg, udp_exchange_from, wait_until};
+use common::{addrs, http, http_as, query_msg, udp_exchange_from, wait_until};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
 use podman::{Net, Podman};
@@ -42,6 +42,9 @@ const ENI_I: &str = "172.31.2.10";
 const ENI_J: &str = "172.31.3.10";
 const PAUSED: &str = "epdns-lab-eni-i";
 
+/// The admin API's token in the containers (`EPDNS_ADMIN_TOKEN`).
+const ADMIN_TOKEN: &str = "container-lab-admin-token";
+
 /// The image's default config (docker/epdns.toml) answers this.
 const IMAGE_NAME: &str = "ep-lab1.epsrv-oss.cn-hangzhou.privatelink.aliyuncs.com.";
 
@@ -52,6 +55,7 @@ fn lab_files_agree() {
     for config in ["docker/lab.toml", "docker/epdns.toml"] {
         let out = Command::new(env!("CARGO_BIN_EXE_epdns"))
             .args(["check", "--config", config])
+            .env("EPDNS_ADMIN_TOKEN", ADMIN_TOKEN)
             .current_dir(REPO)
             .output()
             .expect("run epdns check");
@@ -212,6 +216,8 @@ fn check_server_image(podman: &Podman, cgroup: &str) {
             "127.0.0.1:5300:5300/tcp",
             "-p",
             "127.0.0.1:8053:8053/tcp",
+            "-e",
+            "EPDNS_ADMIN_TOKEN",
             "epdns",
         ],
     );
@@ -227,8 +233,11 @@ fn check_server_image(podman: &Podman, cgroup: &str) {
         addrs(&reply.unwrap())
     });
     assert_eq!(answer, ["127.0.1.10", "127.0.2.10"], "docker/epdns.toml");
+    let admin: std::net::SocketAddr = "127.0.0.1:8053".parse().unwrap();
+    let (status, _) = podman.in_lab_net(move || http(admin, "GET", "/v1/status", None));
+    assert_eq!(status, 401, "the admin API asks for its token");
     let (status, _) =
-        podman.in_lab_net(|| http("127.0.0.1:8053".parse().unwrap(), "GET", "/v1/status", None));
+        podman.in_lab_net(move || http_as(admin, Some(ADMIN_TOKEN), "GET", "/v1/status", None));
     assert_eq!(status, 200, "admin API published on 127.0.0.1:8053");
     podman.run(Net::Lab, "podman", &["rm", "--force", name]);
 }
@@ -263,8 +272,15 @@ fn check_lab_server(podman: &Podman) {
         same(&answer, &[ENI_H, ENI_I, ENI_J]),
         "DNS published on 127.0.0.1:5300: {answer:?}"
     );
-    let (status, body) =
-        podman.in_lab_net(|| http("127.0.0.1:8053".parse().unwrap(), "GET", "/v1/status", None));
+    let (status, body) = podman.in_lab_net(|| {
+        http_as(
+            "127.0.0.1:8053".parse().unwrap(),
+            Some(ADMIN_TOKEN),
+            "GET",
+            "/v1/status",
+            None,
+        )
+    });
     assert_eq!(status, 200, "admin API published on 127.0.0.1:8053");
     assert!(body.contains(ENI_I), "status names the ENIs: {body}");
 }

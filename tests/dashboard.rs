@@ -40,14 +40,8 @@ struct Browser {
 
 impl Browser {
     fn start() -> Option<Browser> {
-        for tool in ["/usr/bin/chromium", "chromedriver"] {
-            if !Path::new(tool).exists() {
-                let msg =
-                    format!("dashboard test: {tool} is missing (Debian chromium, chromium-driver)");
-                assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
-                eprintln!("SKIPPED: {msg}");
-                return None;
-            }
+        if !require_tools(&["chromium", "chromedriver"]) {
+            return None;
         }
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();

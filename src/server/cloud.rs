@@ -1,13 +1,16 @@
-//! The control API inside the control loop: calls and lifecycle steps run
-//! one at a time (the loop is their only owner, so writes are serialized),
-//! their CPU work off the runtime, and a change that DNS must show is
+//! The control API inside the control loop: a call (or a lifecycle step)
+//! is a job like a reload: its validation and table build run on the
+//! blocking pool while the loop goes on publishing health changes, one job
+//! at a time (so writes are serialized), and a change that DNS must show is
 //! published before the call is answered.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::{JoinError, JoinHandle};
 use tracing::{error, info, warn};
 
 use super::control::{Control, next_serial};
@@ -21,7 +24,7 @@ use crate::snapshot::{Publisher, Tables};
 
 /// The desired state and where it is kept.
 pub(super) struct CloudPlane {
-    /// Out only while a call runs off the runtime.
+    /// Out while a job has it on the blocking pool.
     plane: Option<Box<Plane>>,
     dir: PathBuf,
     lifecycle: Duration,
@@ -33,6 +36,7 @@ impl CloudPlane {
         info!(
             state = %dir.display(),
             endpoints = plane.endpoints().len(),
+            zones = plane.zones().len(),
             "control API state opened"
         );
         Ok(CloudPlane {
@@ -40,10 +44,6 @@ impl CloudPlane {
             dir,
             lifecycle,
         })
-    }
-
-    pub fn plane(&self) -> Option<&Plane> {
-        self.plane.as_deref()
     }
 
     /// The API's objects as DNS answers them.
@@ -55,61 +55,87 @@ impl CloudPlane {
     }
 }
 
-/// What a piece of work off the runtime hands back.
-type Done = (
+/// What a job hands back from the blocking pool: the plane, the reply, the
+/// model to publish with its tables, and how long it took.
+type Output = (
     Box<Plane>,
     Result<Value, ApiError>,
     Option<(Model, Publisher)>,
     Duration,
 );
 
+/// A call or lifecycle step on the blocking pool.
+pub(super) struct ApiJob {
+    task: JoinHandle<Output>,
+    /// The caller, for a call.
+    reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
+}
+
+/// A job that ended.
+pub(super) struct Finished {
+    output: Result<Output, JoinError>,
+    reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
+}
+
+impl ApiJob {
+    pub async fn wait(&mut self) -> Finished {
+        Finished {
+            output: (&mut self.task).await,
+            reply: self.reply.take(),
+        }
+    }
+}
+
 impl Control {
     pub(super) fn lifecycle_deadline(&self) -> Option<tokio::time::Instant> {
-        let due = self.cloud.as_ref()?.plane()?.next_deadline()?;
+        let due = self.cloud.as_ref()?.plane.as_ref()?.next_deadline()?;
         let wait = Duration::from_millis(due.saturating_sub(now_ms()));
         Some(tokio::time::Instant::now() + wait)
     }
 
-    pub(super) async fn api_call(&mut self, call: Call) {
+    pub(super) fn start_call(&mut self, call: Call) -> Option<ApiJob> {
         let Call {
             action,
             params,
             reply,
         } = call;
-        let result = self
-            .off_runtime(move |plane, ctx| {
-                let out = if privatezone::handles(&action) {
-                    privatezone::call(plane, ctx, &action, &params)
-                } else {
-                    privatelink::call(plane, ctx, &action, &params)
-                };
-                (out.reply, out.publish)
-            })
-            .await;
-        // The caller may have gone; the change stands either way.
-        let _ = reply.send(result);
-    }
-
-    pub(super) async fn advance_lifecycle(&mut self) {
-        let result = self
-            .off_runtime(|plane, ctx| match plane.advance(ctx, now_ms()) {
-                Ok(publish) => (Ok(Value::Null), publish),
-                Err(m) => (Err(ApiError::internal(m)), None),
-            })
-            .await;
-        if let Err(e) = result {
-            error!(error = %e, "control API lifecycle step failed");
+        match self.start(move |plane, ctx| {
+            let out = if privatezone::handles(&action) {
+                privatezone::call(plane, ctx, &action, &params)
+            } else {
+                privatelink::call(plane, ctx, &action, &params)
+            };
+            (out.reply, out.publish)
+        }) {
+            Ok(task) => Some(ApiJob {
+                task,
+                reply: Some(reply),
+            }),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                None
+            }
         }
     }
 
-    /// Runs `work` on the plane off the runtime, then publishes the model
-    /// it returns (its tables built off the runtime too).
-    async fn off_runtime(
+    pub(super) fn start_lifecycle(&mut self) -> Option<ApiJob> {
+        let task = self
+            .start(|plane, ctx| match plane.advance(ctx, now_ms()) {
+                Ok(publish) => (Ok(Value::Null), publish),
+                Err(m) => (Err(ApiError::internal(m)), None),
+            })
+            .ok()?;
+        Some(ApiJob { task, reply: None })
+    }
+
+    /// Runs `work` on the plane on the blocking pool, and builds the tables
+    /// of the model it returns there too.
+    fn start(
         &mut self,
         work: impl FnOnce(&mut Plane, &Ctx<'_>) -> (Result<Value, ApiError>, Option<Model>)
         + Send
         + 'static,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<JoinHandle<Output>, ApiError> {
         let Some(cloud) = self.cloud.as_mut() else {
             return Err(ApiError::internal("the control API is off"));
         };
@@ -120,8 +146,8 @@ impl Control {
             (self.base.clone(), self.model.clone(), self.source.clone());
         let inbound = self.inbound.clone();
         let serial = next_serial(self.publisher.tables().serial);
-        let task = tokio::task::spawn_blocking(move || -> Done {
-            let started = std::time::Instant::now();
+        Ok(tokio::task::spawn_blocking(move || -> Output {
+            let started = Instant::now();
             let load_zone =
                 |origin: &hickory_proto::rr::Name, file: &str| source.load_zone(origin, file);
             let ctx = Ctx {
@@ -136,37 +162,63 @@ impl Control {
                 (m, publisher)
             });
             (plane, reply, built, started.elapsed())
-        });
-        let (plane, reply, built, took) = match task.await {
-            Ok(done) => done,
+        }))
+    }
+
+    /// Puts the plane back, publishes what the job built, then answers.
+    pub(super) fn finish_api(&mut self, finished: Finished) {
+        let Finished { output, reply } = finished;
+        let result = match output {
+            Ok((plane, result, built, took)) => {
+                self.cloud.as_mut().expect("a job had it").plane = Some(plane);
+                self.publish_built(built, took).and(result)
+            }
             Err(e) => {
                 // A bug: the store has every acknowledged change, so the
                 // state is read again from it.
-                error!(error = %e, "control API call failed; reopening its state");
-                let cloud = self.cloud.as_mut().expect("checked above");
+                error!(error = %e, "control API job failed; reopening its state");
+                let cloud = self.cloud.as_mut().expect("a job had it");
                 match Plane::open(&cloud.dir, cloud.lifecycle) {
                     Ok(p) => cloud.plane = Some(Box::new(p)),
                     Err(e) => error!(error = %e, "control API state cannot be reopened"),
                 }
-                return Err(ApiError::internal("the call failed; nothing was changed"));
+                Err(ApiError::internal("the call failed; nothing was changed"))
             }
         };
-        self.cloud.as_mut().expect("checked above").plane = Some(plane);
-        if let Some((model, publisher)) = built {
-            if let Err(e) = self.swap_in(model, publisher) {
-                warn!(error = %format!("{e:#}"), "control API change stored but not published");
-                return Err(ApiError::internal(format!(
-                    "the change is stored but could not be published: {e:#}"
-                )));
+        match reply {
+            // The caller may have gone; the change stands either way.
+            Some(reply) => {
+                let _ = reply.send(result);
             }
-            // Validation and table building: the whole rebuild a change
-            // costs until tables are updated incrementally.
-            info!(
-                endpoints = self.model.endpoints.len(),
-                took_ms = took.as_millis() as u64,
-                "control API change published"
-            );
+            None => {
+                if let Err(e) = result {
+                    error!(error = %e, "control API lifecycle step failed");
+                }
+            }
         }
-        reply
+    }
+
+    fn publish_built(
+        &mut self,
+        built: Option<(Model, Publisher)>,
+        took: Duration,
+    ) -> Result<(), ApiError> {
+        let Some((model, publisher)) = built else {
+            return Ok(());
+        };
+        if let Err(e) = self.swap_in(model, publisher) {
+            warn!(error = %format!("{e:#}"), "control API change stored but not published");
+            return Err(ApiError::internal(format!(
+                "the change is stored but could not be published: {e:#}"
+            )));
+        }
+        // Validation and table building: the whole rebuild a change costs
+        // until tables are updated incrementally.
+        info!(
+            endpoints = self.model.endpoints.len(),
+            took_ms = took.as_millis() as u64,
+            "control API change published"
+        );
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
-use super::cloud::CloudPlane;
+use super::cloud::{ApiJob, CloudPlane};
 use crate::cloudapi::http::Call;
 use crate::config::file::ConfigFile;
 use crate::dns::Shared;
@@ -40,6 +40,24 @@ pub(super) struct Control {
     pub cloud: Option<CloudPlane>,
     /// Its calls, until `run` takes them.
     pub calls: Option<tokio::sync::mpsc::Receiver<Call>>,
+}
+
+/// A reload being read, validated and built on the blocking pool.
+struct Building {
+    task: tokio::task::JoinHandle<Loaded>,
+    started: Instant,
+}
+
+/// What a reload's build gives: the new model, the file as parsed and the
+/// tables, or why not.
+type Loaded = Result<(Model, ConfigFile, Publisher), crate::load::LoadError>;
+
+/// The one change in progress: a reload or a control API call (or
+/// lifecycle step). One at a time, so that neither builds on a state the
+/// other is replacing; health changes publish meanwhile.
+enum Job {
+    Reload(Building),
+    Api(ApiJob),
 }
 
 /// SIGHUP, SIGTERM and SIGINT, caught from the moment they are installed: a
@@ -73,34 +91,94 @@ impl Control {
     }
 
     /// Until SIGTERM or SIGINT: republish on every health change, reload on
-    /// SIGHUP.
+    /// SIGHUP, run control API calls and lifecycle steps. A reload's or a
+    /// call's read, validation and build run on the blocking pool while this
+    /// loop goes on publishing health changes, so a failover during either
+    /// reaches the answers at once. One job at a time: a SIGHUP during a job
+    /// starts a reload after it, calls wait for it in their queue.
     pub async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
         let mut calls = self.calls.take();
+        let mut job: Option<Job> = None;
+        let mut again = false;
         loop {
-            let lifecycle = self.lifecycle_deadline();
+            let idle = job.is_none();
+            let lifecycle = if idle {
+                self.lifecycle_deadline()
+            } else {
+                None
+            };
             tokio::select! {
-                Some(call) = next_call(&mut calls) => self.api_call(call).await,
-                _ = sleep_until(lifecycle) => self.advance_lifecycle().await,
                 changed = health_changes.changed() => {
                     if changed.is_err() {
                         return;
                     }
                     self.publish();
                 }
-                _ = signals.hup.recv() => self.reload().await,
+                _ = signals.hup.recv() => {
+                    if idle {
+                        job = Some(Job::Reload(self.start_build()));
+                    } else {
+                        again = true;
+                    }
+                }
+                Some(call) = next_call(&mut calls), if idle => {
+                    job = self.start_call(call).map(Job::Api);
+                }
+                _ = sleep_until(lifecycle), if idle => {
+                    job = self.start_lifecycle().map(Job::Api);
+                }
+                done = wait(&mut job), if !idle => {
+                    job = None;
+                    match done {
+                        Done::Reload(built, started) => self.finish_reload(built, started),
+                        Done::Api(finished) => self.finish_api(finished),
+                    }
+                    if std::mem::take(&mut again) {
+                        job = Some(Job::Reload(self.start_build()));
+                    }
+                }
                 _ = signals.term.recv() => { info!("SIGTERM: stopping"); return }
                 _ = signals.int.recv() => { info!("interrupted: stopping"); return }
             }
         }
     }
 
-    /// SIGHUP: a valid config swaps in and unchanged ENIs keep their health;
-    /// an invalid one is logged and the running config keeps serving. Either
+    /// Reads, validates and builds the config on the blocking pool (a third
+    /// of a second at 10,000 endpoints).
+    fn start_build(&self) -> Building {
+        let (source, previous) = (self.source.clone(), self.model.clone());
+        let inbound = self.inbound.clone();
+        let serial = next_serial(self.publisher.tables().serial);
+        // The control API's published objects join the new file, so that a
+        // reload keeps them (and is refused if they conflict).
+        let api = self.cloud.as_ref().map(CloudPlane::published);
+        let task = tokio::task::spawn_blocking(move || {
+            load_with(&source, Some(&previous), api.as_ref()).map(|(mut m, base)| {
+                m.bind_inbound(&inbound);
+                let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
+                (m, base, publisher)
+            })
+        });
+        Building {
+            task,
+            started: Instant::now(),
+        }
+    }
+
+    /// A valid config swaps in and unchanged ENIs keep their health; an
+    /// invalid one is logged and the running config keeps serving. Either
     /// way `epdns_reloads_total` counts the result.
-    async fn reload(&mut self) {
-        let started = Instant::now();
-        match self.try_reload().await {
+    fn finish_reload(&mut self, built: Result<Loaded, tokio::task::JoinError>, started: Instant) {
+        let swapped = built
+            .context("the reload task failed")
+            .and_then(|b| b.map_err(anyhow::Error::from))
+            .and_then(|(new, base, publisher)| {
+                self.swap_in(new, publisher)?;
+                self.base = Arc::new(base);
+                Ok(())
+            });
+        match swapped {
             Ok(()) => {
                 self.shared.metrics.reload_ok();
                 info!(
@@ -116,33 +194,7 @@ impl Control {
         }
     }
 
-    /// Loads, validates and swaps in the config; on error nothing has
-    /// changed.
-    async fn try_reload(&mut self) -> anyhow::Result<()> {
-        // Reading, validating and building tables takes a third of a second
-        // at 10,000 endpoints: off the runtime, which also serves TCP, the
-        // admin API and the probes.
-        let (source, previous) = (self.source.clone(), self.model.clone());
-        let inbound = self.inbound.clone();
-        let serial = next_serial(self.publisher.tables().serial);
-        // The control API's published endpoints join the new file, so
-        // that a reload keeps them (and is refused if they conflict).
-        let api = self.cloud.as_ref().map(CloudPlane::published);
-        let (new, base, publisher) = tokio::task::spawn_blocking(move || {
-            load_with(&source, Some(&previous), api.as_ref()).map(|(mut m, base)| {
-                m.bind_inbound(&inbound);
-                let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
-                (m, base, publisher)
-            })
-        })
-        .await
-        .context("the reload task failed")??;
-        self.base = Arc::new(base);
-        self.swap_in(new, publisher)
-    }
-
-    /// Serves `new` (validated) with its tables: probes follow its ENIs,
-    /// the forwarder its `[forward]`.
+    /// Swaps in a built model; on error nothing has changed.
     pub(super) fn swap_in(&mut self, new: Model, publisher: Publisher) -> anyhow::Result<()> {
         // A new forwarder only when `[forward]` changed: an unchanged one
         // keeps its cache.
@@ -169,6 +221,21 @@ impl Control {
         self.publish();
         release_freed_memory();
         Ok(())
+    }
+}
+
+/// A finished job (moved once, straight into its handler: not boxed).
+#[allow(clippy::large_enum_variant)]
+enum Done {
+    Reload(Result<Loaded, tokio::task::JoinError>, Instant),
+    Api(super::cloud::Finished),
+}
+
+/// Waits for the job in progress (the caller guards that there is one).
+async fn wait(job: &mut Option<Job>) -> Done {
+    match job.as_mut().expect("guarded: a job is in progress") {
+        Job::Reload(b) => Done::Reload((&mut b.task).await, b.started),
+        Job::Api(a) => Done::Api(a.wait().await),
     }
 }
 

@@ -85,15 +85,21 @@ impl Listeners {
             .collect()
     }
 
-    /// Starts serving every socket; returns what is now open.
-    pub fn serve(self, shared: &Arc<Shared>, health: &Arc<HealthTable>) -> anyhow::Result<Ready> {
+    /// Starts serving every socket, TCP and the admin API on the `io`
+    /// runtime; returns what is now open.
+    pub fn serve(
+        self,
+        shared: &Arc<Shared>,
+        health: &Arc<HealthTable>,
+        io: &tokio::runtime::Handle,
+    ) -> anyhow::Result<Ready> {
         let mut ready = Ready::default();
         for d in self.dns {
             for sock in d.udp {
                 udp::spawn(sock, shared.clone())
                     .with_context(|| format!("starting the UDP thread of {}", d.bound))?;
             }
-            tokio::spawn(tcp::serve(d.tcp, shared.clone()));
+            io.spawn(tcp::serve(d.tcp, shared.clone()));
             let addr = d.bound;
             match d.vpc {
                 None => {
@@ -113,7 +119,7 @@ impl Listeners {
                 health: health.clone(),
                 token,
             };
-            tokio::spawn(async move {
+            io.spawn(async move {
                 if let Err(e) = api::serve(l, state).await {
                     error!(error = %e, "admin API stopped");
                 }

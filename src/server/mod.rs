@@ -51,7 +51,17 @@ pub struct Options {
 /// answering, announces readiness and runs the control loop until SIGTERM
 /// or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
+    // Two runtimes, so that no client can delay a failover: this thread's
+    // runs the probes and the control loop (health → snapshot, reloads,
+    // signals); `io`'s own thread runs everything a client drives (TCP
+    // connections, forwarded questions, the admin API). UDP has threads of
+    // its own.
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let io = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("epdns-io")
         .enable_all()
         .build()?;
     // Before anything else: a SIGHUP sent to a starting server must not kill
@@ -124,7 +134,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }),
             forwards: InFlight::new(fds.forwards),
             metrics: Metrics::default(),
-            runtime: tokio::runtime::Handle::current(),
+            runtime: io.handle().clone(),
         });
         let (cloud, api) = match cloud {
             Some((cloud, handle, calls, listener)) => {
@@ -147,10 +157,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         };
         control.publish();
         release_freed_memory();
-        let mut ready = sockets.serve(&control.shared, &control.health)?;
+        let mut ready = sockets.serve(&control.shared, &control.health, io.handle())?;
         if let Some((handle, listener)) = api {
+            // On the io runtime with the admin API: a client of the control
+            // API drives it; the calls themselves run in the control loop.
             let addr = listener.local_addr()?;
-            tokio::spawn(async move {
+            io.spawn(async move {
                 if let Err(e) = cloudapi::http::serve(listener, handle).await {
                     error!(error = %e, "control API stopped");
                 }
@@ -169,6 +181,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         if let Some(file) = &opts.ready_file {
             ready::clear(file)?;
         }
+        // Open connections are dropped, not drained: the process is ending.
+        io.shutdown_background();
         Ok(())
     })
 }

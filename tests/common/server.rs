@@ -193,6 +193,14 @@ impl Server {
         self.reload_with(|| write_config(&path, config))
     }
 
+    /// Writes `config` (and its zone files) and sends SIGHUP, without
+    /// waiting for the reload to end.
+    pub fn reload_in_background(&self, config: &LabConfig) {
+        let path = self.config.clone().expect("a server with a config file");
+        write_config(&path, config);
+        signal(&self.child, libc::SIGHUP);
+    }
+
     /// The same with config text as written (e.g. broken TOML).
     pub fn reload_text(&self, text: &str) -> Reload {
         let path = self.config.clone().expect("a server with a config file");
@@ -423,11 +431,23 @@ pub fn tcp_query(server: SocketAddr, msgs: &[Message]) -> Vec<Message> {
 
 /// A minimal HTTP/1.1 exchange for the admin API: (status, body).
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    http_as(addr, None, method, path, body)
+}
+
+/// The same with `Authorization: Bearer <token>` when `token` is given.
+pub fn http_as(
+    addr: SocketAddr,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect admin API");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let body = body.unwrap_or("");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );

@@ -192,6 +192,7 @@ impl Podman {
             .env("CONTAINERS_STORAGE_CONF", d.join("storage.conf"))
             .env("CONTAINERS_REGISTRIES_CONF", d.join("registries.conf"))
             .env("HOME", d.join("home"))
+            .env("EPDNS_ADMIN_TOKEN", super::ADMIN_TOKEN)
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("XDG_CONFIG_HOME");
         cmd
