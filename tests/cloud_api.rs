@@ -381,6 +381,49 @@ fn refused_calls_carry_the_clouds_codes() {
 }
 
 #[test]
+fn concurrent_calls_on_one_endpoint_are_serialized() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_s, mut sdk)) = start(dir.path()) else {
+        return;
+    };
+    let id = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Eight attachments at once: each read-modify-write sees the one
+    // before it, so none is lost.
+    let calls: Vec<(&str, Value)> = (2..10)
+        .map(|n| {
+            (
+                "AttachSecurityGroupToVpcEndpoint",
+                json!({"RegionId": "cn-hangzhou", "EndpointId": id, "SecurityGroupId": format!("sg-{n}")}),
+            )
+        })
+        .collect();
+    for r in sdk.parallel(&calls) {
+        r.unwrap();
+    }
+    let mut got = groups(&mut sdk, &id);
+    got.sort();
+    let want: Vec<String> = (1..10).map(|n| format!("sg-{n}")).collect();
+    assert_eq!(got, want);
+    // Two creates at once asking epdns for addresses get different ones.
+    let both = sdk.parallel(&[
+        ("CreateVpcEndpoint", create_request()),
+        ("CreateVpcEndpoint", create_request()),
+    ]);
+    let ids: Vec<String> = both
+        .into_iter()
+        .map(|r| r.unwrap()["EndpointId"].as_str().unwrap().to_string())
+        .collect();
+    let ips: Vec<Value> = ids
+        .iter()
+        .map(|i| zones(&mut sdk, i)[0]["EniIp"].clone())
+        .collect();
+    assert_ne!(ips[0], ips[1]);
+}
+
+#[test]
 fn a_client_token_makes_create_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let Some((_s, mut sdk)) = start(dir.path()) else {
@@ -473,10 +516,27 @@ fn a_reload_keeps_the_apis_endpoints() {
         .unwrap()
         .to_string();
     wait_active(&mut sdk, &id);
+    let zone = sdk
+        .pvtz("AddZone", json!({"ZoneName": "kept.lab"}))
+        .unwrap()["ZoneId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sdk.pvtz(
+        "BindZoneVpc",
+        json!({"ZoneId": zone, "Vpcs": [{"VpcId": "vpc-lab"}]}),
+    )
+    .unwrap();
+    sdk.pvtz(
+        "AddZoneRecord",
+        json!({"ZoneId": zone, "Rr": "www", "Type": "A", "Value": "127.0.7.7"}),
+    )
+    .unwrap();
     let changed = lab(dir.path()).eni("ep-lab1", "vsw-i", "127.0.2.99");
     assert_eq!(s.reload(&changed), Reload::Ok);
     assert_eq!(a(&s, &endpoint("ep-lab1")), ["127.0.1.10", "127.0.2.99"]);
     assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
+    assert_eq!(ask(&s, "www.kept.lab.", RecordType::A).1, ["127.0.7.7"]);
     // A config that takes an address the API gave out is refused, and the
     // endpoint keeps answering.
     let clash = lab(dir.path()).eni("ep-lab1", "vsw-i", "127.0.2.1");

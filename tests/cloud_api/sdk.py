@@ -8,11 +8,13 @@ Command: {"endpoint": "127.0.0.1:PORT", "action": "CreateVpcEndpoint",
           "nonce": "fixed",                            # optional: reuse a nonce
           "rpc": "GET" | "POST",                       # optional: RPC v1 style
           "product": "pvtz"}                           # optional: PrivateZone
+     or {"parallel": [command, ...]}: all at once, from as many threads
 Result: {"ok": <the reply body as the SDK's model maps it>}
      or {"error": {"code": ..., "status": ..., "message": ...}}
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import re
 import sys
 
@@ -89,12 +91,22 @@ def run(cmd):
     return response.body.to_map()
 
 
+def result_of(cmd):
+    try:
+        return {"ok": run(cmd)}
+    except (ClientException, ServerException) as e:
+        return {"error": {"code": e.code, "status": e.status_code, "message": e.message}}
+    except Exception as e:  # anything else: the test prints it
+        return {"fatal": repr(e)}
+
+
 for line in sys.stdin:
     cmd = json.loads(line)
-    try:
-        result = {"ok": run(cmd)}
-    except (ClientException, ServerException) as e:
-        result = {"error": {"code": e.code, "status": e.status_code, "message": e.message}}
-    except Exception as e:  # anything else: the test prints it
-        result = {"fatal": repr(e)}
-    print(json.dumps(result), flush=True)
+    if "parallel" in cmd:
+        # Every command at once, each from its own thread and connection:
+        # {"parallel": [cmd, ...]} -> {"ok": [result, ...]}.
+        with ThreadPoolExecutor(max_workers=len(cmd["parallel"])) as pool:
+            results = list(pool.map(result_of, cmd["parallel"]))
+        print(json.dumps({"ok": results}), flush=True)
+        continue
+    print(json.dumps(result_of(cmd)), flush=True)

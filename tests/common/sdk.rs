@@ -112,17 +112,46 @@ impl Sdk {
         self.stdout.read_line(&mut line).unwrap();
         let v: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("SDK driver: {e}: {line:?} (for {cmd})"));
+        if v.get("fatal").is_some() {
+            panic!("SDK driver failed on {cmd}: {v}");
+        }
+        Self::result(&v)
+    }
+
+    /// Every `(action, request)` at once, each from its own thread and
+    /// connection; the results in the same order.
+    pub fn parallel(&mut self, calls: &[(&str, Value)]) -> Vec<Result<Value, SdkError>> {
+        let cmds: Vec<Value> = calls
+            .iter()
+            .map(|(action, request)| {
+                json!({"endpoint": self.api.to_string(), "action": action, "request": request})
+            })
+            .collect();
+        writeln!(self.stdin, "{}", json!({ "parallel": cmds })).unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        v["ok"]
+            .as_array()
+            .unwrap_or_else(|| panic!("SDK driver: {line}"))
+            .iter()
+            .map(Self::result)
+            .collect()
+    }
+
+    fn result(v: &Value) -> Result<Value, SdkError> {
         if let Some(ok) = v.get("ok") {
             return Ok(ok.clone());
         }
-        if let Some(e) = v.get("error") {
-            return Err(SdkError {
+        match v.get("error") {
+            Some(e) => Err(SdkError {
                 code: e["code"].as_str().unwrap_or_default().to_string(),
                 status: e["status"].as_u64().unwrap_or_default() as u16,
                 message: e["message"].as_str().unwrap_or_default().to_string(),
-            });
+            }),
+            None => panic!("SDK driver failed: {v}"),
         }
-        panic!("SDK driver failed on {cmd}: {v}")
     }
 
     /// The error code a call must fail with.
