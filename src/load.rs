@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cloudapi::plane::Extension;
 use crate::config::file::ConfigFile;
@@ -32,6 +33,16 @@ impl ConfigSource {
         }
     }
 
+    /// Where a zone file named `file` in this config is: relative to the
+    /// config file's folder; for the embedded config, a name for its
+    /// embedded copy.
+    pub fn zone_path(&self, file: &str) -> PathBuf {
+        match self {
+            ConfigSource::File(p) => p.parent().unwrap_or(Path::new(".")).join(file),
+            ConfigSource::Embedded => PathBuf::from("<embedded zones>").join(file),
+        }
+    }
+
     /// Loads a zone file named in this config: relative to the config
     /// file's folder; for the embedded config, from the copies embedded with
     /// it (so `epdns serve` works from any folder).
@@ -41,12 +52,12 @@ impl ConfigSource {
         file: &str,
     ) -> Result<(PathBuf, PrivateZone), ZoneFileError> {
         match self {
-            ConfigSource::File(p) => {
-                let path = p.parent().unwrap_or(Path::new(".")).join(file);
+            ConfigSource::File(_) => {
+                let path = self.zone_path(file);
                 PrivateZone::load(origin, &path).map(|z| (path, z))
             }
             ConfigSource::Embedded => {
-                let path = PathBuf::from("<embedded zones>").join(file);
+                let path = self.zone_path(file);
                 match EMBEDDED_ZONES.iter().find(|(name, _)| *name == file) {
                     Some((_, text)) => {
                         PrivateZone::from_str(origin, text, &path).map(|z| (path, z))
@@ -163,11 +174,12 @@ fn build_located(
     in_file: usize,
 ) -> Result<Model, LoadError> {
     let path = source.name();
-    model::build(cfg, previous, &|origin, file| match api
-        .and_then(|api| api.load_zone(&cfg.server, file))
-    {
-        Some(zone) => zone,
-        None => source.load_zone(origin, file),
+    model::build(cfg, previous, &|origin, file| {
+        match api.and_then(|api| api.load_zone(&cfg.server, file)) {
+            Some(zone) => zone,
+            None => source.load_zone(origin, file),
+        }
+        .map(|(path, zone)| (path, Arc::new(zone)))
     })
     .map_err(|errors| {
         // Lines are looked up only for a rejected config, so an accepted

@@ -692,3 +692,36 @@ fn a_private_zone_made_by_the_sdk_reaches_an_endpoint_from_its_vpc() {
         .unwrap_err();
     assert_eq!(e.code, "Zone.NotExists");
 }
+
+fn corp_zone(www: &str) -> String {
+    format!(
+        "$TTL 60\n@ IN SOA ns.corp.lab. hostmaster.corp.lab. 1 3600 600 86400 30\n\
+         @ IN NS ns.corp.lab.\nns IN A 127.0.8.53\nwww IN A {www}\n"
+    )
+}
+
+#[test]
+fn calls_serve_the_zone_files_as_loaded_until_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |www: &str| {
+        lab(dir.path()).private_zone("corp.lab", &["vpc-lab"], "corp.lab.zone", &corp_zone(www))
+    };
+    let s = Server::start(&config("127.0.8.1"));
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    // The file changes on disk; no SIGHUP.
+    let file = s.ready_file().parent().unwrap().join("corp.lab.zone");
+    std::fs::write(&file, corp_zone("127.0.8.2")).unwrap();
+    let id = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &id);
+    assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
+    assert_eq!(ask(&s, "www.corp.lab.", RecordType::A).1, ["127.0.8.1"]);
+    // SIGHUP reads it.
+    assert_eq!(s.reload(&config("127.0.8.2")), Reload::Ok);
+    assert_eq!(ask(&s, "www.corp.lab.", RecordType::A).1, ["127.0.8.2"]);
+    assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
+}

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::info;
@@ -181,7 +182,7 @@ impl Plane {
         let mut cfg = ctx.base.clone();
         ext.extend(&mut cfg);
         let load = |origin: &Name, file: &str| match ext.load_zone(&cfg.server, file) {
-            Some(zone) => zone,
+            Some(zone) => zone.map(|(path, zone)| (path, Arc::new(zone))),
             None => (ctx.load_zone)(origin, file),
         };
         model::build(&cfg, Some(ctx.published), &load)

@@ -148,8 +148,22 @@ impl Control {
         let serial = next_serial(self.publisher.tables().serial);
         Ok(tokio::task::spawn_blocking(move || -> Output {
             let started = Instant::now();
-            let load_zone =
-                |origin: &hickory_proto::rr::Name, file: &str| source.load_zone(origin, file);
+            // A call changes no zone file: the serving model's zones are
+            // used as loaded (a changed file is read on SIGHUP), so a call
+            // costs the same however large the zone files are.
+            let load_zone = |origin: &hickory_proto::rr::Name, file: &str| {
+                let path = source.zone_path(file);
+                match published
+                    .private_zones
+                    .iter()
+                    .find(|z| z.name == *origin && z.file == path)
+                {
+                    Some(z) => Ok((z.file.clone(), z.zone.clone())),
+                    None => source
+                        .load_zone(origin, file)
+                        .map(|(path, zone)| (path, Arc::new(zone))),
+                }
+            };
             let ctx = Ctx {
                 base: &base,
                 published: &published,

@@ -19,6 +19,7 @@ pub use server::admin_reachable;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
@@ -100,8 +101,11 @@ impl Errors {
 }
 
 /// Loads a zone file named in the config (`origin`, the `file` field as
-/// written): the config's source decides where relative paths lead.
-pub type ZoneLoader<'a> = dyn Fn(&Name, &str) -> Result<(PathBuf, PrivateZone), ZoneFileError> + 'a;
+/// written): the config's source decides where relative paths lead. Shared
+/// (`Arc`), so that a loader may hand back a zone already loaded (the
+/// control API's calls reuse the serving model's zone files).
+pub type ZoneLoader<'a> =
+    dyn Fn(&Name, &str) -> Result<(PathBuf, Arc<PrivateZone>), ZoneFileError> + 'a;
 
 /// Validates `cfg`; zone files are read through `load_zone`. `previous` is
 /// the model being replaced (on reload), for the rules that depend on

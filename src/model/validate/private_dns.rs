@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
@@ -78,7 +77,7 @@ pub(super) fn private_zones(
                 file,
                 vpcs: z.vpcs.clone(),
                 vpc_indexes,
-                zone: Arc::new(zone),
+                zone,
             }),
             // The zone file's own errors, each naming its file, line and
             // column: one error per fault, as for the config's own.
