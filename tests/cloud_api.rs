@@ -542,6 +542,17 @@ fn a_reload_keeps_the_apis_endpoints() {
     let clash = lab(dir.path()).eni("ep-lab1", "vsw-i", "127.0.2.1");
     assert_eq!(s.reload(&clash), Reload::Rejected);
     assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
+    // So is one that takes the address of an endpoint still Creating.
+    let mut req = create_request();
+    req["Zone"] = json!([{"ZoneId": "cn-hangzhou-h", "VSwitchId": "vsw-h", "ip": "127.0.1.60"}]);
+    let creating = sdk.call("CreateVpcEndpoint", req).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let clash = lab(dir.path()).eni("ep-lab1", "vsw-h", "127.0.1.60");
+    assert_eq!(s.reload(&clash), Reload::Rejected);
+    wait_active(&mut sdk, &creating);
+    assert_eq!(a(&s, &endpoint(&creating)), ["127.0.1.60"]);
 }
 
 /// Answers to a client of vpc-lab (127.0.1.99): (rcode, A addresses,

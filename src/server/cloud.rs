@@ -46,12 +46,17 @@ impl CloudPlane {
         })
     }
 
-    /// The API's objects as DNS answers them.
-    pub fn published(&self) -> Extension {
-        self.plane
-            .as_ref()
-            .map(|p| p.extension(View::Published, None))
-            .unwrap_or_default()
+    /// The API's objects as validated (pending ones included) and, when
+    /// that differs, as DNS answers them.
+    pub fn views(&self) -> (Extension, Option<Extension>) {
+        let Some(plane) = &self.plane else {
+            return (Extension::default(), None);
+        };
+        let pending = plane.endpoints().values().any(|r| r.pending());
+        (
+            plane.extension(View::Desired, None),
+            pending.then(|| plane.extension(View::Published, None)),
+        )
     }
 }
 

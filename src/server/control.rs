@@ -150,15 +150,23 @@ impl Control {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
         let serial = next_serial(self.publisher.tables().serial);
-        // The control API's published objects join the new file, so that a
-        // reload keeps them (and is refused if they conflict).
-        let api = self.cloud.as_ref().map(CloudPlane::published);
+        // The control API's objects join the new file, so that a reload
+        // keeps them: validated with the pending ones too (a config that
+        // takes a Creating endpoint's address is refused), served without
+        // them (a second build, only while something is pending).
+        let (desired, published) = self
+            .cloud
+            .as_ref()
+            .map(CloudPlane::views)
+            .map_or((None, None), |(d, p)| (Some(d), p));
         let task = tokio::task::spawn_blocking(move || {
-            load_with(&source, Some(&previous), api.as_ref()).map(|(mut m, base)| {
-                m.bind_inbound(&inbound);
-                let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
-                (m, base, publisher)
-            })
+            let (mut m, base) = load_with(&source, Some(&previous), desired.as_ref())?;
+            if let Some(published) = &published {
+                m = load_with(&source, Some(&previous), Some(published))?.0;
+            }
+            m.bind_inbound(&inbound);
+            let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
+            Ok((m, base, publisher))
         });
         Building {
             task,

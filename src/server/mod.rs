@@ -81,10 +81,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 anyhow::bail!("[api] needs a state folder: set [state] dir or pass --state DIR");
             };
             let cloud = CloudPlane::open(dir, api.lifecycle)?;
-            let created = cloud.published();
-            if !created.endpoints.is_empty() || !created.zones.is_empty() {
-                // The objects the API created before this start.
-                model = load_with(&opts.source, None, Some(&created))?.0;
+            // The objects the API created before this start: validated with
+            // the pending ones, served without them (as a reload does).
+            let (desired, published) = cloud.views();
+            if !desired.endpoints.is_empty() || !desired.zones.is_empty() {
+                model = load_with(&opts.source, None, Some(&desired))?.0;
+            }
+            if let Some(published) = published {
+                model = load_with(&opts.source, None, Some(&published))?.0;
             }
             let (handle, calls) = cloudapi::http::Handle::new(&api.keys);
             let listener = cloudapi::http::bind(api.listen)
