@@ -26,7 +26,7 @@ use super::upstream;
 /// The default 208 KB receive buffer drops queries under load (NOTES.md).
 const RECV_BUFFER: usize = 4 << 20;
 
-pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
@@ -42,7 +42,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// queries in, batches of replies out (`mmsg`). Answers that need an
 /// upstream (resolver mode) are completed on the tokio runtime so that they
 /// never hold up the loop.
-pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
+pub(crate) fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = socket.local_addr()?;
     let socket = Arc::new(socket);
     std::thread::Builder::new()

@@ -50,9 +50,14 @@ mod health_tests;
 #[cfg(test)]
 mod scheduler_tests;
 
-pub use check::{Check, CheckFuture, NetChecker, ProbeResult};
-pub use events::{DEFAULT_EVENT_CAPACITY, Event};
-pub use health::{Changes, HealthError, HealthTable, Notice, TargetKey, TargetStatus};
-pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
+pub use check::ProbeResult;
+pub(crate) use check::{Check, CheckFuture, NetChecker};
+pub(crate) use events::DEFAULT_EVENT_CAPACITY;
+pub use events::Event;
+pub(crate) use health::Notice;
+pub use health::{Changes, HealthError, HealthTable, TargetKey, TargetStatus};
+pub(crate) use kind::MIN_INTERVAL;
+pub use kind::{ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
-pub use threshold::{State, Threshold, Transition};
+pub use threshold::State;
+pub(crate) use threshold::{Threshold, Transition};

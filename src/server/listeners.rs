@@ -48,7 +48,7 @@ struct DnsSockets {
 
 impl Listeners {
     /// Binds `listen`, every inbound listener and the admin API.
-    pub fn bind(
+    pub(crate) fn bind(
         listen: &[SocketAddr],
         inbound: &[Inbound],
         admin: Option<&Admin>,
@@ -77,7 +77,7 @@ impl Listeners {
     }
 
     /// (configured, bound) address of every inbound listener.
-    pub fn inbound(&self) -> Vec<(SocketAddr, SocketAddr)> {
+    pub(crate) fn inbound(&self) -> Vec<(SocketAddr, SocketAddr)> {
         self.dns
             .iter()
             .filter(|d| d.vpc.is_some())
@@ -86,7 +86,11 @@ impl Listeners {
     }
 
     /// Starts serving every socket; returns what is now open.
-    pub fn serve(self, shared: &Arc<Shared>, health: &Arc<HealthTable>) -> anyhow::Result<Ready> {
+    pub(crate) fn serve(
+        self,
+        shared: &Arc<Shared>,
+        health: &Arc<HealthTable>,
+    ) -> anyhow::Result<Ready> {
         let mut ready = Ready::default();
         for d in self.dns {
             for sock in d.udp {

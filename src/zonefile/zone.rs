@@ -76,7 +76,7 @@ impl PrivateZone {
     /// `$INCLUDE`s are resolved against its directory.
     // Not `FromStr`: a zone needs its origin and path too.
     #[allow(clippy::should_implement_trait)]
-    pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+    pub(crate) fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
         let mut budget = Budget::new(Limits::default());
         if let Err(problem) = budget.count_text(text.len()) {
             let mut loader = Loader::new(&[0], budget);
@@ -152,12 +152,12 @@ impl PrivateZone {
     }
 
     /// The file the zone was loaded from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The SOA record, for the authority section of negative answers.
-    pub fn soa(&self) -> &Record {
+    pub(crate) fn soa(&self) -> &Record {
         &self.soa
     }
 
@@ -171,22 +171,22 @@ impl PrivateZone {
     }
 
     /// Whether `qname` is at or below the apex (case-insensitive).
-    pub fn contains(&self, qname: &Name) -> bool {
+    pub(crate) fn contains(&self, qname: &Name) -> bool {
         self.origin.zone_of(qname)
     }
 
     /// Number of records in the zone.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.record_count
     }
 
     /// Whether the zone holds no record (never true for a loaded zone: it has an SOA).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.record_count == 0
     }
 
     /// Every record of the zone, in no particular order (for AXFR or dumps).
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }
 
