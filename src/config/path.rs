@@ -16,6 +16,7 @@ pub(crate) struct ConfigPath(Vec<Step>);
 
 impl ConfigPath {
     /// The document itself.
+    #[cfg(test)]
     pub(crate) fn root() -> Self {
         Self::default()
     }

@@ -34,13 +34,6 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn get(&self, rcode: ResponseCode) -> u64 {
-        RCODES
-            .iter()
-            .position(|(r, _)| *r == rcode)
-            .map_or(0, |i| self.by_rcode[i].load(Ordering::Relaxed))
-    }
-
     /// A snapshot was published; `build_us` is what building it took.
     pub(crate) fn snapshot_published(&self, build_us: u64) {
         self.snapshots.fetch_add(1, Ordering::Relaxed);
@@ -52,6 +45,7 @@ impl Metrics {
         self.contained_panics.fetch_add(1, Ordering::Relaxed);
     }
 
+    #[cfg(test)]
     pub(crate) fn panics_contained(&self) -> u64 {
         self.contained_panics.load(Ordering::Relaxed)
     }

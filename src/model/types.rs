@@ -22,6 +22,9 @@ pub struct ModelParts {
     pub server: ServerSettings,
     pub(crate) vpcs: Vec<Vpc>,
     pub(crate) vswitches: Vec<VSwitch>,
+    // Nothing on this branch reads it; the control API (src/cloudapi/) that
+    // lands next does. Once it has, this expectation fails: remove it then.
+    #[expect(dead_code, reason = "read by the control API's service views")]
     pub(crate) services: Vec<Service>,
     pub endpoints: Vec<Endpoint>,
     pub(crate) inbound: Vec<Inbound>,
@@ -66,9 +69,7 @@ impl Deref for Model {
 #[derive(Debug, Clone)]
 pub(crate) struct PrivateZoneDef {
     pub(crate) name: Name,
-    pub(crate) file: std::path::PathBuf,
-    pub(crate) vpcs: Vec<String>,
-    /// `vpcs` as indexes into `Model::vpcs`.
+    /// The bound VPCs, as indexes into `Model::vpcs`.
     pub(crate) vpc_indexes: Vec<u32>,
     pub(crate) zone: std::sync::Arc<crate::zonefile::PrivateZone>,
 }

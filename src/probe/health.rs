@@ -222,6 +222,7 @@ impl HealthTable {
         self.generation.subscribe()
     }
 
+    #[cfg(test)]
     pub(crate) fn generation(&self) -> u64 {
         *self.generation.borrow()
     }
@@ -340,13 +341,15 @@ impl HealthTable {
         });
     }
 
-    /// Records a probe result for `key` from whatever source (the prober, or a
-    /// test). Returns false if the target is unknown.
+    /// Records a probe result for `key` from a test (the prober uses
+    /// `record_for`). Returns false if the target is unknown.
+    #[cfg(test)]
     pub(crate) fn record(&self, key: &TargetKey, result: ProbeResult) -> bool {
         self.record_inner(key, None, result)
     }
 
-    /// As [`HealthTable::record`], but ignored unless `epoch` is current.
+    /// Records a probe result for `key`, ignored unless `epoch` is current.
+    /// Returns false if the target is unknown.
     pub(crate) fn record_for(&self, key: &TargetKey, epoch: u64, result: ProbeResult) -> bool {
         self.record_inner(key, Some(epoch), result)
     }
@@ -550,16 +553,6 @@ impl HealthTable {
         Some(Self::status_of(&inner, key, entry))
     }
 
-    /// Every target, ordered by key: what the snapshot builder and the API read.
-    pub(crate) fn statuses(&self) -> Vec<TargetStatus> {
-        let inner = self.lock();
-        inner
-            .targets
-            .iter()
-            .map(|(k, e)| Self::status_of(&inner, k, e))
-            .collect()
-    }
-
     /// Active overrides as (endpoint, zone, state), ordered.
     pub(crate) fn overrides(&self) -> Vec<(String, String, State)> {
         let inner = self.lock();
@@ -578,6 +571,7 @@ impl HealthTable {
     }
 
     /// Number of targets still awaiting their first result.
+    #[cfg(test)]
     pub(crate) fn pending_first(&self) -> usize {
         *self.pending_first.borrow()
     }

@@ -51,13 +51,11 @@ mod health_tests;
 mod scheduler_tests;
 
 pub use check::ProbeResult;
-pub(crate) use check::{Check, CheckFuture, NetChecker};
-pub(crate) use events::DEFAULT_EVENT_CAPACITY;
+#[cfg(test)]
+pub(crate) use check::{Check, CheckFuture};
 pub use events::Event;
 pub(crate) use health::Notice;
 pub use health::{Changes, HealthError, HealthTable, TargetKey, TargetStatus};
-pub(crate) use kind::MIN_INTERVAL;
 pub use kind::{ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
 pub use threshold::State;
-pub(crate) use threshold::{Threshold, Transition};

@@ -108,16 +108,6 @@ impl Prober {
         Ok(prober)
     }
 
-    pub(crate) fn health(&self) -> &Arc<HealthTable> {
-        &self.health
-    }
-
-    /// Shortcut for [`HealthTable::subscribe`]: the generation counter that
-    /// changes with every effective state.
-    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.health.subscribe()
-    }
-
     /// The targets being probed, ordered by key.
     pub(crate) fn targets(&self) -> Vec<(TargetKey, ProbeSettings)> {
         let mut all: Vec<_> = self

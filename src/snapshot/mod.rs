@@ -12,5 +12,7 @@ mod cname_tests;
 pub use answer::Snapshot;
 pub(crate) use answer::{Answer, Client, Depends};
 pub use publish::Publisher;
+#[cfg(test)]
+pub(crate) use tables::AllDownPolicy;
 pub use tables::Tables;
-pub(crate) use tables::{AllDownPolicy, Slot, Target};
+pub(crate) use tables::Target;

@@ -72,7 +72,8 @@ mod zone;
 mod tests;
 
 pub use answer::ZoneAnswer;
-pub(crate) use error::{FaultKind, IncludeProblem, ReadProblem, ZoneRule};
+#[cfg(test)]
+pub(crate) use error::FaultKind;
 pub use error::{ZoneFault, ZoneFileError};
 pub(crate) use ptr::ptr_name;
 pub use read::Limits;

@@ -1,9 +1,6 @@
 //! A loaded private zone and its lookup.
 
-use std::{
-    borrow::Cow,
-    path::{Path, PathBuf},
-};
+use std::{borrow::Cow, path::Path};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -39,7 +36,7 @@ pub struct PrivateZone {
     origin_labels: usize,
     soa: Record,
     nodes: Nodes,
-    path: PathBuf,
+    #[cfg(test)]
     record_count: usize,
 }
 
@@ -116,6 +113,7 @@ impl PrivateZone {
         if !faults.is_empty() {
             return Err(ZoneFileError::Invalid { faults });
         }
+        #[cfg(test)]
         let record_count = sets.iter().map(|s| s.records.len()).sum();
         let nodes = index::build(&origin, sets);
         let origin_key = key_of(&origin);
@@ -141,7 +139,7 @@ impl PrivateZone {
             origin_key,
             soa,
             nodes,
-            path: path.to_path_buf(),
+            #[cfg(test)]
             record_count,
         })
     }
@@ -149,11 +147,6 @@ impl PrivateZone {
     /// The apex of the zone.
     pub fn origin(&self) -> &Name {
         &self.origin
-    }
-
-    /// The file the zone was loaded from.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The SOA record, for the authority section of negative answers.
@@ -171,21 +164,19 @@ impl PrivateZone {
     }
 
     /// Whether `qname` is at or below the apex (case-insensitive).
+    #[cfg(test)]
     pub(crate) fn contains(&self, qname: &Name) -> bool {
         self.origin.zone_of(qname)
     }
 
     /// Number of records in the zone.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.record_count
     }
 
-    /// Whether the zone holds no record (never true for a loaded zone: it has an SOA).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.record_count == 0
-    }
-
     /// Every record of the zone, in no particular order (for AXFR or dumps).
+    #[cfg(test)]
     pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }

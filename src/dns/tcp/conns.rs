@@ -108,6 +108,7 @@ impl Conns {
     }
 
     /// Open connections (those being closed included).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         let inner = self.lock();
         inner
@@ -115,10 +116,6 @@ impl Conns {
             .iter()
             .filter(|s| matches!(s, Slot::Open { .. }))
             .count()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// A slot for the next connection: a free one, or, when every slot is
