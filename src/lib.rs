@@ -1,7 +1,7 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
 
-pub mod api;
-pub mod config;
+pub(crate) mod api;
+pub(crate) mod config;
 pub mod dns;
 pub mod forward;
 pub mod load;

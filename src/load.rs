@@ -4,8 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use crate::config::ConfigError;
 use crate::config::file::ConfigFile;
-use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
+use crate::config::{DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
 use crate::model::{self, Model, ValidationError};
@@ -33,7 +34,7 @@ impl ConfigSource {
     /// Loads a zone file named in this config: relative to the config
     /// file's folder; for the embedded config, from the copies embedded with
     /// it (so `epdns serve` works from any folder).
-    pub fn load_zone(
+    pub(crate) fn load_zone(
         &self,
         origin: &Name,
         file: &str,
@@ -77,8 +78,8 @@ pub enum LoadError {
 /// writes neither (a default of a section left out).
 #[derive(Debug, Clone)]
 pub struct LocatedError {
-    pub line: Option<usize>,
-    pub error: ValidationError,
+    pub(crate) line: Option<usize>,
+    pub(crate) error: ValidationError,
 }
 
 impl fmt::Display for LoadError {

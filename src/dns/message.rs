@@ -108,8 +108,8 @@ pub fn respond_general(
 
 /// A query waiting for an upstream answer (resolver mode).
 pub struct PendingForward {
-    pub name: Name,
-    pub qtype: RecordType,
+    pub(crate) name: Name,
+    pub(crate) qtype: RecordType,
     meta: Metadata,
     query: Query,
     edns: Option<Edns>,
@@ -121,7 +121,7 @@ pub struct PendingForward {
 impl PendingForward {
     /// Builds the reply from the upstream's answer; false when it cannot be
     /// encoded at all.
-    pub fn finish(
+    pub(crate) fn finish(
         self: Box<Self>,
         metrics: &Metrics,
         rcode: ResponseCode,

@@ -20,16 +20,16 @@ use crate::snapshot::{Publisher, Tables};
 
 /// What the control loop owns.
 pub(super) struct Control {
-    pub source: ConfigSource,
-    pub model: Model,
-    pub publisher: Publisher,
-    pub prober: Prober,
-    pub health: Arc<HealthTable>,
-    pub shared: Arc<Shared>,
+    pub(crate) source: ConfigSource,
+    pub(crate) model: Model,
+    pub(crate) publisher: Publisher,
+    pub(crate) prober: Prober,
+    pub(crate) health: Arc<HealthTable>,
+    pub(crate) shared: Arc<Shared>,
     /// Where each inbound listener is really bound (configured address,
     /// bound address): a reloaded model gets the same ports (`listeners::
     /// Model::bind_inbound`), as its listeners are not reopened.
-    pub inbound: Vec<(SocketAddr, SocketAddr)>,
+    pub(crate) inbound: Vec<(SocketAddr, SocketAddr)>,
 }
 
 /// SIGHUP, SIGTERM and SIGINT, caught from the moment they are installed: a
@@ -52,7 +52,7 @@ pub(super) struct Signals {
 
 impl Signals {
     /// Must run inside the runtime's context.
-    pub fn install() -> std::io::Result<Signals> {
+    pub(crate) fn install() -> std::io::Result<Signals> {
         Ok(Signals {
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
@@ -63,7 +63,7 @@ impl Signals {
 
 impl Control {
     /// Publishes the tables with the current health as the new snapshot.
-    pub fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let started = Instant::now();
         self.publisher.publish(&self.shared.snapshot, &self.health);
         self.shared
@@ -76,7 +76,7 @@ impl Control {
     /// pool while this loop goes on publishing health changes, so a failover
     /// during a reload reaches the answers at once; a SIGHUP during a reload
     /// starts one more after it.
-    pub async fn run(&mut self, signals: &mut Signals) {
+    pub(crate) async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
         let mut building: Option<Building> = None;
         let mut again = false;

@@ -25,10 +25,10 @@ use tracing::info;
 /// What is open, by role.
 #[derive(Debug, Default)]
 pub(super) struct Ready {
-    pub dns: Vec<SocketAddr>,
+    pub(crate) dns: Vec<SocketAddr>,
     /// (VPC, configured address, bound address)
-    pub inbound: Vec<(String, SocketAddr, SocketAddr)>,
-    pub admin: Option<SocketAddr>,
+    pub(crate) inbound: Vec<(String, SocketAddr, SocketAddr)>,
+    pub(crate) admin: Option<SocketAddr>,
 }
 
 impl Ready {
@@ -49,7 +49,7 @@ impl Ready {
     }
 
     /// Logs "ready" and writes `file`, when given.
-    pub fn announce(&self, file: Option<&Path>) -> anyhow::Result<()> {
+    pub(crate) fn announce(&self, file: Option<&Path>) -> anyhow::Result<()> {
         if let Some(path) = file {
             let tmp = path.with_file_name(format!(
                 ".{}.{}.tmp",

@@ -27,7 +27,7 @@ use crate::zonefile::ZoneAnswer;
 /// Most CNAME targets followed for one question. A longer chain is answered
 /// as far as it got: the CNAME record at the last name followed is in the
 /// answer, its target is not looked up (`cname_tests.rs`).
-pub const MAX_CNAME_CHAIN: usize = 8;
+pub(crate) const MAX_CNAME_CHAIN: usize = 8;
 
 /// The tables plus the health of every ENI address at one moment.
 pub struct Snapshot {
@@ -38,52 +38,52 @@ pub struct Snapshot {
 
 /// What the answer may depend on about the client.
 #[derive(Debug, Clone, Copy)]
-pub struct Client {
+pub(crate) struct Client {
     /// The address zone affinity looks at: the query's source address, or
     /// the ECS address (masked to its source prefix) when `dns/client.rs`
     /// accepted it.
-    pub addr: IpAddr,
+    pub(crate) addr: IpAddr,
     /// The ECS source prefix length when `addr` came from ECS.
-    pub source_prefix: Option<u8>,
+    pub(crate) source_prefix: Option<u8>,
     /// The VPC whose view applies (`dns/client.rs` decides which).
-    pub vpc: Option<u32>,
+    pub(crate) vpc: Option<u32>,
     /// Whether names we do not serve may be forwarded for this client: only
     /// for a VPC known from the listener or the source address (an ECS
     /// option must not turn us into an open resolver).
-    pub may_forward: bool,
+    pub(crate) may_forward: bool,
 }
 
-pub type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
+pub(crate) type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
 
 /// What an answer depended on about the client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Depends {
+pub(crate) struct Depends {
     /// Zone affinity looked at the client's address: `Some(scope)`, the
     /// prefix length that covers the decision (the matched vSwitch CIDR,
     /// capped by the ECS source prefix; the source prefix when no vSwitch
     /// matched). `None` when the answer is the same for every address.
-    pub affinity: Option<u8>,
+    pub(crate) affinity: Option<u8>,
     /// The client's VPC view decided the answer: some name of the chain was
     /// answered by a custom domain, private zone or PTR of the view, or by
     /// nothing (refused or forwarded), or a view could shadow the generated
     /// zone. Another view might have answered differently.
-    pub view: bool,
+    pub(crate) view: bool,
 }
 
 #[derive(Debug)]
-pub struct Answer<'s> {
-    pub rcode: ResponseCode,
+pub(crate) struct Answer<'s> {
+    pub(crate) rcode: ResponseCode,
     /// False for REFUSED, referrals and forwarded answers.
-    pub authoritative: bool,
-    pub answers: Records<'s>,
-    pub authority: Records<'s>,
-    pub additionals: Records<'s>,
+    pub(crate) authoritative: bool,
+    pub(crate) answers: Records<'s>,
+    pub(crate) authority: Records<'s>,
+    pub(crate) additionals: Records<'s>,
     /// What the answer depended on about the client: the reply's ECS scope
     /// prefix (RFC 7871 §7.2.1) follows from it (`dns/client.rs`).
-    pub depends: Depends,
+    pub(crate) depends: Depends,
     /// A name to resolve upstream and append: the question itself (nothing
     /// answered yet) or where a CNAME chain left what we serve.
-    pub forward: Option<Name>,
+    pub(crate) forward: Option<Name>,
 }
 
 impl<'s> Answer<'s> {
@@ -99,7 +99,7 @@ impl<'s> Answer<'s> {
         }
     }
 
-    pub fn refused() -> Self {
+    pub(crate) fn refused() -> Self {
         Answer {
             authoritative: false,
             ..Answer::new(ResponseCode::Refused)
@@ -128,7 +128,7 @@ enum Step<'s> {
 
 impl Snapshot {
     /// Answers `qname`/`qtype` (class IN) for `client`.
-    pub fn answer(&self, qname: &Name, qtype: RecordType, client: &Client) -> Answer<'_> {
+    pub(crate) fn answer(&self, qname: &Name, qtype: RecordType, client: &Client) -> Answer<'_> {
         let t = &*self.tables;
         let mut ans = Answer::new(ResponseCode::NoError);
         let mut name = Cow::Borrowed(qname);

@@ -17,17 +17,17 @@ const CLASS_IN: u16 = 1;
 
 /// The header of a reply (QR set).
 pub(crate) struct ReplyHeader {
-    pub id: [u8; 2],
+    pub(crate) id: [u8; 2],
     /// The query's opcode (4 bits).
-    pub opcode: u8,
-    pub authoritative: bool,
+    pub(crate) opcode: u8,
+    pub(crate) authoritative: bool,
     /// RD and CD as the query had them.
-    pub recursion_desired: bool,
-    pub checking_disabled: bool,
+    pub(crate) recursion_desired: bool,
+    pub(crate) checking_disabled: bool,
     /// The low 4 bits of the RCODE.
-    pub rcode: u8,
+    pub(crate) rcode: u8,
     /// QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT.
-    pub counts: [u16; 4],
+    pub(crate) counts: [u16; 4],
 }
 
 impl ReplyHeader {
@@ -35,7 +35,7 @@ impl ReplyHeader {
     // the fast path a per-field `extend` costs more than the rest of a
     // header.
     #[inline]
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         let mut h = [0u8; HEADER_LEN];
         h[0..2].copy_from_slice(&self.id);
         h[2] = 0x80
@@ -81,11 +81,11 @@ fn rr_head(rtype: u16, ttl: u32, rdlength: u16) -> [u8; 12] {
 /// The ECS option of a reply (RFC 7871 §7.2.1): family, source prefix and
 /// address as the query sent them, and our scope prefix.
 pub(crate) struct EcsReply<'a> {
-    pub family: u16,
-    pub source_prefix: u8,
-    pub scope_prefix: u8,
+    pub(crate) family: u16,
+    pub(crate) source_prefix: u8,
+    pub(crate) scope_prefix: u8,
     /// ceil(source_prefix / 8) octets.
-    pub address: &'a [u8],
+    pub(crate) address: &'a [u8],
 }
 
 /// The OPT record: root owner, our UDP payload size, extended RCODE 0,

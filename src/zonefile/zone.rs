@@ -1,9 +1,6 @@
 //! A loaded private zone and its lookup.
 
-use std::{
-    borrow::Cow,
-    path::{Path, PathBuf},
-};
+use std::{borrow::Cow, path::Path};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -39,7 +36,7 @@ pub struct PrivateZone {
     origin_labels: usize,
     soa: Record,
     nodes: Nodes,
-    path: PathBuf,
+    #[cfg(test)]
     record_count: usize,
 }
 
@@ -76,7 +73,7 @@ impl PrivateZone {
     /// `$INCLUDE`s are resolved against its directory.
     // Not `FromStr`: a zone needs its origin and path too.
     #[allow(clippy::should_implement_trait)]
-    pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+    pub(crate) fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
         let mut budget = Budget::new(Limits::default());
         if let Err(problem) = budget.count_text(text.len()) {
             let mut loader = Loader::new(&[0], budget);
@@ -116,6 +113,7 @@ impl PrivateZone {
         if !faults.is_empty() {
             return Err(ZoneFileError::Invalid { faults });
         }
+        #[cfg(test)]
         let record_count = sets.iter().map(|s| s.records.len()).sum();
         let nodes = index::build(&origin, sets);
         let origin_key = key_of(&origin);
@@ -141,7 +139,7 @@ impl PrivateZone {
             origin_key,
             soa,
             nodes,
-            path: path.to_path_buf(),
+            #[cfg(test)]
             record_count,
         })
     }
@@ -151,13 +149,8 @@ impl PrivateZone {
         &self.origin
     }
 
-    /// The file the zone was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The SOA record, for the authority section of negative answers.
-    pub fn soa(&self) -> &Record {
+    pub(crate) fn soa(&self) -> &Record {
         &self.soa
     }
 
@@ -171,22 +164,20 @@ impl PrivateZone {
     }
 
     /// Whether `qname` is at or below the apex (case-insensitive).
-    pub fn contains(&self, qname: &Name) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, qname: &Name) -> bool {
         self.origin.zone_of(qname)
     }
 
     /// Number of records in the zone.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.record_count
     }
 
-    /// Whether the zone holds no record (never true for a loaded zone: it has an SOA).
-    pub fn is_empty(&self) -> bool {
-        self.record_count == 0
-    }
-
     /// Every record of the zone, in no particular order (for AXFR or dumps).
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
+    #[cfg(test)]
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }
 

@@ -73,10 +73,8 @@ pub(super) fn private_zones(
         };
         let vpc_indexes = bindings(i, z, &name, vpcs, &mut bound, &obj, errs);
         match load_zone(&name, &z.file) {
-            Ok((file, zone)) => out.push(PrivateZoneDef {
+            Ok((_, zone)) => out.push(PrivateZoneDef {
                 name,
-                file,
-                vpcs: z.vpcs.clone(),
                 vpc_indexes,
                 zone: Arc::new(zone),
             }),
