@@ -46,7 +46,7 @@ pub fn respond_general(
     let mut reply = Reply {
         meta,
         query: msg.queries.first(),
-        edns: edns_in.map(|_| our_edns(snapshot)),
+        edns: edns_in.map(|e| our_edns(snapshot, e)),
         answer: None,
     };
 
@@ -233,10 +233,13 @@ fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s
     }
 }
 
-fn our_edns(snapshot: &Snapshot) -> Edns {
+/// Our OPT record for a query that had one: our UDP size, version 0, and
+/// the query's DO bit (RFC 3225 §3: the responder MUST copy it).
+fn our_edns(snapshot: &Snapshot, query: &Edns) -> Edns {
     let mut e = Edns::new();
     e.set_max_payload(snapshot.tables.udp_payload);
     e.set_version(0);
+    e.set_dnssec_ok(query.flags().dnssec_ok);
     e
 }
 
