@@ -91,19 +91,33 @@ pub fn respond_general(
         Some(a) => (&a.answers[..], &a.authority[..], &a.additionals[..]),
         None => (&[][..], &[][..], &[][..]),
     };
+    // Addresses added for NS, MX and SRV targets are a courtesy that may be
+    // left out when they do not fit (RFC 2181 §9: TC only when required
+    // data is missing); the glue of a referral is required (RFC 9471).
+    let referral = ns.iter().any(|r| r.record_type() == RecordType::NS);
     let sections = [an, ns, ar].map(|s| s.iter().map(|r| r.as_ref()));
-    if encode_limited(
+    let fits = encode_limited(
         &mut reply.meta,
         reply.query,
         sections,
         reply.edns.as_ref(),
         limit,
         out,
-    ) {
-        Outcome::Reply
-    } else {
-        Outcome::Drop
+    );
+    if fits && reply.meta.truncation && !ar.is_empty() && !referral {
+        reply.meta.truncation = false;
+        let sections = [an, ns, &[][..]].map(|s| s.iter().map(|r| r.as_ref()));
+        let fits = encode_limited(
+            &mut reply.meta,
+            reply.query,
+            sections,
+            reply.edns.as_ref(),
+            limit,
+            out,
+        );
+        return if fits { Outcome::Reply } else { Outcome::Drop };
     }
+    if fits { Outcome::Reply } else { Outcome::Drop }
 }
 
 /// A query waiting for an upstream answer (resolver mode).

@@ -494,9 +494,11 @@ fn private<'s>(
     match p.zone.lookup(name, qtype) {
         ZoneAnswer::Records(Cow::Borrowed(records)) => {
             ans.answers.extend(records.iter().map(Cow::Borrowed));
+            additional_addresses(p, records, ans);
             Step::Answered
         }
         ZoneAnswer::Records(Cow::Owned(records)) => {
+            additional_addresses(p, &records, ans);
             ans.answers.extend(records.into_iter().map(Cow::Owned));
             Step::Answered
         }
@@ -512,6 +514,46 @@ fn private<'s>(
         ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, Cow::Borrowed(&p.soa_negative)),
         ZoneAnswer::NxDomain => {
             Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&p.soa_negative))
+        }
+    }
+}
+
+/// The in-zone A and AAAA records of the names that NS, MX and SRV records
+/// of an answer point at, for the additional section (RFC 1034 §4.3.2 step
+/// 6; RFC 2782 for SRV), as NSD, Knot and BIND add them: each target once,
+/// its A before its AAAA, none that the answer section holds already. A
+/// target outside the zone, below a zone cut or owning a CNAME adds
+/// nothing: those addresses are not this zone's to vouch for.
+fn additional_addresses<'s>(p: &'s PrivateView, records: &[Record], ans: &mut Answer<'s>) {
+    for record in records {
+        let target = match &record.data {
+            RData::NS(ns) => &ns.0,
+            RData::MX(mx) => &mx.exchange,
+            RData::SRV(srv) => &srv.target,
+            _ => continue,
+        };
+        if !p.zone.contains(target) || ans.additionals.iter().any(|r| r.name == *target) {
+            continue;
+        }
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let found = match p.zone.lookup(target, rtype) {
+                ZoneAnswer::Records(found) => found,
+                _ => continue,
+            };
+            let fresh = |r: &Record| !ans.answers.iter().any(|a| **a == *r);
+            let add: SmallVec<[Cow<'s, Record>; 4]> = match found {
+                Cow::Borrowed(found) => found
+                    .iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Borrowed)
+                    .collect(),
+                Cow::Owned(found) => found
+                    .into_iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Owned)
+                    .collect(),
+            };
+            ans.additionals.extend(add);
         }
     }
 }
