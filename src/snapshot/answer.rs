@@ -134,7 +134,7 @@ impl Snapshot {
         let mut name = Cow::Borrowed(qname);
         let mut followed: SmallVec<[Name; 2]> = SmallVec::new();
         loop {
-            let source = self.source_for(&name, client);
+            let source = self.source_for(&name, qtype, client);
             // The generated zone answers every view alike, unless some view
             // has a zone at or below its apex (then the fast path is off).
             if !matches!(source, Some(Answerer::Generated)) || !t.fast_path {
@@ -196,8 +196,32 @@ impl Snapshot {
         }
     }
 
-    /// The closest enclosing source of `name` that `client` can see.
-    fn source_for(&self, name: &Name, client: &Client) -> Option<Answerer<'_>> {
+    /// The closest enclosing source of `name` that `client` can see. DS at
+    /// the apex of a private zone belongs to the parent side of the cut
+    /// (RFC 4035 §3.1.4.1): it is answered by the closest source above the
+    /// zone when there is one (epdns serves parent and child), else by the
+    /// zone itself.
+    fn source_for(&self, name: &Name, qtype: RecordType, client: &Client) -> Option<Answerer<'_>> {
+        let best = self.closest_source(name, client, None);
+        if qtype == RecordType::DS
+            && let Some(Answerer::Private(p)) = &best
+            && p.zone.origin() == name
+        {
+            let parent = self.closest_source(name, client, Some(p));
+            if parent.is_some() {
+                return parent;
+            }
+        }
+        best
+    }
+
+    /// `source_for` without the DS rule, leaving `except` out.
+    fn closest_source(
+        &self,
+        name: &Name,
+        client: &Client,
+        except: Option<&PrivateView>,
+    ) -> Option<Answerer<'_>> {
         let t = &*self.tables;
         let mut best = t
             .zone
@@ -215,6 +239,9 @@ impl Snapshot {
             }
         }
         for p in &view.private {
+            if except.is_some_and(|e| std::ptr::eq(e, p)) {
+                continue;
+            }
             let origin = p.zone.origin();
             let labels = origin.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
