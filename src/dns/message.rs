@@ -4,7 +4,8 @@
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
-use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use hickory_proto::rr::rdata::tsig::{TSIG, TsigError, make_tsig_record};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncoder;
 
 use super::client::{Origin, Transport, client_of};
@@ -38,6 +39,23 @@ pub fn respond_general(
     };
     if msg.metadata.message_type != MessageType::Query {
         return Outcome::Drop;
+    }
+    // hickory leaves a TSIG record among the additionals (its TSIG support
+    // is behind features we do not enable). It must be the last record
+    // (RFC 8945 §5.1), else the message is malformed.
+    let tsig = msg
+        .additionals
+        .iter()
+        .enumerate()
+        .find_map(|(at, r)| match &r.data {
+            RData::TSIG(t) => Some((at, &r.name, t)),
+            _ => None,
+        });
+    if let Some((at, key, tsig)) = tsig {
+        if at + 1 != msg.additionals.len() {
+            return header_only_formerr(packet, metrics, out);
+        }
+        return unknown_tsig_key(snapshot, metrics, &msg, key, tsig, out);
     }
     let edns_in = msg.edns.as_ref();
     let mut meta = Metadata::response_from_request(&msg.metadata);
@@ -270,6 +288,52 @@ struct Reply<'a> {
     query: Option<&'a Query>,
     edns: Option<Edns>,
     answer: Option<Answer<'a>>,
+}
+
+/// A signed query. No TSIG key is configured, so every key is unknown: RFC
+/// 8945 §5.2 wants NOTAUTH with TSIG error BADKEY, and the reply unsigned
+/// (§5.3.2): the query's key name, algorithm, time and fudge, an empty
+/// MAC, the query's ID as the original ID. Nothing else is answered.
+fn unknown_tsig_key(
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    msg: &Message,
+    key: &Name,
+    q: &TSIG,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let mut meta = Metadata::response_from_request(&msg.metadata);
+    meta.recursion_available = false;
+    meta.authentic_data = false;
+    meta.response_code = ResponseCode::NotAuth;
+    let rdata = TSIG::new(
+        q.algorithm.clone(),
+        q.time,
+        q.fudge,
+        Vec::new(),
+        msg.metadata.id,
+        Some(TsigError::BadKey),
+        Vec::new(),
+    );
+    let reply_tsig = make_tsig_record(key.clone(), rdata);
+    let edns = msg.edns.as_ref().map(|e| our_edns(snapshot, e));
+    metrics.count(ResponseCode::NotAuth);
+    let none = || std::iter::empty::<&Record>();
+    let mut enc = BinEncoder::new(out);
+    let written = hickory_proto::op::emit_message_parts(
+        &meta,
+        &mut msg.queries.iter(),
+        &mut none(),
+        &mut none(),
+        &mut none(),
+        edns.as_ref(),
+        Some(&reply_tsig),
+        &mut enc,
+    );
+    match written {
+        Ok(_) => Outcome::Reply,
+        Err(_) => Outcome::Drop,
+    }
 }
 
 /// A query we cannot decode still gets FORMERR when its header is readable
