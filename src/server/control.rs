@@ -30,6 +30,9 @@ pub(super) struct Control {
     /// bound address): a reloaded model gets the same ports (`listeners::
     /// Model::bind_inbound`), as its listeners are not reopened.
     pub(crate) inbound: Vec<(SocketAddr, SocketAddr)>,
+    /// The bound `listen` addresses (after `--listen`): the name server's
+    /// addresses in every snapshot (`Tables::serve_on`).
+    pub(crate) served: Vec<SocketAddr>,
 }
 
 /// SIGHUP, SIGTERM and SIGINT, caught from the moment they are installed: a
@@ -113,11 +116,14 @@ impl Control {
     fn start_build(&self) -> Building {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
+        let served = self.served.clone();
         let serial = next_serial(self.publisher.tables().serial);
         let task = tokio::task::spawn_blocking(move || {
             load(&source, Some(&previous)).map(|mut m| {
                 m.bind_inbound(&inbound);
-                let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
+                let mut tables = Tables::build(&m, serial);
+                tables.serve_on(&served);
+                let publisher = Publisher::new(Arc::new(tables));
                 (m, publisher)
             })
         });

@@ -76,6 +76,16 @@ impl Listeners {
         Ok(Listeners { dns, admin })
     }
 
+    /// The bound address of every `listen` address (inbound listeners
+    /// aside): where the name server of the generated zone is.
+    pub(crate) fn served(&self) -> Vec<SocketAddr> {
+        self.dns
+            .iter()
+            .filter(|d| d.vpc.is_none())
+            .map(|d| d.bound)
+            .collect()
+    }
+
     /// (configured, bound) address of every inbound listener.
     pub(crate) fn inbound(&self) -> Vec<(SocketAddr, SocketAddr)> {
         self.dns

@@ -134,7 +134,7 @@ impl Snapshot {
         let mut name = Cow::Borrowed(qname);
         let mut followed: SmallVec<[Name; 2]> = SmallVec::new();
         loop {
-            let source = self.source_for(&name, client);
+            let source = self.source_for(&name, qtype, client);
             // The generated zone answers every view alike, unless some view
             // has a zone at or below its apex (then the fast path is off).
             if !matches!(source, Some(Answerer::Generated)) || !t.fast_path {
@@ -196,8 +196,32 @@ impl Snapshot {
         }
     }
 
-    /// The closest enclosing source of `name` that `client` can see.
-    fn source_for(&self, name: &Name, client: &Client) -> Option<Answerer<'_>> {
+    /// The closest enclosing source of `name` that `client` can see. DS at
+    /// the apex of a private zone belongs to the parent side of the cut
+    /// (RFC 4035 §3.1.4.1): it is answered by the closest source above the
+    /// zone when there is one (epdns serves parent and child), else by the
+    /// zone itself.
+    fn source_for(&self, name: &Name, qtype: RecordType, client: &Client) -> Option<Answerer<'_>> {
+        let best = self.closest_source(name, client, None);
+        if qtype == RecordType::DS
+            && let Some(Answerer::Private(p)) = &best
+            && p.zone.origin() == name
+        {
+            let parent = self.closest_source(name, client, Some(p));
+            if parent.is_some() {
+                return parent;
+            }
+        }
+        best
+    }
+
+    /// `source_for` without the DS rule, leaving `except` out.
+    fn closest_source(
+        &self,
+        name: &Name,
+        client: &Client,
+        except: Option<&PrivateView>,
+    ) -> Option<Answerer<'_>> {
         let t = &*self.tables;
         let mut best = t
             .zone
@@ -215,6 +239,9 @@ impl Snapshot {
             }
         }
         for p in &view.private {
+            if except.is_some_and(|e| std::ptr::eq(e, p)) {
+                continue;
+            }
             let origin = p.zone.origin();
             let labels = origin.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
@@ -494,9 +521,11 @@ fn private<'s>(
     match p.zone.lookup(name, qtype) {
         ZoneAnswer::Records(Cow::Borrowed(records)) => {
             ans.answers.extend(records.iter().map(Cow::Borrowed));
+            additional_addresses(p, records, ans);
             Step::Answered
         }
         ZoneAnswer::Records(Cow::Owned(records)) => {
+            additional_addresses(p, &records, ans);
             ans.answers.extend(records.into_iter().map(Cow::Owned));
             Step::Answered
         }
@@ -512,6 +541,46 @@ fn private<'s>(
         ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, Cow::Borrowed(&p.soa_negative)),
         ZoneAnswer::NxDomain => {
             Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&p.soa_negative))
+        }
+    }
+}
+
+/// The in-zone A and AAAA records of the names that NS, MX and SRV records
+/// of an answer point at, for the additional section (RFC 1034 §4.3.2 step
+/// 6; RFC 2782 for SRV), as NSD, Knot and BIND add them: each target once,
+/// its A before its AAAA, none that the answer section holds already. A
+/// target outside the zone, below a zone cut or owning a CNAME adds
+/// nothing: those addresses are not this zone's to vouch for.
+fn additional_addresses<'s>(p: &'s PrivateView, records: &[Record], ans: &mut Answer<'s>) {
+    for record in records {
+        let target = match &record.data {
+            RData::NS(ns) => &ns.0,
+            RData::MX(mx) => &mx.exchange,
+            RData::SRV(srv) => &srv.target,
+            _ => continue,
+        };
+        if !p.zone.contains(target) || ans.additionals.iter().any(|r| r.name == *target) {
+            continue;
+        }
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let found = match p.zone.lookup(target, rtype) {
+                ZoneAnswer::Records(found) => found,
+                _ => continue,
+            };
+            let fresh = |r: &Record| !ans.answers.iter().any(|a| **a == *r);
+            let add: SmallVec<[Cow<'s, Record>; 4]> = match found {
+                Cow::Borrowed(found) => found
+                    .iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Borrowed)
+                    .collect(),
+                Cow::Owned(found) => found
+                    .into_iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Owned)
+                    .collect(),
+            };
+            ans.additionals.extend(add);
         }
     }
 }

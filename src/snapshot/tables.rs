@@ -171,6 +171,18 @@ impl GeneratedZone {
     }
 }
 
+impl Tables {
+    /// The name server's A/AAAA (the apex NS answer's addresses) become the
+    /// addresses really served: `--listen` replaces the config's `listen`,
+    /// and only the server knows what it bound. Called by the server after
+    /// every build; tables built without it give the config's `listen`.
+    pub(crate) fn serve_on(&mut self, served: &[SocketAddr]) {
+        let zone = &mut self.zone;
+        let ttl = zone.ns.first().map_or(zone.soa.ttl, |ns| ns.ttl);
+        (zone.ns_host_a, zone.ns_host_aaaa) = ns_host_addresses(served, &zone.ns_host, ttl);
+    }
+}
+
 /// The name server's address records: where we listen, when that is a
 /// concrete address.
 fn ns_host_addresses(

@@ -164,7 +164,6 @@ impl PrivateZone {
     }
 
     /// Whether `qname` is at or below the apex (case-insensitive).
-    #[cfg(test)]
     pub(crate) fn contains(&self, qname: &Name) -> bool {
         self.origin.zone_of(qname)
     }
