@@ -2,6 +2,8 @@
 //! (opcode, QDCOUNT, class, EDNS version, ECS), the answer from the snapshot,
 //! and encoding with truncation for UDP.
 
+use std::borrow::Cow;
+
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::rdata::tsig::{TSIG, TsigError, make_tsig_record};
@@ -113,27 +115,15 @@ pub fn respond_general(
     // left out when they do not fit (RFC 2181 §9: TC only when required
     // data is missing); the glue of a referral is required (RFC 9471).
     let referral = ns.iter().any(|r| r.record_type() == RecordType::NS);
-    let sections = [an, ns, ar].map(|s| s.iter().map(|r| r.as_ref()));
-    let fits = encode_limited(
-        &mut reply.meta,
-        reply.query,
-        sections,
-        reply.edns.as_ref(),
-        limit,
-        out,
-    );
+    let (query, edns) = (reply.query, reply.edns.as_ref());
+    let mut encode = |meta: &mut Metadata, additionals: &[Cow<'_, Record>]| {
+        let sections = [an, ns, additionals].map(|s| s.iter().map(|r| r.as_ref()));
+        encode_limited(meta, query, sections, edns, limit, out)
+    };
+    let mut fits = encode(&mut reply.meta, ar);
     if fits && reply.meta.truncation && !ar.is_empty() && !referral {
         reply.meta.truncation = false;
-        let sections = [an, ns, &[][..]].map(|s| s.iter().map(|r| r.as_ref()));
-        let fits = encode_limited(
-            &mut reply.meta,
-            reply.query,
-            sections,
-            reply.edns.as_ref(),
-            limit,
-            out,
-        );
-        return if fits { Outcome::Reply } else { Outcome::Drop };
+        fits = encode(&mut reply.meta, &[]);
     }
     if fits { Outcome::Reply } else { Outcome::Drop }
 }
