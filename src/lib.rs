@@ -1,8 +1,8 @@
 //! epdns: authoritative DNS for a lab PrivateLink + PrivateZone network.
 
-pub mod api;
-pub mod cloudapi;
-pub mod config;
+pub(crate) mod api;
+pub(crate) mod cloudapi;
+pub(crate) mod config;
 pub mod dns;
 pub mod forward;
 pub mod load;

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cloudapi::plane::Extension;
+pub use crate::config::ConfigError;
 use crate::config::file::ConfigFile;
 use crate::config::path::Step;
-use crate::config::{ConfigError, DEFAULT_LAB_CONFIG, Lines, parse, read};
+use crate::config::{DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
 use crate::model::{self, Model, ValidationError};
@@ -36,7 +37,7 @@ impl ConfigSource {
     /// Where a zone file named `file` in this config is: relative to the
     /// config file's folder; for the embedded config, a name for its
     /// embedded copy.
-    pub fn zone_path(&self, file: &str) -> PathBuf {
+    pub(crate) fn zone_path(&self, file: &str) -> PathBuf {
         match self {
             ConfigSource::File(p) => p.parent().unwrap_or(Path::new(".")).join(file),
             ConfigSource::Embedded => PathBuf::from("<embedded zones>").join(file),
@@ -46,7 +47,7 @@ impl ConfigSource {
     /// Loads a zone file named in this config: relative to the config
     /// file's folder; for the embedded config, from the copies embedded with
     /// it (so `epdns serve` works from any folder).
-    pub fn load_zone(
+    pub(crate) fn load_zone(
         &self,
         origin: &Name,
         file: &str,
@@ -90,8 +91,8 @@ pub enum LoadError {
 /// writes neither (a default of a section left out).
 #[derive(Debug, Clone)]
 pub struct LocatedError {
-    pub line: Option<usize>,
-    pub error: ValidationError,
+    pub(crate) line: Option<usize>,
+    pub(crate) error: ValidationError,
 }
 
 impl fmt::Display for LoadError {
@@ -125,7 +126,7 @@ pub fn load(source: &ConfigSource, previous: Option<&Model>) -> Result<Model, Lo
 /// Reads, adds the control API's objects (`api`) to the parsed file, and
 /// validates the whole; returns the model and the file as parsed (without
 /// the additions), which the control API validates its changes against.
-pub fn load_with(
+pub(crate) fn load_with(
     source: &ConfigSource,
     previous: Option<&Model>,
     api: Option<&Extension>,

@@ -19,9 +19,12 @@ const LIFECYCLE_MS: u64 = 1500;
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// The shared lab with the control API on, its state in `state`, and a
-/// service without zone affinity.
+/// service without zone affinity. Its `listen` is one the harness's
+/// `--listen` replaces, so that the name server's address in an answer
+/// tells which of the two the tables were built with.
 fn lab(state: &Path) -> LabConfig {
     base_lab()
+        .server(r#"listen = ["127.0.0.53:5300"]"#)
         .api(&format!(
             "listen = \"127.0.0.1:0\"\nlifecycle_ms = {LIFECYCLE_MS}"
         ))
@@ -205,6 +208,8 @@ fn an_endpoint_created_by_the_sdk_resolves_once_active_and_follows_every_change(
         )
         .unwrap_err();
     assert_eq!(e.code, "EndpointNotFound");
+    // Tables built for API changes still name the addresses served.
+    assert_eq!(a(&s, &format!("ns.{SUFFIX}.")), [s.addr.ip().to_string()]);
 }
 
 #[test]

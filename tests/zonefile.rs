@@ -2,14 +2,7 @@
 //! allocating on the query path; hostile zone files (include bombs, pipes,
 //! files that are not zone text) are refused without harm.
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
-    path::Path,
-    str::FromStr,
-    sync::mpsc,
-    time::Duration,
-};
+use std::{path::Path, str::FromStr, sync::mpsc, time::Duration};
 
 use epdns::zonefile::{Limits, PrivateZone, ZoneAnswer, ZoneFileError};
 use hickory_proto::rr::{Name, RecordType};
@@ -54,33 +47,9 @@ fn sample_zone_answers_each_kind_of_record() {
     );
 }
 
-/// Counts the allocations of the current thread, so a test can assert that a
-/// lookup allocates nothing while other tests run in parallel.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, i.e. from the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 #[test]
 fn lookups_of_zone_data_do_not_allocate() {

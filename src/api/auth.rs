@@ -12,7 +12,11 @@ use super::ApiState;
 /// cannot set headers, an `access_token` query parameter: RFC 6750 §2.3);
 /// else 401 with a `WWW-Authenticate` challenge (RFC 6750 §3). The dashboard
 /// page itself (`GET /`) holds no data and is always served.
-pub async fn require_token(State(st): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(st): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = st.token.as_deref() else {
         return next.run(request).await;
     };

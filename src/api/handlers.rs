@@ -50,14 +50,14 @@ fn address_json(s: &TargetStatus) -> Value {
 }
 
 /// Endpoints per `/v1/status` page unless `limit` says otherwise.
-pub const STATUS_PAGE: usize = 1000;
+pub(crate) const STATUS_PAGE: usize = 1000;
 /// The largest page `limit` may ask for.
-pub const STATUS_PAGE_MAX: usize = 10_000;
+pub(crate) const STATUS_PAGE_MAX: usize = 10_000;
 
 /// `/v1/status` parameters: one endpoint, or a page of them.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatusQuery {
+pub(crate) struct StatusQuery {
     endpoint: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
@@ -70,7 +70,7 @@ pub struct StatusQuery {
 /// order with their zones and ENI addresses, a page at a time, so that a
 /// large lab never builds one huge document (`next_offset` is the next
 /// page's `offset`, absent on the last page).
-pub async fn status(
+pub(crate) async fn status(
     State(st): State<ApiState>,
     query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Response {
@@ -154,7 +154,7 @@ fn event_json(e: &Event) -> Value {
 }
 
 /// GET /v1/events: the kept transitions, oldest first.
-pub async fn events(State(st): State<ApiState>) -> Json<Value> {
+pub(crate) async fn events(State(st): State<ApiState>) -> Json<Value> {
     let events: Vec<Value> = st.health.events().iter().map(event_json).collect();
     Json(json!({ "events": events }))
 }
@@ -162,7 +162,7 @@ pub async fn events(State(st): State<ApiState>) -> Json<Value> {
 /// GET /v1/stream: server-sent events as they happen: `transition` (as in
 /// `/v1/events`), `override` (`{endpoint, zone, override}`), and `resync`
 /// when this client fell behind and should read `/v1/status` again.
-pub async fn stream(
+pub(crate) async fn stream(
     State(st): State<ApiState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let notices = st.health.notices();
@@ -195,18 +195,18 @@ pub async fn stream(
 
 /// GET /: the live health dashboard (one page, its script inline, embedded
 /// in the binary: nothing to build, nothing fetched from elsewhere).
-pub async fn dashboard() -> Html<&'static str> {
+pub(crate) async fn dashboard() -> Html<&'static str> {
     Html(include_str!("dashboard.html"))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OverrideBody {
+pub(crate) struct OverrideBody {
     state: String,
 }
 
 /// PUT /v1/endpoints/{endpoint}/zones/{zone}/override `{"state": "down"|"up"}`
-pub async fn set_override(
+pub(crate) async fn set_override(
     State(st): State<ApiState>,
     Path((endpoint, zone)): Path<(String, String)>,
     body: Bytes,
@@ -236,7 +236,7 @@ pub async fn set_override(
 }
 
 /// DELETE /v1/endpoints/{endpoint}/zones/{zone}/override
-pub async fn clear_override(
+pub(crate) async fn clear_override(
     State(st): State<ApiState>,
     Path((endpoint, zone)): Path<(String, String)>,
 ) -> Response {
@@ -258,7 +258,7 @@ fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>) -> Re
 }
 
 /// GET /metrics: Prometheus text format.
-pub async fn metrics(State(st): State<ApiState>) -> Response {
+pub(crate) async fn metrics(State(st): State<ApiState>) -> Response {
     let mut out = String::new();
     st.shared.metrics.render_prometheus(&mut out);
     st.health.render_prometheus(&mut out);

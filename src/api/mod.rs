@@ -16,14 +16,14 @@ use crate::dns::Shared;
 use crate::probe::HealthTable;
 
 #[derive(Clone)]
-pub struct ApiState {
-    pub shared: Arc<Shared>,
-    pub health: Arc<HealthTable>,
+pub(crate) struct ApiState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) health: Arc<HealthTable>,
     /// When set, every request must carry `Authorization: Bearer <token>`.
-    pub token: Option<Arc<str>>,
+    pub(crate) token: Option<Arc<str>>,
 }
 
-pub fn router(state: ApiState) -> Router {
+pub(crate) fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(handlers::dashboard))
         .route("/v1/status", get(handlers::status))
@@ -41,13 +41,13 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let l = std::net::TcpListener::bind(addr)?;
     l.set_nonblocking(true)?;
     Ok(l)
 }
 
-pub async fn serve(listener: std::net::TcpListener, state: ApiState) -> std::io::Result<()> {
+pub(crate) async fn serve(listener: std::net::TcpListener, state: ApiState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     serve::serve(listener, router(state)).await
 }

@@ -30,16 +30,16 @@ use tokio::time::Sleep;
 use tracing::debug;
 
 /// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 64;
+pub(crate) const MAX_CONNECTIONS: usize = 64;
 /// Connections one client address may hold.
-pub const PER_SOURCE: usize = 8;
+pub(crate) const PER_SOURCE: usize = 8;
 /// Time for a request's head to arrive, from connect or from the last reply.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a reply may wait for the client to read.
-pub const WRITE_STALL: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_STALL: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until the listener fails.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> io::Result<()> {
+pub(crate) async fn serve(listener: tokio::net::TcpListener, app: Router) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_source: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     loop {

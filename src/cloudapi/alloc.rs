@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 /// The lowest usable address of `cidr` not in `used`.
-pub fn free_address(cidr: IpNet, used: &HashSet<IpAddr>) -> Option<IpAddr> {
+pub(crate) fn free_address(cidr: IpNet, used: &HashSet<IpAddr>) -> Option<IpAddr> {
     match cidr {
         IpNet::V4(net) => {
             let first = u32::from(net.network()).checked_add(1)?;

@@ -7,14 +7,18 @@ use serde_json::json;
 /// One refused call: the HTTP status, the cloud's code and a message that
 /// names what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
+pub(crate) struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: u16,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code: code.into(),
@@ -23,12 +27,12 @@ impl ApiError {
     }
 
     /// 400 with `code`.
-    pub fn bad(code: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad(code: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::new(400, code, message)
     }
 
     /// A required parameter is absent: the gateway's `Missing{Parameter}`.
-    pub fn missing(param: &str) -> ApiError {
+    pub(crate) fn missing(param: &str) -> ApiError {
         ApiError::bad(
             format!("Missing{}", param.replace('.', "")),
             format!("{param} is mandatory for this action."),
@@ -38,7 +42,7 @@ impl ApiError {
     /// A parameter's value is refused: `IllegalParam.{Parameter}` (the
     /// index of a repeated parameter left out of the code, kept in the
     /// message).
-    pub fn illegal(param: &str, message: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn illegal(param: &str, message: impl std::fmt::Display) -> ApiError {
         let code_param: Vec<&str> = param
             .split('.')
             .filter(|p| !p.bytes().all(|b| b.is_ascii_digit()))
@@ -49,12 +53,12 @@ impl ApiError {
         )
     }
 
-    pub fn internal(message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(500, "InternalError", message)
     }
 
     /// The reply body.
-    pub fn body(&self, request_id: &str) -> serde_json::Value {
+    pub(crate) fn body(&self, request_id: &str) -> serde_json::Value {
         json!({
             "Code": self.code,
             "Message": self.message,

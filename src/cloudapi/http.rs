@@ -26,14 +26,14 @@ use super::{privatelink, privatezone};
 use crate::model::AccessKey;
 
 /// One verified call for the control loop.
-pub struct Call {
-    pub action: String,
-    pub params: Params,
-    pub reply: oneshot::Sender<Result<Value, ApiError>>,
+pub(crate) struct Call {
+    pub(crate) action: String,
+    pub(crate) params: Params,
+    pub(crate) reply: oneshot::Sender<Result<Value, ApiError>>,
 }
 
 #[derive(Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     verifier: Arc<Verifier>,
     calls: mpsc::Sender<Call>,
 }
@@ -45,7 +45,7 @@ const QUEUE: usize = 64;
 impl Handle {
     /// A handle that checks signatures against `keys`, and the receiving
     /// end of its calls.
-    pub fn new(keys: &[AccessKey]) -> (Handle, mpsc::Receiver<Call>) {
+    pub(crate) fn new(keys: &[AccessKey]) -> (Handle, mpsc::Receiver<Call>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         (
             Handle {
@@ -57,7 +57,7 @@ impl Handle {
     }
 }
 
-pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     crate::api::bind(addr)
 }
 

@@ -9,13 +9,13 @@
 //! `privatelink` and `privatezone` are the actions, `alloc` finds free ENI
 //! addresses.
 
-pub mod alloc;
-pub mod error;
-pub mod http;
-pub mod nonce;
-pub mod plane;
-pub mod privatelink;
-pub mod privatezone;
-pub mod record;
-pub mod request;
-pub mod signature;
+pub(crate) mod alloc;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod nonce;
+pub(crate) mod plane;
+pub(crate) mod privatelink;
+pub(crate) mod privatezone;
+pub(crate) mod record;
+pub(crate) mod request;
+pub(crate) mod signature;

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 /// bound (past this, the oldest are forgotten early).
 const MAX_NONCES: usize = 1 << 20;
 
-pub struct NonceCache {
+pub(crate) struct NonceCache {
     keep: Duration,
     seen: HashMap<(String, String), Instant>,
     order: VecDeque<(Instant, (String, String))>,
 }
 
 impl NonceCache {
-    pub fn new(keep: Duration) -> NonceCache {
+    pub(crate) fn new(keep: Duration) -> NonceCache {
         NonceCache {
             keep,
             seen: HashMap::new(),
@@ -26,7 +26,7 @@ impl NonceCache {
     }
 
     /// Records `nonce` of `key`; false when it was seen within the window.
-    pub fn first_use(&mut self, key: &str, nonce: &str, now: Instant) -> bool {
+    pub(crate) fn first_use(&mut self, key: &str, nonce: &str, now: Instant) -> bool {
         while let Some((at, _)) = self.order.front() {
             if now.duration_since(*at) < self.keep && self.order.len() < MAX_NONCES {
                 break;

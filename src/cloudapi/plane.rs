@@ -31,13 +31,13 @@ use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// What a call sees besides the plane: the config file's inventory, the
 /// model serving now, and how zone files are read.
-pub struct Ctx<'a> {
-    pub base: &'a ConfigFile,
-    pub published: &'a Model,
-    pub load_zone: &'a ZoneLoader<'a>,
+pub(crate) struct Ctx<'a> {
+    pub(crate) base: &'a ConfigFile,
+    pub(crate) published: &'a Model,
+    pub(crate) load_zone: &'a ZoneLoader<'a>,
 }
 
-pub struct Plane {
+pub(crate) struct Plane {
     store: Box<dyn Store>,
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
@@ -51,7 +51,7 @@ const API_ZONE: &str = "\0privatezone:";
 
 /// One change to the desired state: an object replaced (`Some`) or removed.
 #[derive(Clone, Copy)]
-pub enum Change<'a> {
+pub(crate) enum Change<'a> {
     Endpoint(&'a str, Option<&'a EndpointRecord>),
     Zone(&'a str, Option<&'a PvtzZone>),
 }
@@ -60,15 +60,15 @@ pub enum Change<'a> {
 /// zones behind their `file` names: what start-up, a reload and a call add
 /// to the config file before validation.
 #[derive(Debug, Clone, Default)]
-pub struct Extension {
-    pub endpoints: Vec<EndpointSection>,
-    pub zones: Vec<PvtzZone>,
+pub(crate) struct Extension {
+    pub(crate) endpoints: Vec<EndpointSection>,
+    pub(crate) zones: Vec<PvtzZone>,
 }
 
 impl Extension {
     /// Appends the endpoints and the zones bound to a VPC (an unbound zone
     /// answers nobody) to `cfg`.
-    pub fn extend(&self, cfg: &mut ConfigFile) {
+    pub(crate) fn extend(&self, cfg: &mut ConfigFile) {
         cfg.endpoint.extend(self.endpoints.iter().cloned());
         cfg.private_zone
             .extend(
@@ -85,7 +85,7 @@ impl Extension {
 
     /// The zone a `file` name of `extend` stands for; `None` for a real
     /// file name.
-    pub fn load_zone(
+    pub(crate) fn load_zone(
         &self,
         server: &ServerSection,
         file: &str,
@@ -106,7 +106,7 @@ impl Extension {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -114,11 +114,14 @@ pub fn now_ms() -> u64 {
 
 impl Plane {
     /// The embedded store under `dir`, with every endpoint it holds.
-    pub fn open(dir: &Path, lifecycle: Duration) -> Result<Plane, StoreError> {
+    pub(crate) fn open(dir: &Path, lifecycle: Duration) -> Result<Plane, StoreError> {
         Plane::with_store(Box::new(RedbStore::open(dir)?), lifecycle)
     }
 
-    pub fn with_store(store: Box<dyn Store>, lifecycle: Duration) -> Result<Plane, StoreError> {
+    pub(crate) fn with_store(
+        store: Box<dyn Store>,
+        lifecycle: Duration,
+    ) -> Result<Plane, StoreError> {
         Ok(Plane {
             endpoints: read_all(&*store, ENDPOINT)?,
             zones: read_all(&*store, PVTZ_ZONE)?,
@@ -127,24 +130,29 @@ impl Plane {
         })
     }
 
-    pub fn zones(&self) -> &BTreeMap<String, PvtzZone> {
+    pub(crate) fn zones(&self) -> &BTreeMap<String, PvtzZone> {
         &self.zones
     }
 
-    pub fn zone(&self, id: &str) -> Option<&PvtzZone> {
+    pub(crate) fn zone(&self, id: &str) -> Option<&PvtzZone> {
         self.zones.get(id)
     }
 
-    pub fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
+    /// The store's revision: how many changes it has committed.
+    pub(crate) fn revision(&self) -> Result<u64, StoreError> {
+        self.store.revision()
+    }
+
+    pub(crate) fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
         &self.endpoints
     }
 
-    pub fn endpoint(&self, id: &str) -> Option<&EndpointRecord> {
+    pub(crate) fn endpoint(&self, id: &str) -> Option<&EndpointRecord> {
         self.endpoints.get(id)
     }
 
     /// The API's objects in `view`, with `change` applied.
-    pub fn extension(&self, view: View, change: Option<Change<'_>>) -> Extension {
+    pub(crate) fn extension(&self, view: View, change: Option<Change<'_>>) -> Extension {
         let (ep_change, zone_change) = match change {
             Some(Change::Endpoint(id, new)) => (Some((id, new)), None),
             Some(Change::Zone(id, new)) => (None, Some((id, new))),
@@ -192,7 +200,7 @@ impl Plane {
     /// the model it makes, or the first rule it breaks about `id` as the
     /// cloud's error (`param_of` names the request parameter of a field,
     /// e.g. `zones[0].ip` → `Zone.1.ip`).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         ctx: &Ctx<'_>,
         id: &str,
@@ -205,7 +213,7 @@ impl Plane {
 
     /// Validates the desired state with private zone `id` replaced by `new`;
     /// a refusal names `param`.
-    pub fn check_zone(
+    pub(crate) fn check_zone(
         &self,
         ctx: &Ctx<'_>,
         id: &str,
@@ -222,7 +230,7 @@ impl Plane {
     /// Makes an endpoint change durable and in memory; returns the model to
     /// publish when what DNS answers changed. `desired` is what `check`
     /// returned for this change.
-    pub fn commit(
+    pub(crate) fn commit(
         &mut self,
         ctx: &Ctx<'_>,
         id: &str,
@@ -247,7 +255,7 @@ impl Plane {
 
     /// Makes a private zone change durable and in memory; returns the model
     /// to publish when the zone is (or was) bound to a VPC.
-    pub fn commit_zone(
+    pub(crate) fn commit_zone(
         &mut self,
         ctx: &Ctx<'_>,
         id: &str,
@@ -278,7 +286,7 @@ impl Plane {
 
     /// Stores a change that does not touch what is validated or answered
     /// (security groups, names, descriptions).
-    pub fn save(&mut self, r: EndpointRecord) -> Result<(), ApiError> {
+    pub(crate) fn save(&mut self, r: EndpointRecord) -> Result<(), ApiError> {
         let bytes = serde_json::to_vec(&r).expect("records serialize");
         self.store
             .put(ENDPOINT, &r.id, &bytes)
@@ -288,7 +296,7 @@ impl Plane {
     }
 
     /// The model DNS answers from: the config and the published view.
-    pub fn published_model(&self, ctx: &Ctx<'_>) -> Result<Model, String> {
+    pub(crate) fn published_model(&self, ctx: &Ctx<'_>) -> Result<Model, String> {
         self.build(ctx, View::Published, None).map_err(|errors| {
             errors
                 .iter()
@@ -299,7 +307,7 @@ impl Plane {
     }
 
     /// When the next lifecycle step is due (ms since the epoch).
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
         let lifecycle = self.lifecycle.as_millis() as u64;
         self.endpoints
             .values()
@@ -319,7 +327,7 @@ impl Plane {
     /// Moves everything whose delay has passed by `now` (ms) to Active /
     /// Connected, durably; returns the model to publish when anything
     /// moved.
-    pub fn advance(&mut self, ctx: &Ctx<'_>, now: u64) -> Result<Option<Model>, String> {
+    pub(crate) fn advance(&mut self, ctx: &Ctx<'_>, now: u64) -> Result<Option<Model>, String> {
         let lifecycle = self.lifecycle.as_millis() as u64;
         let mut moved = Vec::new();
         for r in self.endpoints.values() {
@@ -412,7 +420,7 @@ fn refusal(id: &str, errors: &[ValidationError], param_of: &dyn Fn(&str) -> Stri
 
 /// The request parameter of an endpoint field, for CreateVpcEndpoint-style
 /// parameters: `zones[0].ip` → `Zone.1.ip`.
-pub fn endpoint_param(field: &str) -> String {
+pub(crate) fn endpoint_param(field: &str) -> String {
     if let Some(rest) = field.strip_prefix("zones[")
         && let Some((n, sub)) = rest.split_once("]")
     {

@@ -6,16 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::config::file::{EndpointSection, EndpointZoneSection};
 
 /// The store's kind for endpoints.
-pub const ENDPOINT: &str = "endpoint";
+pub(crate) const ENDPOINT: &str = "endpoint";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EndpointStatus {
+pub(crate) enum EndpointStatus {
     Creating,
     Active,
 }
 
 impl EndpointStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EndpointStatus::Creating => "Creating",
             EndpointStatus::Active => "Active",
@@ -24,13 +24,13 @@ impl EndpointStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ZoneStatus {
+pub(crate) enum ZoneStatus {
     Connecting,
     Connected,
 }
 
 impl ZoneStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ZoneStatus::Connecting => "Connecting",
             ZoneStatus::Connected => "Connected",
@@ -39,39 +39,39 @@ impl ZoneStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EndpointRecord {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub vpc: String,
-    pub service: String,
+pub(crate) struct EndpointRecord {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) vpc: String,
+    pub(crate) service: String,
     /// The config's words: "ipv4" or "dual-stack".
-    pub ip_version: String,
-    pub zone_affinity: bool,
-    pub cross_region: bool,
-    pub security_groups: Vec<String>,
-    pub zones: Vec<ZoneRecord>,
-    pub status: EndpointStatus,
+    pub(crate) ip_version: String,
+    pub(crate) zone_affinity: bool,
+    pub(crate) cross_region: bool,
+    pub(crate) security_groups: Vec<String>,
+    pub(crate) zones: Vec<ZoneRecord>,
+    pub(crate) status: EndpointStatus,
     /// Milliseconds since the Unix epoch.
-    pub created_ms: u64,
-    pub client_token: Option<String>,
-    pub policy_document: Option<String>,
+    pub(crate) created_ms: u64,
+    pub(crate) client_token: Option<String>,
+    pub(crate) policy_document: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ZoneRecord {
-    pub zone: String,
-    pub vswitch: String,
-    pub ip: String,
-    pub ipv6: Option<String>,
-    pub status: ZoneStatus,
+pub(crate) struct ZoneRecord {
+    pub(crate) zone: String,
+    pub(crate) vswitch: String,
+    pub(crate) ip: String,
+    pub(crate) ipv6: Option<String>,
+    pub(crate) status: ZoneStatus,
     /// When it was added, ms since the Unix epoch.
-    pub since_ms: u64,
+    pub(crate) since_ms: u64,
 }
 
 /// Which of the records' states a config is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     /// Everything the API accepted, Creating and Connecting included: what
     /// a change is validated against (addresses, zones and names are
     /// claimed from the moment of the call).
@@ -82,7 +82,7 @@ pub enum View {
 
 impl EndpointRecord {
     /// Something waits for its lifecycle delay.
-    pub fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         self.status == EndpointStatus::Creating
             || self
                 .zones
@@ -92,7 +92,7 @@ impl EndpointRecord {
 
     /// The record as a config section, in `view`; `None` when that view
     /// has nothing of it.
-    pub fn section(&self, view: View) -> Option<EndpointSection> {
+    pub(crate) fn section(&self, view: View) -> Option<EndpointSection> {
         let zones: Vec<EndpointZoneSection> = self
             .zones
             .iter()
@@ -121,38 +121,38 @@ impl EndpointRecord {
 }
 
 /// The store's kind for PrivateZone zones.
-pub const PVTZ_ZONE: &str = "pvtz-zone";
+pub(crate) const PVTZ_ZONE: &str = "pvtz-zone";
 
 /// A private zone created through the PrivateZone API, with its records
 /// (kept as one object: a lab zone is small, and a zone and its records
 /// change together).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PvtzZone {
-    pub id: String,
+pub(crate) struct PvtzZone {
+    pub(crate) id: String,
     /// The zone's name, lowercase, without the final dot.
-    pub name: String,
-    pub remark: String,
-    pub proxy_pattern: String,
+    pub(crate) name: String,
+    pub(crate) remark: String,
+    pub(crate) proxy_pattern: String,
     /// (VPC id, region id) pairs, in BindZoneVpc order.
-    pub vpcs: Vec<(String, String)>,
-    pub records: Vec<PvtzRecord>,
-    pub created_ms: u64,
-    pub updated_ms: u64,
+    pub(crate) vpcs: Vec<(String, String)>,
+    pub(crate) records: Vec<PvtzRecord>,
+    pub(crate) created_ms: u64,
+    pub(crate) updated_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PvtzRecord {
-    pub id: u64,
+pub(crate) struct PvtzRecord {
+    pub(crate) id: u64,
     /// The host record: `@` for the apex, else labels below it.
-    pub rr: String,
+    pub(crate) rr: String,
     /// A, AAAA, CNAME, TXT, MX, PTR or SRV.
-    pub rtype: String,
-    pub value: String,
-    pub ttl: u32,
+    pub(crate) rtype: String,
+    pub(crate) value: String,
+    pub(crate) ttl: u32,
     /// MX preference.
-    pub priority: Option<u16>,
-    pub enabled: bool,
-    pub remark: String,
-    pub created_ms: u64,
-    pub updated_ms: u64,
+    pub(crate) priority: Option<u16>,
+    pub(crate) enabled: bool,
+    pub(crate) remark: String,
+    pub(crate) created_ms: u64,
+    pub(crate) updated_ms: u64,
 }

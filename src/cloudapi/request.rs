@@ -11,21 +11,21 @@ use std::collections::BTreeMap;
 use super::error::ApiError;
 
 #[derive(Debug, Clone)]
-pub struct ApiRequest {
-    pub method: String,
+pub(crate) struct ApiRequest {
+    pub(crate) method: String,
     /// The path as sent (`/`).
-    pub path: String,
+    pub(crate) path: String,
     /// Query parameters, decoded (`+` is a space, as the SDKs encode it).
-    pub query: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
     /// Form body parameters, decoded; empty for other bodies.
-    pub form: Vec<(String, String)>,
+    pub(crate) form: Vec<(String, String)>,
     /// Header names lowercased, values as sent.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl ApiRequest {
-    pub fn new(
+    pub(crate) fn new(
         method: &str,
         path: &str,
         query: Option<&str>,
@@ -50,7 +50,7 @@ impl ApiRequest {
         }
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -58,13 +58,13 @@ impl ApiRequest {
     }
 
     /// Query and form parameters together (form wins on a clash).
-    pub fn params(&self) -> Params {
+    pub(crate) fn params(&self) -> Params {
         Params(self.query.iter().chain(self.form.iter()).cloned().collect())
     }
 
     /// The action and API version: the `x-acs-*` headers, else the
     /// `Action` / `Version` parameters.
-    pub fn action(&self) -> Result<(String, String), ApiError> {
+    pub(crate) fn action(&self) -> Result<(String, String), ApiError> {
         let params = self.params();
         let pick = |header: &str, param: &str| {
             self.header(header)
@@ -80,14 +80,14 @@ impl ApiRequest {
 
 /// The request's parameters by name (`Zone.1.ZoneId` flattened as sent).
 #[derive(Debug, Clone, Default)]
-pub struct Params(pub BTreeMap<String, String>);
+pub(crate) struct Params(pub BTreeMap<String, String>);
 
 impl Params {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
-    pub fn required(&self, name: &str) -> Result<&str, ApiError> {
+    pub(crate) fn required(&self, name: &str) -> Result<&str, ApiError> {
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v),
             _ => Err(ApiError::missing(name)),
@@ -95,7 +95,7 @@ impl Params {
     }
 
     /// A boolean: `true`/`True`/`false`/`False` (the SDKs send Python's).
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -108,7 +108,7 @@ impl Params {
     }
 
     /// A number in `range`.
-    pub fn number(
+    pub(crate) fn number(
         &self,
         name: &str,
         range: std::ops::RangeInclusive<u64>,
@@ -131,7 +131,7 @@ impl Params {
 
     /// A repeated parameter `Name.1`, `Name.2`, ...: its values by index,
     /// in index order.
-    pub fn list(&self, name: &str) -> Vec<(u32, &str)> {
+    pub(crate) fn list(&self, name: &str) -> Vec<(u32, &str)> {
         let mut out: Vec<(u32, &str)> = self
             .0
             .iter()
@@ -146,7 +146,7 @@ impl Params {
 
     /// A repeated structure `Name.N.Field`: for each N (in order), its
     /// fields.
-    pub fn structs(&self, name: &str) -> Vec<(u32, BTreeMap<&str, &str>)> {
+    pub(crate) fn structs(&self, name: &str) -> Vec<(u32, BTreeMap<&str, &str>)> {
         let mut out: BTreeMap<u32, BTreeMap<&str, &str>> = BTreeMap::new();
         for (k, v) in &self.0 {
             let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) else {

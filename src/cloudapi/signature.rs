@@ -34,7 +34,7 @@ use crate::model::AccessKey;
 
 /// How far a request's time may be from ours, either way (the cloud's 15
 /// minutes).
-pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// RFC 3986 unreserved characters stay; everything else is %XX.
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
@@ -43,18 +43,18 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, RFC3986).to_string()
 }
 
 /// Checks signatures against a fixed set of keys and remembers nonces.
-pub struct Verifier {
+pub(crate) struct Verifier {
     keys: HashMap<String, Arc<str>>,
     nonces: Mutex<NonceCache>,
 }
 
 impl Verifier {
-    pub fn new(keys: &[AccessKey]) -> Verifier {
+    pub(crate) fn new(keys: &[AccessKey]) -> Verifier {
         Verifier {
             keys: keys
                 .iter()
@@ -65,7 +65,7 @@ impl Verifier {
     }
 
     /// The AccessKey id of a correctly signed, fresh, first-seen request.
-    pub fn verify(&self, req: &ApiRequest, now: SystemTime) -> Result<String, ApiError> {
+    pub(crate) fn verify(&self, req: &ApiRequest, now: SystemTime) -> Result<String, ApiError> {
         let signed = match req.header("authorization") {
             Some(auth) => acs3(req, auth)?,
             None => rpc_v1(req)?,

@@ -7,14 +7,14 @@ use toml::de::{DeTable, DeValue};
 use super::path::{ConfigPath, Step};
 
 /// A config file's text with its parse tree, for looking up lines.
-pub struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     text: &'a str,
     root: Option<Spanned<DeTable<'a>>>,
 }
 
 impl<'a> Lines<'a> {
     /// `text` is a file that parsed; were it not, every lookup finds no line.
-    pub fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Self {
             text,
             root: DeTable::parse(text).ok(),
@@ -27,7 +27,7 @@ impl<'a> Lines<'a> {
     /// element that it writes: an object's `[[endpoint]]` header, or one
     /// `{ ... }` of an inline array. `None` when not even the top-level key is
     /// in the file.
-    pub fn line(&self, path: &ConfigPath) -> Option<usize> {
+    pub(crate) fn line(&self, path: &ConfigPath) -> Option<usize> {
         let root = self.root.as_ref()?;
         let mut found = None;
         let mut table: Option<&DeTable<'a>> = Some(root.get_ref());

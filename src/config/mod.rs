@@ -3,18 +3,18 @@
 //! `ConfigPath` names a place in a file and `Lines` finds its line, so that
 //! every error can say where it is.
 
-pub mod file;
-pub mod lines;
-pub mod path;
+pub(crate) mod file;
+pub(crate) mod lines;
+pub(crate) mod path;
 
 use std::path::{Path, PathBuf};
 
-pub use file::ConfigFile;
-pub use lines::Lines;
-pub use path::ConfigPath;
+pub(crate) use file::ConfigFile;
+pub(crate) use lines::Lines;
+pub(crate) use path::ConfigPath;
 
 /// The embedded default lab config: loopback addresses only.
-pub const DEFAULT_LAB_CONFIG: &str = include_str!("../../zones/lab.toml");
+pub(crate) const DEFAULT_LAB_CONFIG: &str = include_str!("../../zones/lab.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -29,7 +29,7 @@ pub enum ConfigError {
 }
 
 /// Parses config text; `path` is used only to name the source in errors.
-pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_string(),
@@ -37,7 +37,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
 }
 
 /// The text of the config file at `path`.
-pub fn read(path: &Path) -> Result<String, ConfigError> {
+pub(crate) fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,

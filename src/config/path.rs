@@ -6,38 +6,39 @@
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Key(&'static str),
     Index(usize),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConfigPath(Vec<Step>);
+pub(crate) struct ConfigPath(Vec<Step>);
 
 impl ConfigPath {
     /// The document itself.
-    pub fn root() -> Self {
+    #[cfg(test)]
+    pub(crate) fn root() -> Self {
         Self::default()
     }
 
-    pub fn key(mut self, key: &'static str) -> Self {
+    pub(crate) fn key(mut self, key: &'static str) -> Self {
         self.0.push(Step::Key(key));
         self
     }
 
-    pub fn index(mut self, index: usize) -> Self {
+    pub(crate) fn index(mut self, index: usize) -> Self {
         self.0.push(Step::Index(index));
         self
     }
 
     /// `self` followed by `tail`.
-    pub fn join(&self, tail: &ConfigPath) -> Self {
+    pub(crate) fn join(&self, tail: &ConfigPath) -> Self {
         let mut steps = self.0.clone();
         steps.extend_from_slice(&tail.0);
         Self(steps)
     }
 
-    pub fn steps(&self) -> &[Step] {
+    pub(crate) fn steps(&self) -> &[Step] {
         &self.0
     }
 }

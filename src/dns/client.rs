@@ -35,8 +35,8 @@ pub struct Origin {
 /// An ECS option of a query: its address masked to its source prefix.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EcsQuery {
-    pub addr: IpAddr,
-    pub source_prefix: u8,
+    pub(crate) addr: IpAddr,
+    pub(crate) source_prefix: u8,
 }
 
 /// How the ECS option was used, which says how the reply's scope prefix
@@ -63,7 +63,7 @@ impl EcsUse {
     /// The reply's SCOPE PREFIX-LENGTH (RFC 7871 §7.2.1): how many leading
     /// bits of the ECS address the answer depended on, so that a cache in
     /// front shares it only among clients that would get the same answer.
-    pub fn scope(self, depends: Depends) -> u8 {
+    pub(crate) fn scope(self, depends: Depends) -> u8 {
         let affinity = depends.affinity.unwrap_or(0);
         match self {
             EcsUse::Ignored => 0,

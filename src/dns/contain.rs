@@ -31,7 +31,7 @@ thread_local! {
 /// Runs `work`; `None` when it panicked (counted and logged, naming `what`
 /// and `listener`). Whatever `work` changed may be half-done: the caller
 /// drops it (a batch's replies, a connection).
-pub fn contained<R>(
+pub(crate) fn contained<R>(
     metrics: &Metrics,
     what: &'static str,
     listener: impl Display,

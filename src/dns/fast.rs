@@ -17,7 +17,9 @@ use super::client::{EcsQuery, EcsUse, Origin, Transport, judge, mask};
 use super::metrics::Metrics;
 use crate::snapshot::fast_answer::FastAnswer;
 use crate::snapshot::{Client, Depends, Snapshot};
-use crate::wire::reply::{self as wire, EcsReply, HEADER_LEN, OPTION_ECS, ReplyHeader, TYPE_OPT};
+use crate::wire::reply::{
+    self as wire, EcsReply, FLAG_DO, HEADER_LEN, OPTION_ECS, ReplyHeader, TYPE_OPT,
+};
 
 /// The parts of a query the fast path needs.
 struct Query<'p> {
@@ -32,6 +34,8 @@ struct Query<'p> {
 
 struct Edns<'p> {
     payload: u16,
+    /// The DO bit, copied into the reply (RFC 3225 §3).
+    dnssec_ok: bool,
     ecs: Option<Ecs<'p>>,
 }
 
@@ -132,7 +136,8 @@ pub fn respond(
             scope_prefix,
             address: ecs.address,
         });
-        wire::opt(tables.udp_payload, echo.as_ref(), out);
+        let dnssec_ok = q.edns.as_ref().is_some_and(|e| e.dnssec_ok);
+        wire::opt(tables.udp_payload, dnssec_ok, echo.as_ref(), out);
     }
     let limit = match (origin.transport, &q.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
@@ -236,6 +241,7 @@ fn parse_opt(p: &[u8], at: usize) -> Option<(Edns<'_>, usize)> {
     if *p.get(at + 5)? != 0 || *p.get(at + 6)? != 0 {
         return None;
     }
+    let dnssec_ok = *p.get(at + 7)? & FLAG_DO != 0;
     let rdlen = u16_at(p, at + 9)? as usize;
     let start = at + 11;
     let end = start + rdlen;
@@ -254,7 +260,14 @@ fn parse_opt(p: &[u8], at: usize) -> Option<(Edns<'_>, usize)> {
         }
         o += 4 + olen;
     }
-    Some((Edns { payload, ecs }, end))
+    Some((
+        Edns {
+            payload,
+            dnssec_ok,
+            ecs,
+        },
+        end,
+    ))
 }
 
 /// A well-formed query ECS option; anything else is the general path's to

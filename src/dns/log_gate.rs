@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// One call site's gate. `const`, so it can be a `static`.
-pub struct LogGate {
+pub(crate) struct LogGate {
     period_ms: u64,
     /// Milliseconds since `epoch()` before which nothing passes (0: open).
     closed_until: AtomicU64,
@@ -15,7 +15,7 @@ pub struct LogGate {
 }
 
 impl LogGate {
-    pub const fn new(period: Duration) -> Self {
+    pub(crate) const fn new(period: Duration) -> Self {
         LogGate {
             period_ms: period.as_millis() as u64,
             closed_until: AtomicU64::new(0),
@@ -25,7 +25,7 @@ impl LogGate {
 
     /// `Some(n)` when this event may be logged, `n` being how many were
     /// left out since the last logged one; `None` when it must not be.
-    pub fn pass(&self) -> Option<u64> {
+    pub(crate) fn pass(&self) -> Option<u64> {
         let now = now_ms();
         let until = self.closed_until.load(Ordering::Relaxed);
         if now >= until

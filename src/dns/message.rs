@@ -2,9 +2,12 @@
 //! (opcode, QDCOUNT, class, EDNS version, ECS), the answer from the snapshot,
 //! and encoding with truncation for UDP.
 
+use std::borrow::Cow;
+
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
-use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use hickory_proto::rr::rdata::tsig::{TSIG, TsigError, make_tsig_record};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncoder;
 
 use super::client::{Origin, Transport, client_of};
@@ -39,6 +42,23 @@ pub fn respond_general(
     if msg.metadata.message_type != MessageType::Query {
         return Outcome::Drop;
     }
+    // hickory leaves a TSIG record among the additionals (its TSIG support
+    // is behind features we do not enable). It must be the last record
+    // (RFC 8945 §5.1), else the message is malformed.
+    let tsig = msg
+        .additionals
+        .iter()
+        .enumerate()
+        .find_map(|(at, r)| match &r.data {
+            RData::TSIG(t) => Some((at, &r.name, t)),
+            _ => None,
+        });
+    if let Some((at, key, tsig)) = tsig {
+        if at + 1 != msg.additionals.len() {
+            return header_only_formerr(packet, metrics, out);
+        }
+        return unknown_tsig_key(snapshot, metrics, &msg, key, tsig, out);
+    }
     let edns_in = msg.edns.as_ref();
     let mut meta = Metadata::response_from_request(&msg.metadata);
     meta.recursion_available = false;
@@ -46,7 +66,7 @@ pub fn respond_general(
     let mut reply = Reply {
         meta,
         query: msg.queries.first(),
-        edns: edns_in.map(|_| our_edns(snapshot)),
+        edns: edns_in.map(|e| our_edns(snapshot, e)),
         answer: None,
     };
 
@@ -91,25 +111,27 @@ pub fn respond_general(
         Some(a) => (&a.answers[..], &a.authority[..], &a.additionals[..]),
         None => (&[][..], &[][..], &[][..]),
     };
-    let sections = [an, ns, ar].map(|s| s.iter().map(|r| r.as_ref()));
-    if encode_limited(
-        &mut reply.meta,
-        reply.query,
-        sections,
-        reply.edns.as_ref(),
-        limit,
-        out,
-    ) {
-        Outcome::Reply
-    } else {
-        Outcome::Drop
+    // Addresses added for NS, MX and SRV targets are a courtesy that may be
+    // left out when they do not fit (RFC 2181 §9: TC only when required
+    // data is missing); the glue of a referral is required (RFC 9471).
+    let referral = ns.iter().any(|r| r.record_type() == RecordType::NS);
+    let (query, edns) = (reply.query, reply.edns.as_ref());
+    let mut encode = |meta: &mut Metadata, additionals: &[Cow<'_, Record>]| {
+        let sections = [an, ns, additionals].map(|s| s.iter().map(|r| r.as_ref()));
+        encode_limited(meta, query, sections, edns, limit, out)
+    };
+    let mut fits = encode(&mut reply.meta, ar);
+    if fits && reply.meta.truncation && !ar.is_empty() && !referral {
+        reply.meta.truncation = false;
+        fits = encode(&mut reply.meta, &[]);
     }
+    if fits { Outcome::Reply } else { Outcome::Drop }
 }
 
 /// A query waiting for an upstream answer (resolver mode).
 pub struct PendingForward {
-    pub name: Name,
-    pub qtype: RecordType,
+    pub(crate) name: Name,
+    pub(crate) qtype: RecordType,
     meta: Metadata,
     query: Query,
     edns: Option<Edns>,
@@ -121,7 +143,7 @@ pub struct PendingForward {
 impl PendingForward {
     /// Builds the reply from the upstream's answer; false when it cannot be
     /// encoded at all.
-    pub fn finish(
+    pub(crate) fn finish(
         self: Box<Self>,
         metrics: &Metrics,
         rcode: ResponseCode,
@@ -233,10 +255,13 @@ fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s
     }
 }
 
-fn our_edns(snapshot: &Snapshot) -> Edns {
+/// Our OPT record for a query that had one: our UDP size, version 0, and
+/// the query's DO bit (RFC 3225 §3: the responder MUST copy it).
+fn our_edns(snapshot: &Snapshot, query: &Edns) -> Edns {
     let mut e = Edns::new();
     e.set_max_payload(snapshot.tables.udp_payload);
     e.set_version(0);
+    e.set_dnssec_ok(query.flags().dnssec_ok);
     e
 }
 
@@ -253,6 +278,52 @@ struct Reply<'a> {
     query: Option<&'a Query>,
     edns: Option<Edns>,
     answer: Option<Answer<'a>>,
+}
+
+/// A signed query. No TSIG key is configured, so every key is unknown: RFC
+/// 8945 §5.2 wants NOTAUTH with TSIG error BADKEY, and the reply unsigned
+/// (§5.3.2): the query's key name, algorithm, time and fudge, an empty
+/// MAC, the query's ID as the original ID. Nothing else is answered.
+fn unknown_tsig_key(
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    msg: &Message,
+    key: &Name,
+    q: &TSIG,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let mut meta = Metadata::response_from_request(&msg.metadata);
+    meta.recursion_available = false;
+    meta.authentic_data = false;
+    meta.response_code = ResponseCode::NotAuth;
+    let rdata = TSIG::new(
+        q.algorithm.clone(),
+        q.time,
+        q.fudge,
+        Vec::new(),
+        msg.metadata.id,
+        Some(TsigError::BadKey),
+        Vec::new(),
+    );
+    let reply_tsig = make_tsig_record(key.clone(), rdata);
+    let edns = msg.edns.as_ref().map(|e| our_edns(snapshot, e));
+    metrics.count(ResponseCode::NotAuth);
+    let none = || std::iter::empty::<&Record>();
+    let mut enc = BinEncoder::new(out);
+    let written = hickory_proto::op::emit_message_parts(
+        &meta,
+        &mut msg.queries.iter(),
+        &mut none(),
+        &mut none(),
+        &mut none(),
+        edns.as_ref(),
+        Some(&reply_tsig),
+        &mut enc,
+    );
+    match written {
+        Ok(_) => Outcome::Reply,
+        Err(_) => Outcome::Drop,
+    }
 }
 
 /// A query we cannot decode still gets FORMERR when its header is readable

@@ -28,47 +28,41 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn count(&self, rcode: ResponseCode) {
+    pub(crate) fn count(&self, rcode: ResponseCode) {
         if let Some(i) = RCODES.iter().position(|(r, _)| *r == rcode) {
             self.by_rcode[i].fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    pub fn get(&self, rcode: ResponseCode) -> u64 {
-        RCODES
-            .iter()
-            .position(|(r, _)| *r == rcode)
-            .map_or(0, |i| self.by_rcode[i].load(Ordering::Relaxed))
-    }
-
     /// A snapshot was published; `build_us` is what building it took.
-    pub fn snapshot_published(&self, build_us: u64) {
+    pub(crate) fn snapshot_published(&self, build_us: u64) {
         self.snapshots.fetch_add(1, Ordering::Relaxed);
         self.last_build_us.store(build_us, Ordering::Relaxed);
     }
 
     /// A panic was caught while answering (`dns::contain`).
-    pub fn panic_contained(&self) {
+    pub(crate) fn panic_contained(&self) {
         self.contained_panics.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn panics_contained(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn panics_contained(&self) -> u64 {
         self.contained_panics.load(Ordering::Relaxed)
     }
 
     /// A reload swapped in a new config (counted after its snapshot is
     /// published, so a reader that sees the count sees the new answers).
-    pub fn reload_ok(&self) {
+    pub(crate) fn reload_ok(&self) {
         self.reloads_ok.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A reload was refused; the running config keeps serving.
-    pub fn reload_rejected(&self) {
+    pub(crate) fn reload_rejected(&self) {
         self.reloads_rejected.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Prometheus text format.
-    pub fn render_prometheus(&self, out: &mut String) {
+    pub(crate) fn render_prometheus(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP epdns_snapshots_total Answer snapshots published (start, health changes, reloads).\n\

@@ -13,12 +13,12 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
 /// Datagrams per system call.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 /// Largest query we read; anything longer arrives truncated and is
 /// answered FORMERR or dropped like any malformed query.
-pub const MAX_QUERY: usize = 4096;
+pub(crate) const MAX_QUERY: usize = 4096;
 
-pub struct Batch {
+pub(crate) struct Batch {
     bufs: Box<[[u8; MAX_QUERY]]>,
     addrs: Box<[libc::sockaddr_storage]>,
     lens: [usize; BATCH],
@@ -47,7 +47,7 @@ impl Default for Batch {
 impl Batch {
     /// Waits for at least one datagram and takes as many as are queued (up
     /// to `BATCH`). Returns how many.
-    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    pub(crate) fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         // SAFETY: iovec and mmsghdr are plain data; zero is a valid start.
         let mut iovecs: [libc::iovec; BATCH] = unsafe { zeroed() };
         let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
@@ -84,29 +84,29 @@ impl Batch {
     }
 
     /// Query `i` of the last `recv`: its bytes and sender.
-    pub fn query(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
+    pub(crate) fn query(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
         let bytes = &self.bufs[i][..self.lens[i].min(MAX_QUERY)];
         (bytes, socket_addr(&self.addrs[i], self.addr_lens[i]))
     }
 
     /// A cleared buffer to write the reply to query `i` into; `reply` queues it.
-    pub fn reply_buffer(&mut self) -> Vec<u8> {
+    pub(crate) fn reply_buffer(&mut self) -> Vec<u8> {
         let mut b = self.spare.pop().unwrap_or_default();
         b.clear();
         b
     }
 
-    pub fn reply(&mut self, i: usize, bytes: Vec<u8>) {
+    pub(crate) fn reply(&mut self, i: usize, bytes: Vec<u8>) {
         self.replies.push((i, bytes));
     }
 
     /// Returns an unused reply buffer.
-    pub fn give_back(&mut self, buf: Vec<u8>) {
+    pub(crate) fn give_back(&mut self, buf: Vec<u8>) {
         self.spare.push(buf);
     }
 
     /// Sends every queued reply to the sender of its query.
-    pub fn send(&mut self, socket: &UdpSocket) -> io::Result<()> {
+    pub(crate) fn send(&mut self, socket: &UdpSocket) -> io::Result<()> {
         let total = self.replies.len();
         let mut sent = 0;
         let mut result = Ok(());

@@ -2,16 +2,16 @@
 //! back out. What to answer is decided in `snapshot/`.
 
 pub mod client;
-pub mod contain;
+pub(crate) mod contain;
 pub mod fast;
-pub mod log_gate;
+pub(crate) mod log_gate;
 pub mod message;
 pub mod metrics;
-pub mod mmsg;
+pub(crate) mod mmsg;
 pub mod respond;
-pub mod tcp;
-pub mod udp;
-pub mod upstream;
+pub(crate) mod tcp;
+pub(crate) mod udp;
+pub(crate) mod upstream;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -21,11 +21,11 @@ use crate::snapshot::Snapshot;
 /// (resolver mode), the counters, and the runtime for async work; and the
 /// limits every listener shares: the open TCP connections and the forwarded
 /// questions in flight.
-pub struct Shared {
-    pub snapshot: ArcSwap<Snapshot>,
-    pub upstream: ArcSwapOption<Box<dyn upstream::Upstream>>,
-    pub tcp: std::sync::Arc<tcp::Conns>,
-    pub forwards: upstream::InFlight,
-    pub metrics: metrics::Metrics,
-    pub runtime: tokio::runtime::Handle,
+pub(crate) struct Shared {
+    pub(crate) snapshot: ArcSwap<Snapshot>,
+    pub(crate) upstream: ArcSwapOption<Box<dyn upstream::Upstream>>,
+    pub(crate) tcp: std::sync::Arc<tcp::Conns>,
+    pub(crate) forwards: upstream::InFlight,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) runtime: tokio::runtime::Handle,
 }

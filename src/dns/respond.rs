@@ -96,14 +96,41 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
     }
 
     pub(super) fn query(name: &str, t: RecordType, edns: Option<(u16, Option<&str>)>) -> Vec<u8> {
+        query_with(name, t, edns, Extras::default())
+    }
+
+    /// What a query may carry beyond name, type and EDNS size and ECS.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub(super) struct Extras {
+        /// The DO bit (only with EDNS).
+        pub dnssec_ok: bool,
+        /// The AD bit in the query (RFC 6840 §5.7).
+        pub authentic_data: bool,
+        /// An EDNS option no one has defined (code 65001), which a server
+        /// ignores (RFC 6891 §6.1.2).
+        pub unknown_option: bool,
+    }
+
+    pub(super) fn query_with(
+        name: &str,
+        t: RecordType,
+        edns: Option<(u16, Option<&str>)>,
+        extras: Extras,
+    ) -> Vec<u8> {
         let mut m = Message::query();
         m.metadata.op_code = OpCode::Query;
         m.metadata.recursion_desired = name.len().is_multiple_of(2);
         m.metadata.checking_disabled = name.len().is_multiple_of(3);
+        m.metadata.authentic_data = extras.authentic_data;
         m.add_query(HQuery::query(Name::from_str(name).unwrap(), t));
         if let Some((payload, ecs)) = edns {
             let mut e = Edns::new();
             e.set_max_payload(payload);
+            e.set_dnssec_ok(extras.dnssec_ok);
+            if extras.unknown_option {
+                e.options_mut()
+                    .insert(EdnsOption::Unknown(65001, vec![1, 2, 3]));
+            }
             if let Some(net) = ecs {
                 let net = ipnet::IpNet::from_str(net).unwrap();
                 e.options_mut()
@@ -114,30 +141,32 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
         m.to_vec().unwrap()
     }
 
-    /// Both paths, decoded; `None` for the fast one when it declined.
-    fn both(s: &Snapshot, packet: &[u8], src: &str) -> (Option<Message>, Message) {
+    /// Both paths' raw replies; `None` for the fast one when it declined.
+    fn both(
+        s: &Snapshot,
+        packet: &[u8],
+        src: &str,
+        transport: Transport,
+    ) -> (Option<Vec<u8>>, Vec<u8>) {
         let origin = Origin {
             src: src.parse().unwrap(),
             listener: SocketAddr::from(([127, 0, 0, 1], 53)),
-            transport: Transport::Udp,
+            transport,
         };
         let m = Metrics::default();
         let mut out = Vec::new();
-        let fast = fast::respond(s, &m, packet, origin, &mut out)
-            .then(|| Message::from_vec(&out).expect("fast reply decodes"));
+        let fast = fast::respond(s, &m, packet, origin, &mut out).then_some(out);
         let mut out = Vec::new();
         assert!(matches!(
             respond_general(s, &m, packet, origin, &mut out),
             Outcome::Reply
         ));
-        (
-            fast,
-            Message::from_vec(&out).expect("general reply decodes"),
-        )
+        (fast, out)
     }
 
-    /// The fast path must say exactly what the general path says, for every
-    /// question it takes, and take the common ones.
+    /// The fast path must write exactly the bytes the general path writes,
+    /// for every question it takes, and take the common ones: over UDP and
+    /// TCP, with DO, CD and AD set or not, with an unknown EDNS option.
     #[test]
     fn fast_path_answers_as_the_general_path() {
         let names = [
@@ -187,34 +216,63 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
                 &["127.0.1.10", "127.0.2.10", "fd00:2::10"],
             ),
         ];
+        // Each EDNS case with each of these (the name's length sets RD and
+        // CD, so both occur with every other bit).
+        let extras = [
+            Extras::default(),
+            Extras {
+                dnssec_ok: true,
+                ..Extras::default()
+            },
+            Extras {
+                authentic_data: true,
+                unknown_option: true,
+                ..Extras::default()
+            },
+            Extras {
+                dnssec_ok: true,
+                authentic_data: true,
+                unknown_option: true,
+            },
+        ];
         let mut taken = 0;
+        let mut taken_with_do = 0;
         let mut compared = 0;
         for (policy, down) in healths {
             let s = snapshot(policy, down);
             for name in names {
                 for t in types {
                     for edns in edns_cases {
-                        // Members in each zone and in none, an outsider, a
-                        // trusted resolver outside every VPC.
-                        for src in [
-                            "127.0.1.50",
-                            "127.0.2.50",
-                            "127.0.9.9",
-                            "127.5.0.1",
-                            "127.9.0.53",
-                        ] {
-                            let p = query(name, t, edns);
-                            let (fast, general) = both(&s, &p, src);
-                            compared += 1;
-                            let Some(fast) = fast else { continue };
-                            taken += 1;
-                            let ctx = format!("{name} {t} {edns:?} from {src}, down {down:?}");
-                            assert_eq!(fast.metadata, general.metadata, "{ctx}");
-                            assert_eq!(fast.queries, general.queries, "{ctx}");
-                            assert_eq!(fast.answers, general.answers, "{ctx}");
-                            assert_eq!(fast.authorities, general.authorities, "{ctx}");
-                            assert_eq!(fast.additionals, general.additionals, "{ctx}");
-                            assert_eq!(fast.edns, general.edns, "{ctx}");
+                        for x in extras {
+                            if edns.is_none() && (x.dnssec_ok || x.unknown_option) {
+                                continue;
+                            }
+                            let p = query_with(name, t, edns, x);
+                            // Members in each zone and in none, an outsider,
+                            // a trusted resolver outside every VPC.
+                            for src in [
+                                "127.0.1.50",
+                                "127.0.2.50",
+                                "127.0.9.9",
+                                "127.5.0.1",
+                                "127.9.0.53",
+                            ] {
+                                for transport in [Transport::Udp, Transport::Tcp] {
+                                    let (fast, general) = both(&s, &p, src, transport);
+                                    compared += 1;
+                                    let Some(fast) = fast else { continue };
+                                    taken += 1;
+                                    taken_with_do += usize::from(x.dnssec_ok);
+                                    assert_eq!(
+                                        fast,
+                                        general,
+                                        "{name} {t} {edns:?} {x:?} {transport:?} from {src}, \
+                                         down {down:?}\nfast:    {:?}\ngeneral: {:?}",
+                                        Message::from_vec(&fast),
+                                        Message::from_vec(&general),
+                                    );
+                                }
+                            }
                         }
                     }
                 }
@@ -223,6 +281,36 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
         // A/AAAA for endpoint and zone domains and NXDOMAIN under the apex,
         // in every EDNS case: the fast path must have taken most of them.
         assert!(taken > compared / 4, "fast path took {taken} of {compared}");
+        assert!(taken_with_do > 0, "fast path never took a DO query");
+    }
+
+    /// RFC 3225 §3: the DO bit of the query is copied into the reply, on
+    /// both paths, whatever the answer.
+    #[test]
+    fn do_bit_is_copied_on_both_paths() {
+        let s = snapshot(AllDownPolicy::All, &[]);
+        for name in [
+            "e.s.r1.privatelink.aliyuncs.com.",
+            "nope.privatelink.aliyuncs.com.",
+            "privatelink.aliyuncs.com.",
+            "example.com.",
+        ] {
+            for t in [RecordType::A, RecordType::SOA, RecordType::TXT] {
+                for dnssec_ok in [false, true] {
+                    let x = Extras {
+                        dnssec_ok,
+                        ..Extras::default()
+                    };
+                    let p = query_with(name, t, Some((1232, None)), x);
+                    let (fast, general) = both(&s, &p, "127.0.1.50", Transport::Udp);
+                    for reply in fast.iter().chain([&general]) {
+                        let m = Message::from_vec(reply).unwrap();
+                        let edns = m.edns.expect("OPT echoed");
+                        assert_eq!(edns.flags().dnssec_ok, dnssec_ok, "{name} {t}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use conns::Conn;
-pub use conns::{Conns, Limits};
+pub(crate) use conns::{Conns, Limits};
 
 use super::Shared;
 use super::client::{Origin, Transport};
@@ -40,20 +40,20 @@ use super::upstream;
 /// dnsdist offer one, off by default. 32 is room for a resolver's
 /// concurrent TCP fallbacks, and the global cap can then only be filled
 /// from many sources.
-pub const PER_SOURCE: usize = 32;
+pub(crate) const PER_SOURCE: usize = 32;
 /// Without the start of a new message for this long, a connection is
 /// closed. RFC 7766 §6.2.3 asks for seconds; Knot's `tcp-idle-timeout`
 /// default is also 10 s (NSD's `tcp-timeout` 120 s, BIND's 30 s).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Once a message has started, the rest of it must arrive within this; and
 /// each reply must be taken by the client within this. Knot's
 /// `tcp-io-timeout` (the same two rules) defaults to 500 ms; twice that
 /// leaves room for a lost segment's retransmission on a loaded host.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(1);
 /// Queries read and not yet answered, per connection. Knot and NSD read
 /// the next query only once the last is answered; 16 keeps pipelining (and
 /// waiting on upstreams) useful while bounding what one connection queues.
-pub const MAX_PENDING: usize = 16;
+pub(crate) const MAX_PENDING: usize = 16;
 /// The kernel send buffer of a client connection (the kernel doubles it):
 /// room for the largest DNS message, and a bound on what a client that
 /// does not read makes the kernel hold for it.
@@ -61,7 +61,7 @@ const SEND_BUFFER: usize = 64 << 10;
 
 static ACCEPT_FAILED: LogGate = LogGate::new(Duration::from_secs(10));
 
-pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -79,7 +79,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 
 /// Accepts connections on `listener` until the process ends, each in the
 /// connection table `shared.tcp` (shared by every listener).
-pub async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
+pub(crate) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {

@@ -27,7 +27,7 @@ use super::upstream;
 /// 500 outstanding queries lost ~900 per 15 s run with it, none with 4 MB.
 const RECV_BUFFER: usize = 4 << 20;
 
-pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
@@ -43,7 +43,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// queries in, batches of replies out (`mmsg`). Answers that need an
 /// upstream (resolver mode) are completed on the tokio runtime so that they
 /// never hold up the loop.
-pub fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
+pub(crate) fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = socket.local_addr()?;
     let socket = Arc::new(socket);
     std::thread::Builder::new()

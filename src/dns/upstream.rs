@@ -19,14 +19,14 @@ use super::message::PendingForward;
 
 /// An upstream's answer to one question.
 #[derive(Debug, Clone)]
-pub struct Upstreamed {
-    pub rcode: ResponseCode,
-    pub answers: Vec<Record>,
-    pub authorities: Vec<Record>,
+pub(crate) struct Upstreamed {
+    pub(crate) rcode: ResponseCode,
+    pub(crate) answers: Vec<Record>,
+    pub(crate) authorities: Vec<Record>,
 }
 
 /// Something that resolves questions we do not serve.
-pub trait Upstream: Send + Sync {
+pub(crate) trait Upstream: Send + Sync {
     fn resolve<'a>(
         &'a self,
         name: &'a Name,
@@ -37,13 +37,13 @@ pub trait Upstream: Send + Sync {
 /// The cap on forwarded questions in flight, over every transport: each one
 /// is a task and may hold an upstream socket, so a flood of questions for
 /// names we do not serve must not grow them without bound.
-pub struct InFlight {
+pub(crate) struct InFlight {
     slots: Arc<Semaphore>,
     cap: usize,
 }
 
 impl InFlight {
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         InFlight {
             slots: Arc::new(Semaphore::new(cap)),
             cap,
@@ -55,7 +55,7 @@ impl InFlight {
 /// With a free slot, a task on the runtime resolves it. With `cap` forwards
 /// in flight already, no task is started: the reply is SERVFAIL, delivered
 /// now, so that the client retries elsewhere instead of waiting for a slot.
-pub fn forward(
+pub(crate) fn forward(
     shared: &Arc<Shared>,
     pending: Box<PendingForward>,
     deliver: impl FnOnce(Vec<u8>) + Send + 'static,

@@ -40,7 +40,7 @@ pub const RETRIES: usize = 1;
 const _: () = assert!(RETRIES >= 1, "failover needs a retry");
 
 /// Upper bound of the response cache, in responses (hickory evicts beyond it).
-pub const CACHE_SIZE: u64 = 8_192;
+pub(crate) const CACHE_SIZE: u64 = 8_192;
 
 /// How many upstreams one try queries in parallel: one, i.e. the upstreams
 /// are asked in turn, fastest first (hickory ranks them by smoothed RTT and
@@ -52,7 +52,7 @@ pub const CACHE_SIZE: u64 = 8_192;
 /// so every large answer became SERVFAIL while any upstream was down. Serial
 /// tries cost one timeout when a dead upstream is ranked first (then the
 /// retry goes to the next one), and halve the upstream load.
-pub const PARALLEL_UPSTREAMS: usize = 1;
+pub(crate) const PARALLEL_UPSTREAMS: usize = 1;
 
 /// Why a [`Forwarder`] could not be built.
 #[derive(Debug, thiserror::Error)]

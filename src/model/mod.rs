@@ -1,10 +1,11 @@
 //! The domain types and every rule about them. A config load, a reload and (later)
 //! an API call all go through `validate::build`, the only maker of a `Model`.
 
-pub mod names;
-pub mod probe;
-pub mod types;
-pub mod validate;
+pub(crate) mod names;
+pub(crate) mod probe;
+pub(crate) mod types;
+pub(crate) mod validate;
 
-pub use types::*;
-pub use validate::{ValidationError, admin_reachable, build};
+pub(crate) use types::*;
+pub use types::{Endpoint, Model, ModelParts, ServerSettings};
+pub(crate) use validate::{ValidationError, admin_reachable, build};

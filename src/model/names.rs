@@ -4,26 +4,31 @@ use hickory_proto::rr::Name;
 
 use super::types::Service;
 
-pub type NameResult = Result<Name, String>;
+pub(crate) type NameResult = Result<Name, String>;
 
 /// `<endpoint>.<service>.<region>.<suffix>`; the region is the service's.
-pub fn endpoint_domain(suffix: &Name, endpoint: &str, service: &Service) -> NameResult {
+pub(crate) fn endpoint_domain(suffix: &Name, endpoint: &str, service: &Service) -> NameResult {
     build(suffix, &[endpoint, &service.id, &service.region])
 }
 
 /// `<endpoint>-<zone>.<service>.<region>.<suffix>`.
-pub fn zone_domain(suffix: &Name, endpoint: &str, service: &Service, zone: &str) -> NameResult {
+pub(crate) fn zone_domain(
+    suffix: &Name,
+    endpoint: &str,
+    service: &Service,
+    zone: &str,
+) -> NameResult {
     let first = format!("{endpoint}-{zone}");
     build(suffix, &[&first, &service.id, &service.region])
 }
 
 /// The generated zone's name server: `ns.<suffix>`.
-pub fn ns_host(suffix: &Name) -> NameResult {
+pub(crate) fn ns_host(suffix: &Name) -> NameResult {
     build(suffix, &["ns"])
 }
 
 /// The zone's contact mailbox: `hostmaster.<suffix>`.
-pub fn hostmaster(suffix: &Name) -> NameResult {
+pub(crate) fn hostmaster(suffix: &Name) -> NameResult {
     build(suffix, &["hostmaster"])
 }
 
@@ -38,6 +43,6 @@ fn build(suffix: &Name, labels: &[&str]) -> NameResult {
 }
 
 /// Length of the first label of a zone domain, which must fit in 63 octets.
-pub fn zone_label_len(endpoint: &str, zone: &str) -> usize {
+pub(crate) fn zone_label_len(endpoint: &str, zone: &str) -> usize {
     endpoint.len() + 1 + zone.len()
 }

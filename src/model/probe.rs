@@ -10,20 +10,20 @@ use crate::config::file::StatusSpec;
 use crate::probe::{ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 
 /// One level, how errors name it and where the file has it.
-pub struct Level<'a> {
-    pub section: Option<&'a ProbeSection>,
-    pub name: String,
-    pub path: ConfigPath,
+pub(crate) struct Level<'a> {
+    pub(crate) section: Option<&'a ProbeSection>,
+    pub(crate) name: String,
+    pub(crate) path: ConfigPath,
 }
 
 /// A probe setting that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// The config's key, e.g. `interval_ms`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// Where the file sets the value at fault; `None` when no level does.
-    pub at: Option<ConfigPath>,
-    pub message: String,
+    pub(crate) at: Option<ConfigPath>,
+    pub(crate) message: String,
 }
 
 /// Takes each field from the most specific level that sets it.
@@ -39,7 +39,7 @@ fn pick<'a, T>(
 
 /// The endpoint's probe settings; `Ok(None)` when it is not probed. Every
 /// setting that cannot work is reported, not only the first.
-pub fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Problem>> {
+pub(crate) fn resolve(levels: &[Level<'_>]) -> Result<Option<ProbeSettings>, Vec<Problem>> {
     if levels.iter().all(|l| l.section.is_none()) {
         return Ok(None);
     }

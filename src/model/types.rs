@@ -20,17 +20,17 @@ pub struct Model(ModelParts);
 #[derive(Debug, Clone)]
 pub struct ModelParts {
     pub server: ServerSettings,
-    pub vpcs: Vec<Vpc>,
-    pub vswitches: Vec<VSwitch>,
-    pub services: Vec<Service>,
+    pub(crate) vpcs: Vec<Vpc>,
+    pub(crate) vswitches: Vec<VSwitch>,
+    pub(crate) services: Vec<Service>,
     pub endpoints: Vec<Endpoint>,
-    pub inbound: Vec<Inbound>,
-    pub forward: Option<Forward>,
-    pub private_zones: Vec<PrivateZoneDef>,
+    pub(crate) inbound: Vec<Inbound>,
+    pub(crate) forward: Option<Forward>,
+    pub(crate) private_zones: Vec<PrivateZoneDef>,
     /// The admin HTTP API, when enabled.
-    pub admin: Option<Admin>,
+    pub(crate) admin: Option<Admin>,
     /// The cloud-compatible control API, when enabled.
-    pub cloud_api: Option<CloudApi>,
+    pub(crate) cloud_api: Option<CloudApi>,
 }
 
 impl Model {
@@ -42,7 +42,7 @@ impl Model {
     /// Inbound listeners as bound, from (configured, bound) address pairs: a
     /// listener configured on port 0 gets the port the kernel chose, so that
     /// the tables know the queries that arrive on it.
-    pub fn bind_inbound(&mut self, bound: &[(SocketAddr, SocketAddr)]) {
+    pub(crate) fn bind_inbound(&mut self, bound: &[(SocketAddr, SocketAddr)]) {
         for i in &mut self.0.inbound {
             if let Some((_, addr)) = bound.iter().find(|(c, _)| *c == i.listen) {
                 i.listen = *addr;
@@ -50,7 +50,7 @@ impl Model {
         }
     }
 
-    pub fn endpoint(&self, id: &str) -> Option<&Endpoint> {
+    pub(crate) fn endpoint(&self, id: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.id == id)
     }
 }
@@ -66,20 +66,21 @@ impl Deref for Model {
 /// A private zone and the VPCs it is bound to; the zone file is loaded at
 /// validation so that a bad file rejects the config like any other error.
 #[derive(Debug, Clone)]
-pub struct PrivateZoneDef {
-    pub name: Name,
-    pub file: std::path::PathBuf,
-    pub vpcs: Vec<String>,
-    /// `vpcs` as indexes into `Model::vpcs`.
-    pub vpc_indexes: Vec<u32>,
-    pub zone: std::sync::Arc<crate::zonefile::PrivateZone>,
+pub(crate) struct PrivateZoneDef {
+    pub(crate) name: Name,
+    /// Where it was loaded from: the control API's calls reuse the zone
+    /// loaded from the same file.
+    pub(crate) file: std::path::PathBuf,
+    /// The bound VPCs, as indexes into `Model::vpcs`.
+    pub(crate) vpc_indexes: Vec<u32>,
+    pub(crate) zone: std::sync::Arc<crate::zonefile::PrivateZone>,
 }
 
 /// The admin HTTP API: where it listens and the bearer token it asks for.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Admin {
-    pub listen: SocketAddr,
-    pub token: Option<std::sync::Arc<str>>,
+pub(crate) struct Admin {
+    pub(crate) listen: SocketAddr,
+    pub(crate) token: Option<std::sync::Arc<str>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -122,11 +123,11 @@ impl std::fmt::Debug for AccessKey {
 
 /// Queries arriving on `listen` are answered as for clients of `vpc`.
 #[derive(Debug, Clone)]
-pub struct Inbound {
-    pub listen: SocketAddr,
-    pub vpc: String,
+pub(crate) struct Inbound {
+    pub(crate) listen: SocketAddr,
+    pub(crate) vpc: String,
     /// `vpc` as an index into `Model::vpcs`.
-    pub vpc_index: u32,
+    pub(crate) vpc_index: u32,
 }
 
 /// The same listener for the same VPC, wherever that VPC sits in the list
@@ -138,34 +139,34 @@ impl PartialEq for Inbound {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Forward {
-    pub upstreams: Vec<SocketAddr>,
-    pub timeout: std::time::Duration,
+pub(crate) struct Forward {
+    pub(crate) upstreams: Vec<SocketAddr>,
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerSettings {
-    pub listen: Vec<SocketAddr>,
+    pub(crate) listen: Vec<SocketAddr>,
     /// Parent of every generated name, and apex of the generated zone.
-    pub suffix: Name,
+    pub(crate) suffix: Name,
     /// The generated zone's name server, `ns.<suffix>`.
-    pub ns_host: Name,
+    pub(crate) ns_host: Name,
     /// The generated zone's contact mailbox, `hostmaster.<suffix>`.
-    pub hostmaster: Name,
-    pub ttl: u32,
-    pub ecs: bool,
+    pub(crate) hostmaster: Name,
+    pub(crate) ttl: u32,
+    pub(crate) ecs: bool,
     /// Sources whose ECS address chooses the VPC view (trusted resolvers).
     pub ecs_trusted: Vec<IpNet>,
-    pub udp_payload: u16,
-    pub soa: SoaSettings,
-    pub all_down: AllDownPolicy,
+    pub(crate) udp_payload: u16,
+    pub(crate) soa: SoaSettings,
+    pub(crate) all_down: AllDownPolicy,
     /// TTL of an endpoint's answer while some of its ENIs are down.
-    pub degraded_ttl: Option<u32>,
+    pub(crate) degraded_ttl: Option<u32>,
 }
 
 /// What to answer when every ENI of an endpoint domain is down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AllDownPolicy {
+pub(crate) enum AllDownPolicy {
     /// Fail open: answer every ENI, as large providers do.
     #[default]
     All,
@@ -175,83 +176,83 @@ pub enum AllDownPolicy {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SoaSettings {
-    pub ttl: u32,
-    pub refresh: i32,
-    pub retry: i32,
-    pub expire: i32,
-    pub minimum: u32,
+pub(crate) struct SoaSettings {
+    pub(crate) ttl: u32,
+    pub(crate) refresh: i32,
+    pub(crate) retry: i32,
+    pub(crate) expire: i32,
+    pub(crate) minimum: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Vpc {
-    pub id: String,
-    pub region: String,
-    pub cidrs: Vec<IpNet>,
+pub(crate) struct Vpc {
+    pub(crate) id: String,
+    pub(crate) region: String,
+    pub(crate) cidrs: Vec<IpNet>,
     /// The zones of its vSwitches, each once, in file order: what a
     /// `zone_index` indexes.
-    pub zones: Vec<String>,
+    pub(crate) zones: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct VSwitch {
-    pub id: String,
-    pub vpc: String,
+pub(crate) struct VSwitch {
+    pub(crate) id: String,
+    pub(crate) vpc: String,
     /// `vpc` as an index into `Model::vpcs`.
-    pub vpc_index: u32,
-    pub zone: String,
+    pub(crate) vpc_index: u32,
+    pub(crate) zone: String,
     /// `zone` as an index into its VPC's `zones`.
-    pub zone_index: u32,
-    pub cidr: Ipv4Net,
-    pub ipv6_cidr: Option<Ipv6Net>,
+    pub(crate) zone_index: u32,
+    pub(crate) cidr: Ipv4Net,
+    pub(crate) ipv6_cidr: Option<Ipv6Net>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Service {
-    pub id: String,
-    pub region: String,
-    pub zone_affinity: bool,
-    pub dual_stack: bool,
-    pub custom_domain: Option<Name>,
+pub(crate) struct Service {
+    pub(crate) id: String,
+    pub(crate) region: String,
+    pub(crate) zone_affinity: bool,
+    pub(crate) dual_stack: bool,
+    pub(crate) custom_domain: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IpVersion {
+pub(crate) enum IpVersion {
     Ipv4,
     DualStack,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
-    pub id: String,
-    pub vpc: String,
+    pub(crate) id: String,
+    pub(crate) vpc: String,
     /// `vpc` as an index into `Model::vpcs`.
-    pub vpc_index: u32,
-    pub service: String,
-    pub ip_version: IpVersion,
-    pub zone_affinity: bool,
+    pub(crate) vpc_index: u32,
+    pub(crate) service: String,
+    pub(crate) ip_version: IpVersion,
+    pub(crate) zone_affinity: bool,
     /// The service's custom domain when this endpoint enables it: inside
     /// its VPC, that name answers like the endpoint domain.
-    pub custom_domain: Option<Name>,
-    pub cross_region: bool,
+    pub(crate) custom_domain: Option<Name>,
+    pub(crate) cross_region: bool,
     /// The endpoint domain, `<endpoint>.<service>.<region>.<suffix>`.
-    pub domain: Name,
-    pub zones: Vec<EndpointZone>,
+    pub(crate) domain: Name,
+    pub(crate) zones: Vec<EndpointZone>,
     /// How its ENIs are probed; `None`: not probed, always available.
-    pub probe: Option<crate::probe::ProbeSettings>,
+    pub(crate) probe: Option<crate::probe::ProbeSettings>,
 }
 
 /// One zone of an endpoint: the ENI the endpoint has in that zone.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EndpointZone {
-    pub vswitch: String,
+pub(crate) struct EndpointZone {
+    pub(crate) vswitch: String,
     /// The zone of `vswitch`, resolved at validation.
-    pub zone: String,
+    pub(crate) zone: String,
     /// `zone` as an index into the endpoint's VPC's `zones`.
-    pub zone_index: u32,
-    pub ip: Ipv4Addr,
-    pub ipv6: Option<Ipv6Addr>,
+    pub(crate) zone_index: u32,
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) ipv6: Option<Ipv6Addr>,
     /// The zone domain, `<endpoint>-<zone>.<service>.<region>.<suffix>`;
     /// none for a cross-region endpoint.
-    pub domain: Option<Name>,
+    pub(crate) domain: Option<Name>,
 }

@@ -26,7 +26,7 @@ use super::tls::TlsConfigs;
 /// The raw outcome of one probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResult {
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// What was seen, for operators: "echo reply", "connected", "status 503",
     /// "connect refused", "timeout"...
     pub detail: String,
@@ -35,7 +35,7 @@ pub struct ProbeResult {
 }
 
 impl ProbeResult {
-    pub fn ok(detail: impl Into<String>, rtt: Duration) -> Self {
+    pub(crate) fn ok(detail: impl Into<String>, rtt: Duration) -> Self {
         ProbeResult {
             ok: true,
             detail: detail.into(),
@@ -43,7 +43,7 @@ impl ProbeResult {
         }
     }
 
-    pub fn fail(detail: impl Into<String>) -> Self {
+    pub(crate) fn fail(detail: impl Into<String>) -> Self {
         ProbeResult {
             ok: false,
             detail: detail.into(),
@@ -53,11 +53,11 @@ impl ProbeResult {
 }
 
 /// Boxed future returned by [`Check::check`] (object safety for `Arc<dyn Check>`).
-pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = ProbeResult> + Send + 'a>>;
+pub(crate) type CheckFuture<'a> = Pin<Box<dyn Future<Output = ProbeResult> + Send + 'a>>;
 
 /// Something that runs one probe. The scheduler only needs this, which lets its
 /// tests substitute scripted results and run on paused time.
-pub trait Check: Send + Sync + 'static {
+pub(crate) trait Check: Send + Sync + 'static {
     /// Probes `ip` as `settings.kind` says. Implementations must finish within
     /// `settings.timeout` (the scheduler bounds them again anyway).
     fn check<'a>(&'a self, ip: IpAddr, settings: &'a ProbeSettings) -> CheckFuture<'a>;
@@ -71,7 +71,7 @@ const ICMP_PAYLOAD: &[u8] = b"epdns health probe";
 /// One ICMP socket per address family is shared by every target (surge-ping
 /// demultiplexes replies), created on first use so that a prober with only
 /// TCP/HTTP targets never needs CAP_NET_RAW.
-pub struct NetChecker {
+pub(crate) struct NetChecker {
     icmp_v4: Mutex<Option<Client>>,
     icmp_v6: Mutex<Option<Client>>,
     /// Shared by all targets: on Linux datagram ICMP sockets the kernel picks the
@@ -93,7 +93,7 @@ impl Default for NetChecker {
 }
 
 impl NetChecker {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         NetChecker {
             icmp_v4: Mutex::new(None),
             icmp_v6: Mutex::new(None),
@@ -104,7 +104,7 @@ impl NetChecker {
     }
 
     /// Runs one probe, bounded by `settings.timeout` as a whole.
-    pub async fn run(&self, ip: IpAddr, settings: &ProbeSettings) -> ProbeResult {
+    pub(crate) async fn run(&self, ip: IpAddr, settings: &ProbeSettings) -> ProbeResult {
         let probe = async {
             match &settings.kind {
                 ProbeKind::Icmp => self.icmp(ip, settings.timeout).await,

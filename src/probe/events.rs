@@ -10,10 +10,10 @@ use super::threshold::State;
 /// A change of a target's effective state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    pub at: SystemTime,
-    pub endpoint: String,
-    pub zone: String,
-    pub ip: IpAddr,
+    pub(crate) at: SystemTime,
+    pub(crate) endpoint: String,
+    pub(crate) zone: String,
+    pub(crate) ip: IpAddr,
     pub from: State,
     pub to: State,
     pub reason: String,
@@ -32,7 +32,7 @@ impl Event {
 }
 
 /// Default number of events kept for the API.
-pub const DEFAULT_EVENT_CAPACITY: usize = 1000;
+pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 1000;
 
 /// The newest `capacity` events, oldest first: memory stays bounded however
 /// long a chaos test flaps an ENI.

@@ -21,9 +21,9 @@ use super::threshold::{State, Threshold, Transition};
 /// on its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TargetKey {
-    pub endpoint: String,
-    pub zone: String,
-    pub ip: IpAddr,
+    pub(crate) endpoint: String,
+    pub(crate) zone: String,
+    pub(crate) ip: IpAddr,
 }
 
 impl TargetKey {
@@ -45,23 +45,23 @@ impl fmt::Display for TargetKey {
 /// What the table knows about one target, as a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetStatus {
-    pub key: TargetKey,
+    pub(crate) key: TargetKey,
     /// False for an ENI that no probe watches (only an override moves it).
-    pub probed: bool,
+    pub(crate) probed: bool,
     /// State from probes alone.
-    pub probe: State,
+    pub(crate) probe: State,
     /// When `probe` last changed (or the target was added).
-    pub since: SystemTime,
+    pub(crate) since: SystemTime,
     pub last: Option<ProbeResult>,
     /// Admin override of the target's endpoint+zone, if any.
-    pub admin_override: Option<State>,
+    pub(crate) admin_override: Option<State>,
     /// What the answer should use: the override if set, else `probe`.
     pub effective: State,
 }
 
 impl TargetStatus {
     /// See [`HealthTable::effective_up`].
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         self.effective != State::Down
     }
 }
@@ -168,7 +168,7 @@ pub struct HealthTable {
 
 /// What live views (the dashboard's stream) are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     /// An address changed its effective state.
     Transition(Event),
     /// An override of `endpoint`+`zone` was set (`Some`) or cleared.
@@ -194,7 +194,7 @@ fn effective(probe: State, admin: Option<State>) -> State {
 
 impl HealthTable {
     /// A table keeping at most `event_capacity` events (at least 1).
-    pub fn new(event_capacity: usize) -> Self {
+    pub(crate) fn new(event_capacity: usize) -> Self {
         HealthTable {
             inner: Mutex::new(Inner {
                 targets: BTreeMap::new(),
@@ -222,7 +222,8 @@ impl HealthTable {
         self.generation.subscribe()
     }
 
-    pub fn generation(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn generation(&self) -> u64 {
         *self.generation.borrow()
     }
 
@@ -233,7 +234,7 @@ impl HealthTable {
     /// Adds a target as `Unknown`, or, if it exists, re-arms its threshold with new
     /// `rise`/`fall` (keeping its state and history; the next result decides
     /// directly). Returns the epoch the probe task must report with.
-    pub fn add_target(&self, key: TargetKey, rise: u32, fall: u32) -> u64 {
+    pub(crate) fn add_target(&self, key: TargetKey, rise: u32, fall: u32) -> u64 {
         let mut inner = self.lock();
         let added;
         let epoch = match inner.targets.get_mut(&key) {
@@ -275,7 +276,7 @@ impl HealthTable {
 
     /// Removes a target and its state; returns whether it existed. Overrides of its
     /// endpoint+zone stay until [`HealthTable::prune_overrides`].
-    pub fn remove_target(&self, key: &TargetKey) -> bool {
+    pub(crate) fn remove_target(&self, key: &TargetKey) -> bool {
         let removed = {
             let mut inner = self.lock();
             let removed = inner.targets.remove(key);
@@ -328,7 +329,7 @@ impl HealthTable {
 
     /// Drops overrides whose endpoint+zone has no target left (after a reload
     /// removed it), so that a later endpoint of the same name starts clean.
-    pub fn prune_overrides(&self) {
+    pub(crate) fn prune_overrides(&self) {
         let mut inner = self.lock();
         let Inner {
             targets, overrides, ..
@@ -340,13 +341,15 @@ impl HealthTable {
         });
     }
 
-    /// Records a probe result for `key` from whatever source (the prober, or a
-    /// test). Returns false if the target is unknown.
-    pub fn record(&self, key: &TargetKey, result: ProbeResult) -> bool {
+    /// Records a probe result for `key` from a test (the prober uses
+    /// `record_for`). Returns false if the target is unknown.
+    #[cfg(test)]
+    pub(crate) fn record(&self, key: &TargetKey, result: ProbeResult) -> bool {
         self.record_inner(key, None, result)
     }
 
-    /// As [`HealthTable::record`], but ignored unless `epoch` is current.
+    /// Records a probe result for `key`, ignored unless `epoch` is current.
+    /// Returns false if the target is unknown.
     pub(crate) fn record_for(&self, key: &TargetKey, epoch: u64, result: ProbeResult) -> bool {
         self.record_inner(key, Some(epoch), result)
     }
@@ -429,7 +432,7 @@ impl HealthTable {
     /// Transitions and override changes from now on. A listener that falls
     /// more than a backlog behind gets `Lagged` and should read the status
     /// again.
-    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+    pub(crate) fn notices(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
 
@@ -550,18 +553,8 @@ impl HealthTable {
         Some(Self::status_of(&inner, key, entry))
     }
 
-    /// Every target, ordered by key: what the snapshot builder and the API read.
-    pub fn statuses(&self) -> Vec<TargetStatus> {
-        let inner = self.lock();
-        inner
-            .targets
-            .iter()
-            .map(|(k, e)| Self::status_of(&inner, k, e))
-            .collect()
-    }
-
     /// Active overrides as (endpoint, zone, state), ordered.
-    pub fn overrides(&self) -> Vec<(String, String, State)> {
+    pub(crate) fn overrides(&self) -> Vec<(String, String, State)> {
         let inner = self.lock();
         let mut all: Vec<_> = inner
             .overrides
@@ -578,13 +571,14 @@ impl HealthTable {
     }
 
     /// Number of targets still awaiting their first result.
-    pub fn pending_first(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn pending_first(&self) -> usize {
         *self.pending_first.borrow()
     }
 
     /// Waits until every target has had its first result (since it was added or
     /// reconfigured), for at most `limit`. Returns whether all have.
-    pub async fn wait_first_results(&self, limit: Duration) -> bool {
+    pub(crate) async fn wait_first_results(&self, limit: Duration) -> bool {
         let mut rx = self.pending_first.subscribe();
         matches!(
             tokio::time::timeout(limit, rx.wait_for(|n| *n == 0)).await,

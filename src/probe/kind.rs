@@ -29,7 +29,7 @@ pub enum ProbeKind {
 pub struct StatusSet(pub Vec<RangeInclusive<u16>>);
 
 impl StatusSet {
-    pub fn contains(&self, status: u16) -> bool {
+    pub(crate) fn contains(&self, status: u16) -> bool {
         self.0.iter().any(|r| r.contains(&status))
     }
 }
@@ -74,7 +74,7 @@ pub struct TlsSettings {
 
 impl ProbeKind {
     /// Short name used in logs and metrics labels.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             ProbeKind::Icmp => "icmp",
             ProbeKind::Tcp { .. } => "tcp",
@@ -100,7 +100,7 @@ pub struct ProbeSettings {
 
 /// Shortest interval accepted: below this a lab of a few hundred ENIs would spend
 /// its cores probing rather than answering.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 impl Default for ProbeSettings {
     /// Tuned for "a dead ENI leaves the answer within 1 s, and one lost probe does
@@ -132,8 +132,8 @@ impl Default for ProbeSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("invalid probe setting `{field}`: {reason}")]
 pub struct SettingsError {
-    pub field: &'static str,
-    pub reason: String,
+    pub(crate) field: &'static str,
+    pub(crate) reason: String,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -147,7 +147,7 @@ impl ProbeSettings {
     /// Checks every rule a running prober relies on, so that a config load, a
     /// reload and an API call all reject the same settings before anything runs;
     /// the first broken rule.
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    pub(crate) fn validate(&self) -> Result<(), SettingsError> {
         match self.problems().into_iter().next() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -155,7 +155,7 @@ impl ProbeSettings {
     }
 
     /// Every rule these settings break, in the order `validate` checks them.
-    pub fn problems(&self) -> Vec<SettingsError> {
+    pub(crate) fn problems(&self) -> Vec<SettingsError> {
         let mut found = Vec::new();
         if self.interval < MIN_INTERVAL {
             found.push(invalid(
@@ -249,7 +249,7 @@ impl ProbeSettings {
 
     /// Longest time from the start of probing until this target has its first
     /// result: the initial jitter (below one interval) plus one bounded probe.
-    pub fn first_result_bound(&self) -> Duration {
+    pub(crate) fn first_result_bound(&self) -> Duration {
         self.interval + self.timeout
     }
 }

@@ -50,9 +50,12 @@ mod health_tests;
 #[cfg(test)]
 mod scheduler_tests;
 
-pub use check::{Check, CheckFuture, NetChecker, ProbeResult};
-pub use events::{DEFAULT_EVENT_CAPACITY, Event};
-pub use health::{Changes, HealthError, HealthTable, Notice, TargetKey, TargetStatus};
-pub use kind::{MIN_INTERVAL, ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
+pub use check::ProbeResult;
+#[cfg(test)]
+pub(crate) use check::{Check, CheckFuture};
+pub use events::Event;
+pub(crate) use health::Notice;
+pub use health::{Changes, HealthError, HealthTable, TargetKey, TargetStatus};
+pub use kind::{ProbeKind, ProbeSettings, SettingsError, StatusSet, TlsSettings};
 pub use scheduler::{Prober, ProberError, ReloadSummary};
-pub use threshold::{State, Threshold, Transition};
+pub use threshold::State;

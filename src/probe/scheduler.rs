@@ -30,11 +30,11 @@ pub enum ProberError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReloadSummary {
     /// Same key, same settings: task, state and history untouched.
-    pub kept: usize,
+    pub(crate) kept: usize,
     /// Same key, new settings: probe task restarted, state and history kept.
-    pub changed: usize,
-    pub added: usize,
-    pub removed: usize,
+    pub(crate) changed: usize,
+    pub(crate) added: usize,
+    pub(crate) removed: usize,
 }
 
 struct Running {
@@ -94,7 +94,7 @@ impl Prober {
 
     /// Starts probing `targets` with `checker` (tests use scripted checkers).
     /// Nothing starts if any target is invalid.
-    pub fn with_checker(
+    pub(crate) fn with_checker(
         health: Arc<HealthTable>,
         checker: Arc<dyn Check>,
         targets: Vec<(TargetKey, ProbeSettings)>,
@@ -108,18 +108,8 @@ impl Prober {
         Ok(prober)
     }
 
-    pub fn health(&self) -> &Arc<HealthTable> {
-        &self.health
-    }
-
-    /// Shortcut for [`HealthTable::subscribe`]: the generation counter that
-    /// changes with every effective state.
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.health.subscribe()
-    }
-
     /// The targets being probed, ordered by key.
-    pub fn targets(&self) -> Vec<(TargetKey, ProbeSettings)> {
+    pub(crate) fn targets(&self) -> Vec<(TargetKey, ProbeSettings)> {
         let mut all: Vec<_> = self
             .running
             .iter()

@@ -14,7 +14,7 @@ pub enum State {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Unknown => "unknown",
             State::Up => "up",
@@ -31,11 +31,11 @@ impl fmt::Display for State {
 
 /// A change of state caused by one recorded result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    pub from: State,
-    pub to: State,
+pub(crate) struct Transition {
+    pub(crate) from: State,
+    pub(crate) to: State,
     /// Consecutive agreeing results that caused it (1 for a first result).
-    pub streak: u32,
+    pub(crate) streak: u32,
 }
 
 /// Rise/fall hysteresis for one target.
@@ -47,7 +47,7 @@ pub struct Transition {
 /// failures to go down and a down target `rise` consecutive successes to come
 /// back; any result that agrees with the current state resets the count.
 #[derive(Debug, Clone)]
-pub struct Threshold {
+pub(crate) struct Threshold {
     rise: u32,
     fall: u32,
     state: State,
@@ -60,7 +60,7 @@ pub struct Threshold {
 impl Threshold {
     /// `rise` and `fall` below 1 are treated as 1 (settings validation rejects them
     /// earlier; this keeps the machine total).
-    pub fn new(rise: u32, fall: u32) -> Self {
+    pub(crate) fn new(rise: u32, fall: u32) -> Self {
         Threshold {
             rise: rise.max(1),
             fall: fall.max(1),
@@ -70,19 +70,19 @@ impl Threshold {
         }
     }
 
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// True until the first result since creation or the last reconfigure.
-    pub fn awaiting_first(&self) -> bool {
+    pub(crate) fn awaiting_first(&self) -> bool {
         self.fresh
     }
 
     /// New rise/fall for a target whose probe changed: the current state stays
     /// (better than Unknown until the new probe reports) and the new probe's
     /// first result decides directly, as at start.
-    pub fn reconfigure(&mut self, rise: u32, fall: u32) {
+    pub(crate) fn reconfigure(&mut self, rise: u32, fall: u32) {
         self.rise = rise.max(1);
         self.fall = fall.max(1);
         self.streak = 0;
@@ -90,7 +90,7 @@ impl Threshold {
     }
 
     /// Records one probe result; returns the transition it caused, if any.
-    pub fn record(&mut self, ok: bool) -> Option<Transition> {
+    pub(crate) fn record(&mut self, ok: bool) -> Option<Transition> {
         let observed = if ok { State::Up } else { State::Down };
         if self.fresh {
             self.fresh = false;

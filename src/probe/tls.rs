@@ -24,13 +24,13 @@ use super::kind::TlsSettings;
 /// Client configs by settings: built once (loading a trust store is slow),
 /// shared by every probe with the same settings.
 #[derive(Default)]
-pub struct TlsConfigs {
+pub(crate) struct TlsConfigs {
     built: Mutex<HashMap<TlsSettings, Arc<ClientConfig>>>,
 }
 
 impl TlsConfigs {
     /// The connector for `settings` and the server name to present for `ip`.
-    pub fn connector(
+    pub(crate) fn connector(
         &self,
         settings: &TlsSettings,
         ip: IpAddr,

@@ -37,6 +37,7 @@ impl CloudPlane {
             state = %dir.display(),
             endpoints = plane.endpoints().len(),
             zones = plane.zones().len(),
+            revision = plane.revision()?,
             "control API state opened"
         );
         Ok(CloudPlane {
@@ -150,6 +151,7 @@ impl Control {
         let (base, published, source) =
             (self.base.clone(), self.model.clone(), self.source.clone());
         let inbound = self.inbound.clone();
+        let served = self.served.clone();
         let serial = next_serial(self.publisher.tables().serial);
         Ok(tokio::task::spawn_blocking(move || -> Output {
             let started = Instant::now();
@@ -177,8 +179,9 @@ impl Control {
             let (reply, publish) = work(&mut plane, &ctx);
             let built = publish.map(|mut m| {
                 m.bind_inbound(&inbound);
-                let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
-                (m, publisher)
+                let mut tables = Tables::build(&m, serial);
+                tables.serve_on(&served);
+                (m, Publisher::new(Arc::new(tables)))
             });
             (plane, reply, built, started.elapsed())
         }))

@@ -23,23 +23,26 @@ use crate::snapshot::{Publisher, Tables};
 
 /// What the control loop owns.
 pub(super) struct Control {
-    pub source: ConfigSource,
+    pub(crate) source: ConfigSource,
     /// The config file as parsed, without the control API's objects.
-    pub base: Arc<ConfigFile>,
+    pub(crate) base: Arc<ConfigFile>,
     /// What is answered now: the config and the API's published objects.
-    pub model: Arc<Model>,
-    pub publisher: Publisher,
-    pub prober: Prober,
-    pub health: Arc<HealthTable>,
-    pub shared: Arc<Shared>,
+    pub(crate) model: Arc<Model>,
+    pub(crate) publisher: Publisher,
+    pub(crate) prober: Prober,
+    pub(crate) health: Arc<HealthTable>,
+    pub(crate) shared: Arc<Shared>,
     /// Where each inbound listener is really bound (configured address,
     /// bound address): a reloaded model gets the same ports (`listeners::
     /// Model::bind_inbound`), as its listeners are not reopened.
-    pub inbound: Vec<(SocketAddr, SocketAddr)>,
+    pub(crate) inbound: Vec<(SocketAddr, SocketAddr)>,
+    /// The bound `listen` addresses (after `--listen`): the name server's
+    /// addresses in every snapshot (`Tables::serve_on`).
+    pub(crate) served: Vec<SocketAddr>,
     /// The control API's desired state, when `[api]` is on.
-    pub cloud: Option<CloudPlane>,
+    pub(crate) cloud: Option<CloudPlane>,
     /// Its calls, until `run` takes them.
-    pub calls: Option<tokio::sync::mpsc::Receiver<Call>>,
+    pub(crate) calls: Option<tokio::sync::mpsc::Receiver<Call>>,
 }
 
 /// A reload being read, validated and built on the blocking pool.
@@ -71,7 +74,7 @@ pub(super) struct Signals {
 
 impl Signals {
     /// Must run inside the runtime's context.
-    pub fn install() -> std::io::Result<Signals> {
+    pub(crate) fn install() -> std::io::Result<Signals> {
         Ok(Signals {
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
@@ -82,7 +85,7 @@ impl Signals {
 
 impl Control {
     /// Publishes the tables with the current health as the new snapshot.
-    pub fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let started = Instant::now();
         self.publisher.publish(&self.shared.snapshot, &self.health);
         self.shared
@@ -96,7 +99,7 @@ impl Control {
     /// loop goes on publishing health changes, so a failover during either
     /// reaches the answers at once. One job at a time: a SIGHUP during a job
     /// starts a reload after it, calls wait for it in their queue.
-    pub async fn run(&mut self, signals: &mut Signals) {
+    pub(crate) async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
         let mut calls = self.calls.take();
         let mut job: Option<Job> = None;
@@ -149,6 +152,7 @@ impl Control {
     fn start_build(&self) -> Building {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
+        let served = self.served.clone();
         let serial = next_serial(self.publisher.tables().serial);
         // The control API's objects join the new file, so that a reload
         // keeps them: validated with the pending ones too (a config that
@@ -165,7 +169,9 @@ impl Control {
                 m = load_with(&source, Some(&previous), Some(published))?.0;
             }
             m.bind_inbound(&inbound);
-            let publisher = Publisher::new(Arc::new(Tables::build(&m, serial)));
+            let mut tables = Tables::build(&m, serial);
+            tables.serve_on(&served);
+            let publisher = Publisher::new(Arc::new(tables));
             Ok((m, base, publisher))
         });
         Building {

@@ -17,26 +17,26 @@ use tracing::{info, warn};
 
 /// TCP connections never exceed this, whatever the fd limit: each costs a
 /// task, buffers and kernel socket memory, and shedding scans them all.
-pub const TCP_MAX: usize = 4096;
+pub(crate) const TCP_MAX: usize = 4096;
 /// Forwarded queries in flight never exceed this.
-pub const FORWARD_MAX: usize = 1024;
+pub(crate) const FORWARD_MAX: usize = 1024;
 /// When the hard limit is "unlimited", the soft limit is raised to this.
 const UNLIMITED_TARGET: u64 = 1 << 20;
 
 /// How the descriptors are shared out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FdBudget {
+pub(crate) struct FdBudget {
     /// The soft limit in force.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// Open TCP client connections, all listeners together.
-    pub tcp: usize,
+    pub(crate) tcp: usize,
     /// Forwarded queries in flight.
-    pub forwards: usize,
+    pub(crate) forwards: usize,
 }
 
 /// Raises the soft limit to the hard one (logged), then shares it out with
 /// the descriptors open now counted as used.
-pub fn raise_and_share() -> FdBudget {
+pub(crate) fn raise_and_share() -> FdBudget {
     let limit = raise_soft_limit();
     let budget = share(limit, open_now());
     info!(
@@ -50,7 +50,7 @@ pub fn raise_and_share() -> FdBudget {
 
 /// The split described in the module comment; `open` descriptors are in
 /// use already. Each share is at least 1.
-pub fn share(limit: u64, open: usize) -> FdBudget {
+pub(crate) fn share(limit: u64, open: usize) -> FdBudget {
     let l = usize::try_from(limit).unwrap_or(usize::MAX);
     FdBudget {
         limit,

@@ -48,7 +48,7 @@ struct DnsSockets {
 
 impl Listeners {
     /// Binds `listen`, every inbound listener and the admin API.
-    pub fn bind(
+    pub(crate) fn bind(
         listen: &[SocketAddr],
         inbound: &[Inbound],
         admin: Option<&Admin>,
@@ -76,8 +76,18 @@ impl Listeners {
         Ok(Listeners { dns, admin })
     }
 
+    /// The bound address of every `listen` address (inbound listeners
+    /// aside): where the name server of the generated zone is.
+    pub(crate) fn served(&self) -> Vec<SocketAddr> {
+        self.dns
+            .iter()
+            .filter(|d| d.vpc.is_none())
+            .map(|d| d.bound)
+            .collect()
+    }
+
     /// (configured, bound) address of every inbound listener.
-    pub fn inbound(&self) -> Vec<(SocketAddr, SocketAddr)> {
+    pub(crate) fn inbound(&self) -> Vec<(SocketAddr, SocketAddr)> {
         self.dns
             .iter()
             .filter(|d| d.vpc.is_some())
@@ -87,7 +97,7 @@ impl Listeners {
 
     /// Starts serving every socket, TCP and the admin API on the `io`
     /// runtime; returns what is now open.
-    pub fn serve(
+    pub(crate) fn serve(
         self,
         shared: &Arc<Shared>,
         health: &Arc<HealthTable>,

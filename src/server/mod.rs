@@ -119,8 +119,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let sockets = Listeners::bind(&listen, &model.inbound, admin.as_ref(), opts.udp_threads)?;
         let inbound = sockets.inbound();
         model.bind_inbound(&inbound);
+        let served = sockets.served();
         let health = Arc::new(HealthTable::default());
-        let publisher = Publisher::new(Arc::new(Tables::build(&model, serial())));
+        let mut tables = Tables::build(&model, serial());
+        tables.serve_on(&served);
+        let publisher = Publisher::new(Arc::new(tables));
         let prober = Prober::start(health.clone(), probe_targets(&model, publisher.tables()))?;
         health.set_unprobed(unprobed_targets(&model, publisher.tables()));
         // No answer before the probes have spoken: the sockets are open but
@@ -158,6 +161,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             health,
             shared,
             inbound,
+            served,
         };
         control.publish();
         release_freed_memory();

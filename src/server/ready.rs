@@ -26,12 +26,12 @@ use tracing::info;
 /// What is open, by role.
 #[derive(Debug, Default)]
 pub(super) struct Ready {
-    pub dns: Vec<SocketAddr>,
+    pub(crate) dns: Vec<SocketAddr>,
     /// (VPC, configured address, bound address)
-    pub inbound: Vec<(String, SocketAddr, SocketAddr)>,
-    pub admin: Option<SocketAddr>,
+    pub(crate) inbound: Vec<(String, SocketAddr, SocketAddr)>,
+    pub(crate) admin: Option<SocketAddr>,
     /// The cloud-compatible control API.
-    pub api: Option<SocketAddr>,
+    pub(crate) api: Option<SocketAddr>,
 }
 
 impl Ready {
@@ -53,7 +53,7 @@ impl Ready {
     }
 
     /// Logs "ready" and writes `file`, when given.
-    pub fn announce(&self, file: Option<&Path>) -> anyhow::Result<()> {
+    pub(crate) fn announce(&self, file: Option<&Path>) -> anyhow::Result<()> {
         if let Some(path) = file {
             let tmp = path.with_file_name(format!(
                 ".{}.{}.tmp",

@@ -27,7 +27,7 @@ use crate::zonefile::ZoneAnswer;
 /// Most CNAME targets followed for one question. A longer chain is answered
 /// as far as it got: the CNAME record at the last name followed is in the
 /// answer, its target is not looked up (`cname_tests.rs`).
-pub const MAX_CNAME_CHAIN: usize = 8;
+pub(crate) const MAX_CNAME_CHAIN: usize = 8;
 
 /// The tables plus the health of every ENI address at one moment.
 pub struct Snapshot {
@@ -38,52 +38,52 @@ pub struct Snapshot {
 
 /// What the answer may depend on about the client.
 #[derive(Debug, Clone, Copy)]
-pub struct Client {
+pub(crate) struct Client {
     /// The address zone affinity looks at: the query's source address, or
     /// the ECS address (masked to its source prefix) when `dns/client.rs`
     /// accepted it.
-    pub addr: IpAddr,
+    pub(crate) addr: IpAddr,
     /// The ECS source prefix length when `addr` came from ECS.
-    pub source_prefix: Option<u8>,
+    pub(crate) source_prefix: Option<u8>,
     /// The VPC whose view applies (`dns/client.rs` decides which).
-    pub vpc: Option<u32>,
+    pub(crate) vpc: Option<u32>,
     /// Whether names we do not serve may be forwarded for this client: only
     /// for a VPC known from the listener or the source address (an ECS
     /// option must not turn us into an open resolver).
-    pub may_forward: bool,
+    pub(crate) may_forward: bool,
 }
 
-pub type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
+pub(crate) type Records<'s> = SmallVec<[Cow<'s, Record>; 4]>;
 
 /// What an answer depended on about the client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Depends {
+pub(crate) struct Depends {
     /// Zone affinity looked at the client's address: `Some(scope)`, the
     /// prefix length that covers the decision (the matched vSwitch CIDR,
     /// capped by the ECS source prefix; the source prefix when no vSwitch
     /// matched). `None` when the answer is the same for every address.
-    pub affinity: Option<u8>,
+    pub(crate) affinity: Option<u8>,
     /// The client's VPC view decided the answer: some name of the chain was
     /// answered by a custom domain, private zone or PTR of the view, or by
     /// nothing (refused or forwarded), or a view could shadow the generated
     /// zone. Another view might have answered differently.
-    pub view: bool,
+    pub(crate) view: bool,
 }
 
 #[derive(Debug)]
-pub struct Answer<'s> {
-    pub rcode: ResponseCode,
+pub(crate) struct Answer<'s> {
+    pub(crate) rcode: ResponseCode,
     /// False for REFUSED, referrals and forwarded answers.
-    pub authoritative: bool,
-    pub answers: Records<'s>,
-    pub authority: Records<'s>,
-    pub additionals: Records<'s>,
+    pub(crate) authoritative: bool,
+    pub(crate) answers: Records<'s>,
+    pub(crate) authority: Records<'s>,
+    pub(crate) additionals: Records<'s>,
     /// What the answer depended on about the client: the reply's ECS scope
     /// prefix (RFC 7871 §7.2.1) follows from it (`dns/client.rs`).
-    pub depends: Depends,
+    pub(crate) depends: Depends,
     /// A name to resolve upstream and append: the question itself (nothing
     /// answered yet) or where a CNAME chain left what we serve.
-    pub forward: Option<Name>,
+    pub(crate) forward: Option<Name>,
 }
 
 impl<'s> Answer<'s> {
@@ -99,7 +99,7 @@ impl<'s> Answer<'s> {
         }
     }
 
-    pub fn refused() -> Self {
+    pub(crate) fn refused() -> Self {
         Answer {
             authoritative: false,
             ..Answer::new(ResponseCode::Refused)
@@ -128,13 +128,13 @@ enum Step<'s> {
 
 impl Snapshot {
     /// Answers `qname`/`qtype` (class IN) for `client`.
-    pub fn answer(&self, qname: &Name, qtype: RecordType, client: &Client) -> Answer<'_> {
+    pub(crate) fn answer(&self, qname: &Name, qtype: RecordType, client: &Client) -> Answer<'_> {
         let t = &*self.tables;
         let mut ans = Answer::new(ResponseCode::NoError);
         let mut name = Cow::Borrowed(qname);
         let mut followed: SmallVec<[Name; 2]> = SmallVec::new();
         loop {
-            let source = self.source_for(&name, client);
+            let source = self.source_for(&name, qtype, client);
             // The generated zone answers every view alike, unless some view
             // has a zone at or below its apex (then the fast path is off).
             if !matches!(source, Some(Answerer::Generated)) || !t.fast_path {
@@ -196,8 +196,32 @@ impl Snapshot {
         }
     }
 
-    /// The closest enclosing source of `name` that `client` can see.
-    fn source_for(&self, name: &Name, client: &Client) -> Option<Answerer<'_>> {
+    /// The closest enclosing source of `name` that `client` can see. DS at
+    /// the apex of a private zone belongs to the parent side of the cut
+    /// (RFC 4035 §3.1.4.1): it is answered by the closest source above the
+    /// zone when there is one (epdns serves parent and child), else by the
+    /// zone itself.
+    fn source_for(&self, name: &Name, qtype: RecordType, client: &Client) -> Option<Answerer<'_>> {
+        let best = self.closest_source(name, client, None);
+        if qtype == RecordType::DS
+            && let Some(Answerer::Private(p)) = &best
+            && p.zone.origin() == name
+        {
+            let parent = self.closest_source(name, client, Some(p));
+            if parent.is_some() {
+                return parent;
+            }
+        }
+        best
+    }
+
+    /// `source_for` without the DS rule, leaving `except` out.
+    fn closest_source(
+        &self,
+        name: &Name,
+        client: &Client,
+        except: Option<&PrivateView>,
+    ) -> Option<Answerer<'_>> {
         let t = &*self.tables;
         let mut best = t
             .zone
@@ -215,6 +239,9 @@ impl Snapshot {
             }
         }
         for p in &view.private {
+            if except.is_some_and(|e| std::ptr::eq(e, p)) {
+                continue;
+            }
             let origin = p.zone.origin();
             let labels = origin.num_labels();
             if best.as_ref().is_none_or(|(l, _)| labels > *l) && origin.zone_of(name) {
@@ -494,9 +521,11 @@ fn private<'s>(
     match p.zone.lookup(name, qtype) {
         ZoneAnswer::Records(Cow::Borrowed(records)) => {
             ans.answers.extend(records.iter().map(Cow::Borrowed));
+            additional_addresses(p, records, ans);
             Step::Answered
         }
         ZoneAnswer::Records(Cow::Owned(records)) => {
+            additional_addresses(p, &records, ans);
             ans.answers.extend(records.into_iter().map(Cow::Owned));
             Step::Answered
         }
@@ -512,6 +541,46 @@ fn private<'s>(
         ZoneAnswer::NoData => Step::Negative(ResponseCode::NoError, Cow::Borrowed(&p.soa_negative)),
         ZoneAnswer::NxDomain => {
             Step::Negative(ResponseCode::NXDomain, Cow::Borrowed(&p.soa_negative))
+        }
+    }
+}
+
+/// The in-zone A and AAAA records of the names that NS, MX and SRV records
+/// of an answer point at, for the additional section (RFC 1034 §4.3.2 step
+/// 6; RFC 2782 for SRV), as NSD, Knot and BIND add them: each target once,
+/// its A before its AAAA, none that the answer section holds already. A
+/// target outside the zone, below a zone cut or owning a CNAME adds
+/// nothing: those addresses are not this zone's to vouch for.
+fn additional_addresses<'s>(p: &'s PrivateView, records: &[Record], ans: &mut Answer<'s>) {
+    for record in records {
+        let target = match &record.data {
+            RData::NS(ns) => &ns.0,
+            RData::MX(mx) => &mx.exchange,
+            RData::SRV(srv) => &srv.target,
+            _ => continue,
+        };
+        if !p.zone.contains(target) || ans.additionals.iter().any(|r| r.name == *target) {
+            continue;
+        }
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let found = match p.zone.lookup(target, rtype) {
+                ZoneAnswer::Records(found) => found,
+                _ => continue,
+            };
+            let fresh = |r: &Record| !ans.answers.iter().any(|a| **a == *r);
+            let add: SmallVec<[Cow<'s, Record>; 4]> = match found {
+                Cow::Borrowed(found) => found
+                    .iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Borrowed)
+                    .collect(),
+                Cow::Owned(found) => found
+                    .into_iter()
+                    .filter(|r| fresh(r))
+                    .map(Cow::Owned)
+                    .collect(),
+            };
+            ans.additionals.extend(add);
         }
     }
 }

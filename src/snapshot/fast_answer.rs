@@ -12,7 +12,7 @@ use super::answer::{Choice, Client, Snapshot};
 use super::tables::{FamilyAnswers, GeneratedNode};
 use crate::wire::name::under;
 
-pub enum FastAnswer {
+pub(crate) enum FastAnswer {
     /// A (or AAAA) records of these addresses, owned by the question's name;
     /// `affinity` as `Depends::affinity` (the fast path's answers never
     /// depend on the view).
@@ -31,7 +31,12 @@ pub enum FastAnswer {
 impl Snapshot {
     /// Answers `qname` (lowercase wire form, root octet included) for
     /// `qtype`, or says to take the general path.
-    pub fn fast_answer(&self, qname: &[u8], qtype: RecordType, client: &Client) -> FastAnswer {
+    pub(crate) fn fast_answer(
+        &self,
+        qname: &[u8],
+        qtype: RecordType,
+        client: &Client,
+    ) -> FastAnswer {
         let t = &*self.tables;
         if !t.fast_path {
             return FastAnswer::General;

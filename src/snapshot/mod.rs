@@ -1,14 +1,18 @@
 //! Immutable answer tables built from model + health, published through
 //! `ArcSwap` and read wait-free by the query path.
 
-pub mod answer;
+pub(crate) mod answer;
 pub(crate) mod fast_answer;
-pub mod publish;
-pub mod tables;
+pub(crate) mod publish;
+pub(crate) mod tables;
 
 #[cfg(test)]
 mod cname_tests;
 
-pub use answer::{Answer, Client, Depends, Snapshot};
+pub use answer::Snapshot;
+pub(crate) use answer::{Answer, Client, Depends};
 pub use publish::Publisher;
-pub use tables::{AllDownPolicy, Slot, Tables, Target};
+#[cfg(test)]
+pub(crate) use tables::AllDownPolicy;
+pub use tables::Tables;
+pub(crate) use tables::Target;

@@ -26,7 +26,7 @@ impl Publisher {
         Publisher { tables, slots }
     }
 
-    pub fn tables(&self) -> &Arc<Tables> {
+    pub(crate) fn tables(&self) -> &Arc<Tables> {
         &self.tables
     }
 

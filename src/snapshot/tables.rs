@@ -10,30 +10,30 @@ use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
-pub use crate::model::AllDownPolicy;
+pub(crate) use crate::model::AllDownPolicy;
 use crate::model::{self, IpVersion, Model, ServerSettings};
 use crate::wire::{NegativeSoa, WireName};
 use crate::zonefile::PrivateZone;
 
 /// Index of one ENI address in the health vector.
-pub type Slot = u32;
+pub(crate) type Slot = u32;
 
 /// Who a health slot stands for: one address of one ENI (the probe engine's
 /// key, so health reads need no translation).
-pub use crate::probe::TargetKey as Target;
+pub(crate) use crate::probe::TargetKey as Target;
 
 pub struct Tables {
-    pub zone: GeneratedZone,
+    pub(crate) zone: GeneratedZone,
     pub(crate) endpoints: Vec<EndpointAnswers>,
     pub(crate) zone_domains: Vec<ZoneDomainAnswers>,
     pub(crate) vpcs: Vec<VpcSubnets>,
     /// Slot → target, in slot order.
     pub targets: Vec<Target>,
-    pub all_down: AllDownPolicy,
-    pub ecs: bool,
+    pub(crate) all_down: AllDownPolicy,
+    pub(crate) ecs: bool,
     /// Sources whose ECS address chooses the VPC view (`dns/client.rs`).
     pub(crate) ecs_trusted: Vec<IpNet>,
-    pub udp_payload: u16,
+    pub(crate) udp_payload: u16,
     /// Every VPC CIDR with its VPC, longest prefix first: which VPC a client
     /// address belongs to.
     pub(crate) vpc_nets: Vec<(IpNet, u32)>,
@@ -42,7 +42,7 @@ pub struct Tables {
     /// Inbound listeners: queries arriving on this address are from the VPC.
     pub(crate) inbound: Vec<(SocketAddr, u32)>,
     /// Resolver mode: forward what we do not serve, for clients of a VPC.
-    pub forward: bool,
+    pub(crate) forward: bool,
     /// Every name of the generated zone by its lowercase wire form (root
     /// octet included), so that both answer paths look names up without
     /// allocating.
@@ -54,23 +54,23 @@ pub struct Tables {
     /// only the general path knows.
     pub(crate) fast_path: bool,
     /// Every endpoint's id and domain, in config order (for the admin API).
-    pub endpoint_domains: Vec<(String, Name)>,
+    pub(crate) endpoint_domains: Vec<(String, Name)>,
     /// The SOA serial: when these tables were built.
-    pub serial: u32,
+    pub(crate) serial: u32,
     /// TTL of endpoint and zone domain answers, and while degraded.
-    pub ttl: u32,
-    pub degraded_ttl: Option<u32>,
+    pub(crate) ttl: u32,
+    pub(crate) degraded_ttl: Option<u32>,
 }
 
 /// The names only one VPC sees: custom service domains and private zones.
 #[derive(Default)]
 pub(crate) struct View {
-    pub custom: Vec<CustomDomain>,
-    pub private: Vec<PrivateView>,
+    pub(crate) custom: Vec<CustomDomain>,
+    pub(crate) private: Vec<PrivateView>,
     /// Reverse names of the VPC's ENI addresses (by wire form), each a
     /// one-name zone answering PTR to its zone domain (or, cross-region,
     /// its endpoint domain).
-    pub ptr: HashMap<Box<[u8]>, PtrAnswer, rustc_hash::FxBuildHasher>,
+    pub(crate) ptr: HashMap<Box<[u8]>, PtrAnswer, rustc_hash::FxBuildHasher>,
 }
 
 /// What an ENI's reverse name points to; the PTR record (and the SOA of a
@@ -78,8 +78,8 @@ pub(crate) struct View {
 /// and PTR questions are rare.
 #[derive(Clone, Copy)]
 pub(crate) struct PtrAnswer {
-    pub target: PtrTarget,
-    pub ttl: u32,
+    pub(crate) target: PtrTarget,
+    pub(crate) ttl: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -110,27 +110,27 @@ impl Tables {
 /// A custom service domain enabled by an endpoint of the VPC: answers like
 /// the endpoint domain. It is a zone of its own in the VPC's view.
 pub(crate) struct CustomDomain {
-    pub name: Name,
+    pub(crate) name: Name,
     /// Index into `endpoints`: the endpoint's records owned by this name.
-    pub endpoint: u32,
-    pub soa_negative: Record,
+    pub(crate) endpoint: u32,
+    pub(crate) soa_negative: Record,
 }
 
 pub(crate) struct PrivateView {
-    pub zone: Arc<PrivateZone>,
-    pub soa_negative: Record,
+    pub(crate) zone: Arc<PrivateZone>,
+    pub(crate) soa_negative: Record,
 }
 
 /// The zone at `suffix` that holds every endpoint and zone domain.
-pub struct GeneratedZone {
-    pub apex: Name,
-    pub soa: Record,
+pub(crate) struct GeneratedZone {
+    pub(crate) apex: Name,
+    pub(crate) soa: Record,
     /// The SOA with the negative-caching TTL, for NXDOMAIN/NODATA authority.
-    pub soa_negative: Record,
-    pub ns: Vec<Record>,
-    pub ns_host: Name,
-    pub ns_host_a: Vec<Record>,
-    pub ns_host_aaaa: Vec<Record>,
+    pub(crate) soa_negative: Record,
+    pub(crate) ns: Vec<Record>,
+    pub(crate) ns_host: Name,
+    pub(crate) ns_host_a: Vec<Record>,
+    pub(crate) ns_host_aaaa: Vec<Record>,
     /// `soa_negative` for the wire-level fast path to write.
     pub(crate) negative_soa: NegativeSoa,
 }
@@ -168,6 +168,18 @@ impl GeneratedZone {
             ns_host_aaaa,
             negative_soa,
         }
+    }
+}
+
+impl Tables {
+    /// The name server's A/AAAA (the apex NS answer's addresses) become the
+    /// addresses really served: `--listen` replaces the config's `listen`,
+    /// and only the server knows what it bound. Called by the server after
+    /// every build; tables built without it give the config's `listen`.
+    pub(crate) fn serve_on(&mut self, served: &[SocketAddr]) {
+        let zone = &mut self.zone;
+        let ttl = zone.ns.first().map_or(zone.soa.ttl, |ns| ns.ttl);
+        (zone.ns_host_a, zone.ns_host_aaaa) = ns_host_addresses(served, &zone.ns_host, ttl);
     }
 }
 
@@ -215,42 +227,42 @@ pub(crate) enum GeneratedNode {
 /// table small.
 #[derive(Default, Clone)]
 pub(crate) struct FamilyAnswers {
-    pub ips: Vec<IpAddr>,
-    pub slots: Vec<Slot>,
+    pub(crate) ips: Vec<IpAddr>,
+    pub(crate) slots: Vec<Slot>,
     /// Index into the VPC's zone list, per address.
-    pub zones: Vec<u32>,
+    pub(crate) zones: Vec<u32>,
 }
 
 #[derive(Clone)]
 pub(crate) struct EndpointAnswers {
     /// The name the records are owned by: the endpoint domain, or a custom
     /// domain answering like it.
-    pub owner: Name,
-    pub vpc: u32,
-    pub affinity: bool,
-    pub a: FamilyAnswers,
-    pub aaaa: FamilyAnswers,
-    pub dual_stack: bool,
+    pub(crate) owner: Name,
+    pub(crate) vpc: u32,
+    pub(crate) affinity: bool,
+    pub(crate) a: FamilyAnswers,
+    pub(crate) aaaa: FamilyAnswers,
+    pub(crate) dual_stack: bool,
 }
 
 pub(crate) struct ZoneDomainAnswers {
-    pub name: Name,
-    pub a: std::net::Ipv4Addr,
-    pub aaaa: Option<std::net::Ipv6Addr>,
+    pub(crate) name: Name,
+    pub(crate) a: std::net::Ipv4Addr,
+    pub(crate) aaaa: Option<std::net::Ipv6Addr>,
 }
 
 /// Per VPC: vSwitch CIDRs with their zone, longest prefix first, so the first
 /// match is the longest-prefix match.
 #[derive(Debug)]
 pub(crate) struct VpcSubnets {
-    pub subnets: Vec<(IpNet, u32)>,
+    pub(crate) subnets: Vec<(IpNet, u32)>,
 }
 
 impl VpcSubnets {
     /// The zone of the vSwitch holding `addr`, and that CIDR's prefix length.
     /// With `source_prefix` (from ECS) the client is only known to that
     /// precision, so a CIDR longer than it cannot be said to hold the client.
-    pub fn zone_of(&self, addr: IpAddr, source_prefix: Option<u8>) -> Option<(u32, u8)> {
+    pub(crate) fn zone_of(&self, addr: IpAddr, source_prefix: Option<u8>) -> Option<(u32, u8)> {
         self.subnets.iter().find_map(|(net, zone)| {
             let fits = source_prefix.is_none_or(|p| net.prefix_len() <= p);
             (fits && net.contains(&addr)).then_some((*zone, net.prefix_len()))
@@ -304,7 +316,7 @@ impl Tables {
 
     /// The VPC a client belongs to: the inbound listener's, else the one
     /// whose CIDR holds its address (longest prefix).
-    pub fn vpc_of(&self, addr: IpAddr, listener: SocketAddr) -> Option<u32> {
+    pub(crate) fn vpc_of(&self, addr: IpAddr, listener: SocketAddr) -> Option<u32> {
         if let Some((_, vpc)) = self.inbound.iter().find(|(l, _)| *l == listener) {
             return Some(*vpc);
         }

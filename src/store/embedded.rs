@@ -16,14 +16,14 @@ const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const REVISION: &str = "revision";
 
-pub struct RedbStore {
+pub(crate) struct RedbStore {
     db: Database,
     path: PathBuf,
 }
 
 impl RedbStore {
     /// Opens (or creates) `dir/state.redb`, creating `dir` when missing.
-    pub fn open(dir: &Path) -> Result<RedbStore, StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<RedbStore, StoreError> {
         let path = dir.join("state.redb");
         let err = |message: String| StoreError::Backend {
             path: path.display().to_string(),

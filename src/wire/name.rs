@@ -21,7 +21,7 @@ pub(crate) struct WireName {
 }
 
 impl WireName {
-    pub fn new(name: &Name) -> Self {
+    pub(crate) fn new(name: &Name) -> Self {
         let mut key = Self {
             buf: [0; MAX_WIRE + 2],
             len: 0,
@@ -49,17 +49,17 @@ impl WireName {
     }
 
     /// Number of labels, the root excluded.
-    pub fn labels(&self) -> usize {
+    pub(crate) fn labels(&self) -> usize {
         self.labels
     }
 
     /// The whole name.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// The ancestor that drops the first `skip` labels (`skip <= labels()`).
-    pub fn ancestor(&self, skip: usize) -> &[u8] {
+    pub(crate) fn ancestor(&self, skip: usize) -> &[u8] {
         let start = if skip >= self.labels {
             self.len - 1
         } else {
@@ -71,7 +71,7 @@ impl WireName {
     /// The first `count` labels (`count <= labels()`), without the root: what
     /// is left of the name once an ancestor of `labels() - count` labels is
     /// cut off.
-    pub fn leading(&self, count: usize) -> &[u8] {
+    pub(crate) fn leading(&self, count: usize) -> &[u8] {
         let end = if count >= self.labels {
             self.len - 1
         } else {

@@ -17,17 +17,17 @@ const CLASS_IN: u16 = 1;
 
 /// The header of a reply (QR set).
 pub(crate) struct ReplyHeader {
-    pub id: [u8; 2],
+    pub(crate) id: [u8; 2],
     /// The query's opcode (4 bits).
-    pub opcode: u8,
-    pub authoritative: bool,
+    pub(crate) opcode: u8,
+    pub(crate) authoritative: bool,
     /// RD and CD as the query had them.
-    pub recursion_desired: bool,
-    pub checking_disabled: bool,
+    pub(crate) recursion_desired: bool,
+    pub(crate) checking_disabled: bool,
     /// The low 4 bits of the RCODE.
-    pub rcode: u8,
+    pub(crate) rcode: u8,
     /// QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT.
-    pub counts: [u16; 4],
+    pub(crate) counts: [u16; 4],
 }
 
 impl ReplyHeader {
@@ -35,7 +35,7 @@ impl ReplyHeader {
     // the fast path a per-field `extend` costs more than the rest of a
     // header.
     #[inline]
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         let mut h = [0u8; HEADER_LEN];
         h[0..2].copy_from_slice(&self.id);
         h[2] = 0x80
@@ -81,22 +81,34 @@ fn rr_head(rtype: u16, ttl: u32, rdlength: u16) -> [u8; 12] {
 /// The ECS option of a reply (RFC 7871 §7.2.1): family, source prefix and
 /// address as the query sent them, and our scope prefix.
 pub(crate) struct EcsReply<'a> {
-    pub family: u16,
-    pub source_prefix: u8,
-    pub scope_prefix: u8,
+    pub(crate) family: u16,
+    pub(crate) source_prefix: u8,
+    pub(crate) scope_prefix: u8,
     /// ceil(source_prefix / 8) octets.
-    pub address: &'a [u8],
+    pub(crate) address: &'a [u8],
 }
 
+/// The DO bit (RFC 3225) in the high octet of the OPT record's flags.
+pub(crate) const FLAG_DO: u8 = 0x80;
+
 /// The OPT record: root owner, our UDP payload size, extended RCODE 0,
-/// version 0, no flags, and the ECS option when given.
+/// version 0, the DO flag as given (the query's, RFC 3225 §3), and the ECS
+/// option when given.
 #[inline]
-pub(crate) fn opt(udp_payload: u16, ecs: Option<&EcsReply<'_>>, out: &mut Vec<u8>) {
+pub(crate) fn opt(
+    udp_payload: u16,
+    dnssec_ok: bool,
+    ecs: Option<&EcsReply<'_>>,
+    out: &mut Vec<u8>,
+) {
     // Owner (root), TYPE, CLASS = payload size, TTL = extended RCODE,
-    // version and flags (all 0), RDLENGTH.
+    // version and flags, RDLENGTH.
     let mut rr = [0u8; 11];
     rr[1..3].copy_from_slice(&TYPE_OPT.to_be_bytes());
     rr[3..5].copy_from_slice(&udp_payload.to_be_bytes());
+    if dnssec_ok {
+        rr[7] = FLAG_DO;
+    }
     let Some(ecs) = ecs else {
         out.extend_from_slice(&rr);
         return;
@@ -144,7 +156,7 @@ mod tests {
             scope_prefix: 16,
             address: &[127, 0, 2],
         };
-        opt(1232, Some(&ecs), &mut out);
+        opt(1232, true, Some(&ecs), &mut out);
 
         let m = Message::from_vec(&out).expect("decodes");
         assert_eq!(m.metadata.id, 0xABCD);
@@ -166,6 +178,7 @@ mod tests {
         let edns = m.edns.expect("OPT");
         assert_eq!(edns.max_payload(), 1232);
         assert_eq!(edns.version(), 0);
+        assert!(edns.flags().dnssec_ok);
         let Some(EdnsOption::Subnet(s)) = edns.option(EdnsCode::Subnet) else {
             panic!("no ECS in {edns:?}")
         };

@@ -61,7 +61,7 @@ impl SoaName {
 impl NegativeSoa {
     /// `soa` is the zone's SOA data, `apex` its owner, `ttl` the negative
     /// answer's TTL (RFC 2308 §5: min(SOA TTL, MINIMUM)).
-    pub fn new(soa: &SOA, apex: &Name, ttl: u32) -> Self {
+    pub(crate) fn new(soa: &SOA, apex: &Name, ttl: u32) -> Self {
         let mut counters = [0u8; 20];
         counters[0..4].copy_from_slice(&soa.serial.to_be_bytes());
         counters[4..8].copy_from_slice(&soa.refresh.to_be_bytes());
@@ -78,7 +78,7 @@ impl NegativeSoa {
 
     /// Appends the record; the reply holds the apex's name at offset
     /// `apex_at` (below 0x4000, as every offset inside a question is).
-    pub fn write(&self, apex_at: u16, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, apex_at: u16, out: &mut Vec<u8>) {
         debug_assert!(apex_at < 0x4000, "a compression pointer has 14 bits");
         let apex_ptr = (0xC000 | apex_at).to_be_bytes();
         let rdlen = self.mname.len() + self.rname.len() + self.counters.len();

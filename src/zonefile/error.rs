@@ -37,7 +37,8 @@ impl ZoneFileError {
     }
 
     /// The file to blame first (an included file when the fault is in it).
-    pub fn path(&self) -> &std::path::Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             Self::Read { path, .. } => path,
             Self::Invalid { faults } => {
@@ -47,7 +48,8 @@ impl ZoneFileError {
     }
 
     /// The 1-based line of the first fault, when a line is to blame.
-    pub fn line(&self) -> Option<usize> {
+    #[cfg(test)]
+    pub(crate) fn line(&self) -> Option<usize> {
         self.faults().first().and_then(|f| f.line)
     }
 }
@@ -70,15 +72,15 @@ impl fmt::Display for Faults<'_> {
 /// text) the entry it is in.
 #[derive(Debug)]
 pub struct ZoneFault {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// 1-based line, when a line is to blame.
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
     /// 1-based byte column of the token to blame.
-    pub column: Option<usize>,
-    pub kind: FaultKind,
+    pub(crate) column: Option<usize>,
+    pub(crate) kind: FaultKind,
     /// The entry's text on one line, shortened; never from a file none of
     /// whose entries parsed (it may be any file: a key, a password list).
-    pub excerpt: Option<String>,
+    pub(crate) excerpt: Option<String>,
 }
 
 impl fmt::Display for ZoneFault {
@@ -101,7 +103,7 @@ impl fmt::Display for ZoneFault {
 /// What is wrong.
 #[derive(Debug, Error)]
 #[non_exhaustive]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     /// Not valid zone-file syntax (the message says what was expected).
     #[error("{0}")]
     Syntax(String),
@@ -129,7 +131,7 @@ pub enum FaultKind {
 /// Why a file could not be taken.
 #[derive(Debug, Error)]
 #[non_exhaustive]
-pub enum ReadProblem {
+pub(crate) enum ReadProblem {
     #[error("{0}")]
     Io(#[from] io::Error),
     /// Only regular files are read: a FIFO or a device could block the
@@ -145,7 +147,7 @@ pub enum ReadProblem {
 /// Why a `$INCLUDE` could not be followed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
-pub enum IncludeProblem {
+pub(crate) enum IncludeProblem {
     #[error("$INCLUDE needs a file name")]
     MissingFile,
     #[error("cannot read included file {path}: {source}")]
@@ -158,8 +160,6 @@ pub enum IncludeProblem {
     Loop { path: PathBuf },
     #[error("$INCLUDE nested deeper than {max} files")]
     TooDeep { max: usize },
-    #[error("relative $INCLUDE {file} needs the zone's own path to resolve against")]
-    NoBaseDir { file: String },
     #[error("bad origin in $INCLUDE: {message}")]
     BadOrigin { message: String },
 }
@@ -167,7 +167,7 @@ pub enum IncludeProblem {
 /// A rule of zone content (beyond syntax) that a record breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
-pub enum ZoneRule {
+pub(crate) enum ZoneRule {
     /// Every owner must be at or below the origin: a zone cannot answer for
     /// names it does not hold (RFC 1034 §4.2).
     #[error("owner {owner} is outside the zone {origin}")]

@@ -18,7 +18,7 @@ pub(crate) struct Range {
 }
 
 impl Range {
-    pub fn parse(raw: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self, String> {
         let text = std::str::from_utf8(raw).map_err(|_| "not ASCII".to_string())?;
         let bad = || "a range is start-stop or start-stop/step".to_string();
         let (span, step) = text.split_once('/').unwrap_or((text, "1"));
@@ -35,11 +35,11 @@ impl Range {
         Ok(Self { start, stop, step })
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         ((self.stop - self.start) / self.step + 1) as usize
     }
 
-    pub fn values(self) -> impl Iterator<Item = u64> {
+    pub(crate) fn values(self) -> impl Iterator<Item = u64> {
         (self.start..=self.stop).step_by(self.step as usize)
     }
 }

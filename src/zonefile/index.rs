@@ -19,20 +19,20 @@ pub(crate) struct ZoneNode {
     /// Where each type's RRset lies in `records`.
     sets: Box<[(RecordType, Range<usize>)]>,
     /// NS below the apex: this name and everything under it is delegated.
-    pub cut: bool,
+    pub(crate) cut: bool,
     /// Addresses of in-zone name servers of a cut, for the additional section.
-    pub glue: Box<[Record]>,
+    pub(crate) glue: Box<[Record]>,
 }
 
 impl ZoneNode {
-    pub fn set(&self, rtype: RecordType) -> Option<&[Record]> {
+    pub(crate) fn set(&self, rtype: RecordType) -> Option<&[Record]> {
         self.sets
             .iter()
             .find(|(t, _)| *t == rtype)
             .map(|(_, range)| &self.records[range.clone()])
     }
 
-    pub fn all(&self) -> &[Record] {
+    pub(crate) fn all(&self) -> &[Record] {
         &self.records
     }
 }

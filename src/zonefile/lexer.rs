@@ -18,23 +18,23 @@ use std::borrow::Cow;
 #[derive(Debug, Clone)]
 pub(crate) struct Token<'a> {
     /// The token's text, escapes kept raw, quotes removed.
-    pub text: Cow<'a, [u8]>,
+    pub(crate) text: Cow<'a, [u8]>,
     /// It was written in double quotes.
-    pub quoted: bool,
+    pub(crate) quoted: bool,
     /// It follows the previous token with no blank between (`key="value"`).
-    pub joined: bool,
-    pub line: usize,
-    pub col: usize,
+    pub(crate) joined: bool,
+    pub(crate) line: usize,
+    pub(crate) col: usize,
 }
 
 impl Token<'_> {
     /// The token is this word, ASCII case ignored (only unquoted tokens are words).
-    pub fn is(&self, word: &str) -> bool {
+    pub(crate) fn is(&self, word: &str) -> bool {
         !self.quoted && self.text.eq_ignore_ascii_case(word.as_bytes())
     }
 
     /// The text for messages (escapes kept).
-    pub fn show(&self) -> String {
+    pub(crate) fn show(&self) -> String {
         String::from_utf8_lossy(&self.text).into_owned()
     }
 }
@@ -42,23 +42,23 @@ impl Token<'_> {
 /// One record or directive.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry<'a> {
-    pub tokens: Vec<Token<'a>>,
+    pub(crate) tokens: Vec<Token<'a>>,
     /// The first line starts with a blank: the owner is the previous one.
-    pub indented: bool,
+    pub(crate) indented: bool,
     /// Byte range of the entry in the file, for excerpts.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// A fault of the lexer, at a line and column.
 #[derive(Debug, Clone)]
 pub(crate) struct LexError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) message: String,
     /// Byte range of the broken entry.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Iterates the entries of a file's text; after an error it resumes at the
@@ -71,7 +71,7 @@ pub(crate) struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(text: &'a [u8]) -> Self {
+    pub(crate) fn new(text: &'a [u8]) -> Self {
         Self {
             text,
             pos: 0,

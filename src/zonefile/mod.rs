@@ -72,7 +72,9 @@ mod zone;
 mod tests;
 
 pub use answer::ZoneAnswer;
-pub use error::{FaultKind, IncludeProblem, ReadProblem, ZoneFault, ZoneFileError, ZoneRule};
-pub use ptr::ptr_name;
+#[cfg(test)]
+pub(crate) use error::FaultKind;
+pub use error::{ZoneFault, ZoneFileError};
+pub(crate) use ptr::ptr_name;
 pub use read::Limits;
 pub use zone::PrivateZone;

@@ -57,7 +57,7 @@ type EntryFault = Box<(usize, Option<usize>, FaultKind)>;
 type EntryResult = Result<(), EntryFault>;
 
 impl Loader {
-    pub fn new(origin: &[u8], budget: Budget) -> Self {
+    pub(crate) fn new(origin: &[u8], budget: Budget) -> Self {
         Self {
             budget,
             files: Vec::new(),
@@ -72,16 +72,16 @@ impl Loader {
         }
     }
 
-    pub fn has_soa(&self) -> bool {
+    pub(crate) fn has_soa(&self) -> bool {
         self.rules.has_soa()
     }
 
-    pub fn read_problem(&mut self, path: &Path, problem: ReadProblem) {
+    pub(crate) fn read_problem(&mut self, path: &Path, problem: ReadProblem) {
         self.zone_fault(path, FaultKind::Read(problem));
     }
 
     /// Reads `text`, the content of `path`, starting at `origin`.
-    pub fn file(&mut self, path: &Path, text: &[u8], origin: Vec<u8>) {
+    pub(crate) fn file(&mut self, path: &Path, text: &[u8], origin: Vec<u8>) {
         let file = self.files.len();
         self.files.push(path.to_path_buf());
         self.stack.push(canonical(path));
@@ -164,7 +164,7 @@ impl Loader {
     }
 
     /// A fault of the whole zone (no line).
-    pub fn zone_fault(&mut self, path: &Path, kind: FaultKind) {
+    pub(crate) fn zone_fault(&mut self, path: &Path, kind: FaultKind) {
         self.faults.push(Pending {
             fault: ZoneFault {
                 path: path.to_path_buf(),
@@ -412,7 +412,7 @@ impl Loader {
     }
 
     /// The records read and every fault found (at most `MAX_FAULTS`, then a count).
-    pub fn finish(self) -> (Vec<RrSet>, Vec<ZoneFault>) {
+    pub(crate) fn finish(self) -> (Vec<RrSet>, Vec<ZoneFault>) {
         let mut faults: Vec<ZoneFault> = self.faults.into_iter().map(|p| p.fault).collect();
         if faults.len() > MAX_FAULTS {
             let more = faults.len() - MAX_FAULTS;

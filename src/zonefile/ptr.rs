@@ -6,7 +6,7 @@ use hickory_proto::rr::Name;
 
 /// The reverse-lookup name of an address: `d.c.b.a.in-addr.arpa.` for IPv4,
 /// 32 nibbles under `ip6.arpa.` for IPv6 (RFC 1035 §3.5, RFC 3596 §2.5).
-pub fn ptr_name(ip: IpAddr) -> Name {
+pub(crate) fn ptr_name(ip: IpAddr) -> Name {
     let mut name = Name::from(ip);
     name.set_fqdn(true);
     name

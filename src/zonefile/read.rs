@@ -39,14 +39,14 @@ impl Default for Limits {
 /// What a zone has used of its limits so far.
 #[derive(Debug)]
 pub(crate) struct Budget {
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     files: usize,
     bytes: u64,
-    pub generated: usize,
+    pub(crate) generated: usize,
 }
 
 impl Budget {
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         Self {
             limits,
             files: 0,
@@ -56,7 +56,7 @@ impl Budget {
     }
 
     /// Counts text that did not come from a file read here (a zone given as text).
-    pub fn count_text(&mut self, len: usize) -> Result<(), ReadProblem> {
+    pub(crate) fn count_text(&mut self, len: usize) -> Result<(), ReadProblem> {
         self.files += 1;
         self.take_bytes(len as u64)
     }
@@ -72,7 +72,7 @@ impl Budget {
     }
 
     /// Reads a whole regular file within the limits.
-    pub fn read(&mut self, path: &Path) -> Result<Vec<u8>, ReadProblem> {
+    pub(crate) fn read(&mut self, path: &Path) -> Result<Vec<u8>, ReadProblem> {
         if self.files >= self.limits.max_files {
             return Err(ReadProblem::TooManyFiles {
                 max: self.limits.max_files,

@@ -56,9 +56,9 @@ fn emits(data: &RData, out: &mut Vec<u8>) -> bool {
 /// The records of one owner and type.
 pub(crate) struct RrSet {
     /// The owner in lowercase wire form (the index key).
-    pub key: Box<[u8]>,
-    pub rtype: RecordType,
-    pub records: Vec<Record>,
+    pub(crate) key: Box<[u8]>,
+    pub(crate) rtype: RecordType,
+    pub(crate) records: Vec<Record>,
 }
 
 /// The RRsets of one owner: its name as first spelled, and where its sets are.
@@ -80,7 +80,7 @@ pub(crate) struct RrSets {
 
 impl RrSets {
     /// Adds a record at `owner` (wire form, case as written).
-    pub fn add(&mut self, owner: &[u8], ttl: u32, code: u16, data: RData) {
+    pub(crate) fn add(&mut self, owner: &[u8], ttl: u32, code: u16, data: RData) {
         self.key.clear();
         self.key.extend(owner.iter().map(u8::to_ascii_lowercase));
         let entry = match self.owners.get_mut(&self.key[..]) {
@@ -115,7 +115,7 @@ impl RrSets {
             .push(Record::from_rdata(entry.name.clone(), ttl, data));
     }
 
-    pub fn finish(self) -> Vec<RrSet> {
+    pub(crate) fn finish(self) -> Vec<RrSet> {
         self.sets
     }
 }

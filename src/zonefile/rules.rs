@@ -31,7 +31,7 @@ pub(crate) struct Rules {
 
 impl Rules {
     /// `origin`: the zone apex, wire form.
-    pub fn new(origin: &[u8]) -> Self {
+    pub(crate) fn new(origin: &[u8]) -> Self {
         Self {
             origin: origin.to_vec(),
             kinds: HashMap::new(),
@@ -40,12 +40,17 @@ impl Rules {
         }
     }
 
-    pub fn has_soa(&self) -> bool {
+    pub(crate) fn has_soa(&self) -> bool {
         self.soa.is_some()
     }
 
     /// Checks a record of type `code` at `owner` (wire form) with `rdata`.
-    pub fn check(&mut self, owner: &[u8], code: u16, rdata: &[u8]) -> Result<(), Box<ZoneRule>> {
+    pub(crate) fn check(
+        &mut self,
+        owner: &[u8],
+        code: u16,
+        rdata: &[u8],
+    ) -> Result<(), Box<ZoneRule>> {
         if !text::is_subdomain(owner, &self.origin) {
             return Err(Box::new(ZoneRule::OutsideOrigin {
                 owner: to_name(owner),

@@ -1,9 +1,6 @@
 //! A loaded private zone and its lookup.
 
-use std::{
-    borrow::Cow,
-    path::{Path, PathBuf},
-};
+use std::{borrow::Cow, path::Path};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -39,7 +36,7 @@ pub struct PrivateZone {
     origin_labels: usize,
     soa: Record,
     nodes: Nodes,
-    path: PathBuf,
+    #[cfg(test)]
     record_count: usize,
 }
 
@@ -76,7 +73,7 @@ impl PrivateZone {
     /// `$INCLUDE`s are resolved against its directory.
     // Not `FromStr`: a zone needs its origin and path too.
     #[allow(clippy::should_implement_trait)]
-    pub fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+    pub(crate) fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
         let mut budget = Budget::new(Limits::default());
         if let Err(problem) = budget.count_text(text.len()) {
             let mut loader = Loader::new(&[0], budget);
@@ -116,6 +113,7 @@ impl PrivateZone {
         if !faults.is_empty() {
             return Err(ZoneFileError::Invalid { faults });
         }
+        #[cfg(test)]
         let record_count = sets.iter().map(|s| s.records.len()).sum();
         let nodes = index::build(&origin, sets);
         let origin_key = key_of(&origin);
@@ -141,7 +139,7 @@ impl PrivateZone {
             origin_key,
             soa,
             nodes,
-            path: path.to_path_buf(),
+            #[cfg(test)]
             record_count,
         })
     }
@@ -150,15 +148,14 @@ impl PrivateZone {
     /// user's `records` and, at the apex, the given `soa` and `ns` (the zone
     /// synthesizes them: the user manages neither). A CNAME is allowed at
     /// the apex beside them, and is then the answer for every type but SOA
-    /// and NS; elsewhere a CNAME stands alone. `path` names the zone where a
-    /// file would (e.g. its API id). Refused, with the reason: a record
-    /// outside the zone, a user SOA or apex NS, a CNAME beside other data.
-    pub fn from_records(
+    /// and NS; elsewhere a CNAME stands alone. Refused, with the reason: a
+    /// record outside the zone, a user SOA or apex NS, a CNAME beside other
+    /// data.
+    pub(crate) fn from_records(
         origin: &Name,
         soa: Record,
         ns: Vec<Record>,
         records: Vec<Record>,
-        path: &Path,
     ) -> Result<Self, String> {
         let mut origin = origin.clone();
         origin.set_fqdn(true);
@@ -197,6 +194,7 @@ impl PrivateZone {
             );
         }
         let sets = sets.finish();
+        #[cfg(test)]
         let record_count = sets.iter().map(|s| s.records.len()).sum();
         let nodes = index::build(&origin, sets);
         Ok(Self {
@@ -205,7 +203,7 @@ impl PrivateZone {
             origin_key,
             soa,
             nodes,
-            path: path.to_path_buf(),
+            #[cfg(test)]
             record_count,
         })
     }
@@ -215,13 +213,8 @@ impl PrivateZone {
         &self.origin
     }
 
-    /// The file the zone was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The SOA record, for the authority section of negative answers.
-    pub fn soa(&self) -> &Record {
+    pub(crate) fn soa(&self) -> &Record {
         &self.soa
     }
 
@@ -235,22 +228,19 @@ impl PrivateZone {
     }
 
     /// Whether `qname` is at or below the apex (case-insensitive).
-    pub fn contains(&self, qname: &Name) -> bool {
+    pub(crate) fn contains(&self, qname: &Name) -> bool {
         self.origin.zone_of(qname)
     }
 
     /// Number of records in the zone.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.record_count
     }
 
-    /// Whether the zone holds no record (never true for a loaded zone: it has an SOA).
-    pub fn is_empty(&self) -> bool {
-        self.record_count == 0
-    }
-
     /// Every record of the zone, in no particular order (for AXFR or dumps).
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
+    #[cfg(test)]
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }
 
@@ -366,7 +356,7 @@ mod private_zone_style {
             300,
             RData::NS(NS(name("ns.privatelink.aliyuncs.com."))),
         );
-        PrivateZone::from_records(&origin, soa, vec![ns], records, Path::new("zone-1"))
+        PrivateZone::from_records(&origin, soa, vec![ns], records)
     }
 
     #[test]

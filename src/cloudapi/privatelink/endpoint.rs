@@ -13,7 +13,7 @@ use super::super::request::Params;
 use super::{Outcome, dry_run, find_mut, view};
 use crate::config::file::VswitchSection;
 
-pub fn create(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn create(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let record = match new_record(plane, ctx, params) {
         Ok(Ok(r)) => r,
         // The same ClientToken: the endpoint that call created.
@@ -289,7 +289,7 @@ fn new_id() -> String {
     format!("ep-{tail}")
 }
 
-pub fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let mut r = match find_mut(plane, ctx, params) {
         Ok(r) => r.clone(),
         Err(e) => return Outcome::read(Err(e)),
@@ -322,7 +322,7 @@ pub fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     out
 }
 
-pub fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let id = match find_mut(plane, ctx, params) {
         Ok(r) => r.id.clone(),
         Err(e) => return Outcome::read(Err(e)),

@@ -9,7 +9,7 @@ use super::super::plane::{Ctx, Plane};
 use super::super::request::Params;
 use super::{Found, dry_run, find, find_mut, view};
 
-pub fn attach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn attach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let mut r = find_mut(plane, ctx, params)?.clone();
     let group = params.required("SecurityGroupId")?;
     if r.security_groups.iter().any(|g| g == group) {
@@ -29,7 +29,7 @@ pub fn attach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value
     Ok(json!({}))
 }
 
-pub fn detach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn detach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let mut r = find_mut(plane, ctx, params)?.clone();
     let group = params.required("SecurityGroupId")?;
     if !r.security_groups.iter().any(|g| g == group) {
@@ -58,7 +58,7 @@ pub fn detach(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value
     Ok(json!({}))
 }
 
-pub fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let groups = match find(plane, ctx, params)? {
         Found::Api(r) => r.security_groups.clone(),
         Found::Config(_) => Vec::new(),

@@ -18,12 +18,12 @@ use super::record::EndpointRecord;
 use super::request::Params;
 use crate::model::{Endpoint, Model};
 
-pub const VERSION: &str = "2020-04-15";
+pub(crate) const VERSION: &str = "2020-04-15";
 
 /// A call's reply and, when DNS must change, the model to publish.
-pub struct Outcome {
-    pub reply: Result<Value, ApiError>,
-    pub publish: Option<Model>,
+pub(crate) struct Outcome {
+    pub(crate) reply: Result<Value, ApiError>,
+    pub(crate) publish: Option<Model>,
 }
 
 impl Outcome {
@@ -36,7 +36,7 @@ impl Outcome {
 }
 
 /// True when `action` is one of ours.
-pub fn handles(action: &str) -> bool {
+pub(crate) fn handles(action: &str) -> bool {
     matches!(
         action,
         "CreateVpcEndpoint"
@@ -54,7 +54,7 @@ pub fn handles(action: &str) -> bool {
     )
 }
 
-pub fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> Outcome {
+pub(crate) fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> Outcome {
     match action {
         "CreateVpcEndpoint" => endpoint::create(plane, ctx, params),
         "UpdateVpcEndpointAttribute" => endpoint::update(plane, ctx, params),
@@ -72,7 +72,7 @@ pub fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> 
     }
 }
 
-pub fn not_found_action(action: &str) -> ApiError {
+pub(crate) fn not_found_action(action: &str) -> ApiError {
     ApiError::new(
         404,
         "InvalidAction.NotFound",

@@ -9,7 +9,7 @@ use super::super::request::Params;
 use super::view;
 use crate::model::Service;
 
-pub fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn list(ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let filter = |name: &str| params.get(name).filter(|v| !v.is_empty());
     let services: Vec<&Service> = ctx
         .published

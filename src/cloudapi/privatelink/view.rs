@@ -11,32 +11,32 @@ use super::super::request::Params;
 use crate::model::{Endpoint, IpVersion, names};
 
 /// One endpoint, from whichever source, in the API's terms.
-pub struct EndpointView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub vpc: String,
-    pub service: String,
+pub(crate) struct EndpointView {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) vpc: String,
+    pub(crate) service: String,
     /// "IPv4" or "DualStack".
-    pub ip_version: &'static str,
-    pub zone_affinity: bool,
-    pub cross_region: bool,
+    pub(crate) ip_version: &'static str,
+    pub(crate) zone_affinity: bool,
+    pub(crate) cross_region: bool,
     /// "Creating" or "Active".
-    pub status: &'static str,
-    pub created_ms: u64,
-    pub policy_document: Option<String>,
-    pub zones: Vec<ZoneView>,
+    pub(crate) status: &'static str,
+    pub(crate) created_ms: u64,
+    pub(crate) policy_document: Option<String>,
+    pub(crate) zones: Vec<ZoneView>,
 }
 
-pub struct ZoneView {
-    pub zone: String,
-    pub vswitch: String,
-    pub ip: String,
-    pub ipv6: Option<String>,
-    pub status: &'static str,
+pub(crate) struct ZoneView {
+    pub(crate) zone: String,
+    pub(crate) vswitch: String,
+    pub(crate) ip: String,
+    pub(crate) ipv6: Option<String>,
+    pub(crate) status: &'static str,
 }
 
-pub fn of_record(r: &EndpointRecord) -> EndpointView {
+pub(crate) fn of_record(r: &EndpointRecord) -> EndpointView {
     EndpointView {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -69,7 +69,7 @@ pub fn of_record(r: &EndpointRecord) -> EndpointView {
 
 /// A config-declared endpoint: Active, every zone Connected, no security
 /// groups (the config has none).
-pub fn of_config(e: &Endpoint) -> EndpointView {
+pub(crate) fn of_config(e: &Endpoint) -> EndpointView {
     EndpointView {
         id: e.id.clone(),
         name: e.id.clone(),
@@ -110,14 +110,14 @@ fn service<'a>(id: &str, ctx: &'a Ctx<'_>) -> Option<&'a crate::model::Service> 
 
 /// The service's name as the cloud writes it:
 /// `com.aliyuncs.privatelink.<region>.<service>`.
-pub fn service_name(id: &str, ctx: &Ctx<'_>) -> String {
+pub(crate) fn service_name(id: &str, ctx: &Ctx<'_>) -> String {
     match service(id, ctx) {
         Some(s) => format!("com.aliyuncs.privatelink.{}.{}", s.region, s.id),
         None => id.to_string(),
     }
 }
 
-pub fn endpoint_domain(e: &EndpointView, ctx: &Ctx<'_>) -> String {
+pub(crate) fn endpoint_domain(e: &EndpointView, ctx: &Ctx<'_>) -> String {
     service(&e.service, ctx)
         .and_then(|s| names::endpoint_domain(&ctx.published.server.suffix, &e.id, s).ok())
         .map(|n| plain(&n))
@@ -125,7 +125,7 @@ pub fn endpoint_domain(e: &EndpointView, ctx: &Ctx<'_>) -> String {
 }
 
 /// Cross-region endpoints have no zone domains.
-pub fn zone_domain(e: &EndpointView, zone: &str, ctx: &Ctx<'_>) -> String {
+pub(crate) fn zone_domain(e: &EndpointView, zone: &str, ctx: &Ctx<'_>) -> String {
     if e.cross_region {
         return String::new();
     }
@@ -136,7 +136,7 @@ pub fn zone_domain(e: &EndpointView, zone: &str, ctx: &Ctx<'_>) -> String {
 }
 
 /// ISO 8601 UTC, as the cloud writes times.
-pub fn time(ms: u64) -> String {
+pub(crate) fn time(ms: u64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp((ms / 1000) as i64)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -150,7 +150,7 @@ pub fn time(ms: u64) -> String {
     )
 }
 
-pub fn region(e: &EndpointView, ctx: &Ctx<'_>) -> String {
+pub(crate) fn region(e: &EndpointView, ctx: &Ctx<'_>) -> String {
     ctx.published
         .vpcs
         .iter()
@@ -160,7 +160,7 @@ pub fn region(e: &EndpointView, ctx: &Ctx<'_>) -> String {
 }
 
 /// The fields Create, Get and List share.
-pub fn endpoint(e: &EndpointView, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn endpoint(e: &EndpointView, ctx: &Ctx<'_>) -> Value {
     let service_region = service(&e.service, ctx)
         .map(|s| s.region.clone())
         .unwrap_or_default();
@@ -189,13 +189,13 @@ pub fn endpoint(e: &EndpointView, ctx: &Ctx<'_>) -> Value {
 }
 
 /// A stable ENI id for an endpoint's zone.
-pub fn eni_id(endpoint: &str, zone: &str) -> String {
+pub(crate) fn eni_id(endpoint: &str, zone: &str) -> String {
     let mut h = rustc_hash::FxHasher::default();
     (endpoint, zone).hash(&mut h);
     format!("eni-{:016x}", h.finish())
 }
 
-pub fn zone(e: &EndpointView, z: &ZoneView, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn zone(e: &EndpointView, z: &ZoneView, ctx: &Ctx<'_>) -> Value {
     json!({
         "ZoneId": z.zone,
         "VSwitchId": z.vswitch,
@@ -211,7 +211,10 @@ pub fn zone(e: &EndpointView, z: &ZoneView, ctx: &Ctx<'_>) -> Value {
 /// One page of `items` by `MaxResults` (default 50, at most 1000) and
 /// `NextToken` (the index of the next item, as the previous page said):
 /// the page, the next token ("" on the last page) and the page size.
-pub fn page<'a, T>(items: &'a [T], params: &Params) -> Result<(&'a [T], String, u64), ApiError> {
+pub(crate) fn page<'a, T>(
+    items: &'a [T],
+    params: &Params,
+) -> Result<(&'a [T], String, u64), ApiError> {
     let max = params.number("MaxResults", 1..=1000)?.unwrap_or(50);
     let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
         None => 0,

@@ -8,7 +8,7 @@ use super::super::request::Params;
 use super::endpoint::{used_addresses, write, zone_record};
 use super::{Found, Outcome, find, find_mut, view};
 
-pub fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let result = (|| {
         let mut r = find_mut(plane, ctx, params)?.clone();
         let fields: std::collections::BTreeMap<&str, &str> =
@@ -40,7 +40,7 @@ pub fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     out
 }
 
-pub fn remove(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn remove(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let result = (|| {
         let mut r = find_mut(plane, ctx, params)?.clone();
         let zone = params.required("ZoneId")?;
@@ -68,7 +68,7 @@ pub fn remove(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     out
 }
 
-pub fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let e = match find(plane, ctx, params)? {
         Found::Api(r) => view::of_record(r),
         Found::Config(e) => view::of_config(e),

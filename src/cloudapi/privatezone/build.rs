@@ -5,7 +5,6 @@
 //! the zone's last change in seconds.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 use std::str::FromStr;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
@@ -17,9 +16,9 @@ use crate::zonefile::PrivateZone;
 
 /// A record type the PrivateZone API accepts (as the cloud: A, AAAA, CNAME,
 /// TXT, MX, PTR, SRV).
-pub const TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX", "PTR", "SRV"];
+pub(crate) const TYPES: &[&str] = &["A", "AAAA", "CNAME", "TXT", "MX", "PTR", "SRV"];
 
-pub fn zone_name(name: &str) -> Result<Name, String> {
+pub(crate) fn zone_name(name: &str) -> Result<Name, String> {
     let mut n =
         Name::from_ascii(name).map_err(|e| format!("'{name}' is not a domain name: {e}"))?;
     if n.is_root() || n.num_labels() < 1 {
@@ -30,7 +29,7 @@ pub fn zone_name(name: &str) -> Result<Name, String> {
 }
 
 /// The owner of host record `rr` in `origin`.
-pub fn owner(rr: &str, origin: &Name) -> Result<Name, String> {
+pub(crate) fn owner(rr: &str, origin: &Name) -> Result<Name, String> {
     if rr == "@" {
         return Ok(origin.clone());
     }
@@ -52,7 +51,7 @@ fn target(value: &str) -> Result<Name, String> {
 }
 
 /// The RDATA of a record of `rtype` with `value` (and MX `priority`).
-pub fn rdata(rtype: &str, value: &str, priority: Option<u16>) -> Result<RData, String> {
+pub(crate) fn rdata(rtype: &str, value: &str, priority: Option<u16>) -> Result<RData, String> {
     Ok(match rtype {
         "A" => {
             RData::A(A(Ipv4Addr::from_str(value)
@@ -93,7 +92,7 @@ fn record(r: &PvtzRecord, origin: &Name) -> Result<Record, String> {
 }
 
 /// The zone with its enabled records and the synthesized SOA and NS.
-pub fn build(zone: &PvtzZone, server: &ServerSection) -> Result<PrivateZone, String> {
+pub(crate) fn build(zone: &PvtzZone, server: &ServerSection) -> Result<PrivateZone, String> {
     let origin = zone_name(&zone.name)?;
     let suffix = zone_name(&server.suffix)?;
     let in_suffix = |label: &str| {
@@ -122,5 +121,5 @@ pub fn build(zone: &PvtzZone, server: &ServerSection) -> Result<PrivateZone, Str
         .filter(|r| r.enabled)
         .map(|r| record(r, &origin))
         .collect::<Result<Vec<_>, _>>()?;
-    PrivateZone::from_records(&origin, soa, vec![ns], records, Path::new(&zone.id))
+    PrivateZone::from_records(&origin, soa, vec![ns], records)
 }

@@ -1,7 +1,7 @@
 //! PrivateZone 2018-01-01: private zones and their records. `build` turns
 //! a zone into what DNS serves; `zones` and `records` are the actions.
 
-pub mod build;
+pub(crate) mod build;
 mod records;
 mod zones;
 
@@ -13,9 +13,9 @@ use super::privatelink::Outcome;
 use super::record::PvtzZone;
 use super::request::Params;
 
-pub const VERSION: &str = "2018-01-01";
+pub(crate) const VERSION: &str = "2018-01-01";
 
-pub fn handles(action: &str) -> bool {
+pub(crate) fn handles(action: &str) -> bool {
     matches!(
         action,
         "AddZone"
@@ -31,7 +31,7 @@ pub fn handles(action: &str) -> bool {
     )
 }
 
-pub fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> Outcome {
+pub(crate) fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Params) -> Outcome {
     match action {
         "AddZone" => zones::add(plane, ctx, params),
         "DeleteZone" => zones::delete(plane, ctx, params),

@@ -58,7 +58,7 @@ fn coherent(zone: &PvtzZone, ctx: &Ctx<'_>) -> Result<(), ApiError> {
         .map_err(|m| ApiError::bad("Record.Conflict", m))
 }
 
-pub fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let result = (|| {
         let mut zone = find_zone(plane, params)?.clone();
         let now = now_ms();
@@ -124,14 +124,14 @@ fn change_record(
     }
 }
 
-pub fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     change_record(plane, ctx, params, |r, zone| {
         fill(r, zone, params)?;
         Ok(json!({"RecordId": r.id}))
     })
 }
 
-pub fn set_status(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn set_status(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     change_record(plane, ctx, params, |r, _| {
         r.enabled = match params.required("Status")? {
             "ENABLE" | "enable" => true,
@@ -147,7 +147,7 @@ pub fn set_status(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome 
     })
 }
 
-pub fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let result = find_record(plane, params).map(|(zone, i)| {
         let mut zone = zone.clone();
         let r = zone.records.remove(i);
@@ -174,7 +174,7 @@ fn status(r: &PvtzRecord) -> &'static str {
     if r.enabled { "ENABLE" } else { "DISABLE" }
 }
 
-pub fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
     let zone = find_zone(plane, params)?;
     let keyword = params.get("Keyword").filter(|k| !k.is_empty());
     let exact = params.get("SearchMode") == Some("EXACT");

@@ -9,7 +9,7 @@ use super::super::record::PvtzZone;
 use super::super::request::Params;
 use super::{build, find_zone, page, read, write};
 
-pub fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let zone = match new_zone(params) {
         Ok(z) => z,
         Err(e) => return read(Err(e)),
@@ -47,7 +47,7 @@ fn new_id() -> String {
     )
 }
 
-pub fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let id = match find_zone(plane, params) {
         Ok(z) => z.id.clone(),
         Err(e) => return read(Err(e)),
@@ -57,7 +57,7 @@ pub fn delete(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
 }
 
 /// Sets the zone's VPCs to `Vpcs.N` (none: unbound, answered to nobody).
-pub fn bind(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
+pub(crate) fn bind(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let result = (|| {
         let mut zone = find_zone(plane, params)?.clone();
         let mut vpcs = Vec::new();
@@ -110,7 +110,7 @@ fn summary(z: &PvtzZone) -> Value {
     })
 }
 
-pub fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
     let keyword = params.get("Keyword").filter(|k| !k.is_empty());
     let exact = params.get("SearchMode") == Some("EXACT");
     let vpc = params.get("QueryVpcId").filter(|v| !v.is_empty());
@@ -135,7 +135,7 @@ pub fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
     Ok(Value::Object(body))
 }
 
-pub fn info(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+pub(crate) fn info(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let z = find_zone(plane, params)?;
     let mut v = summary(z);
     let vpcs: Vec<Value> = z

@@ -19,23 +19,23 @@ use tracing::warn;
 use crate::dns::log_gate::LogGate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Open connections, all listeners and sources together.
-    pub max: usize,
+    pub(crate) max: usize,
     /// Open connections from one source.
-    pub per_source: usize,
+    pub(crate) per_source: usize,
 }
 
 /// Where connections are counted from: an IPv4 address, or the /64 of an
 /// IPv6 one (one host commonly holds a whole /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
+pub(crate) enum Source {
     V4(u32),
     V6(u64),
 }
 
 impl Source {
-    pub fn of(ip: IpAddr) -> Source {
+    pub(crate) fn of(ip: IpAddr) -> Source {
         match ip.to_canonical() {
             IpAddr::V4(a) => Source::V4(a.to_bits()),
             IpAddr::V6(a) => Source::V6((a.to_bits() >> 64) as u64),
@@ -43,7 +43,7 @@ impl Source {
     }
 }
 
-pub struct Conns {
+pub(crate) struct Conns {
     limits: Limits,
     epoch: Instant,
     /// Per slot: when its connection last read or wrote a whole message,
@@ -76,22 +76,22 @@ enum Slot {
 
 /// A slot held for the next accepted connection; [`Conns::open`] uses it.
 #[must_use]
-pub struct Reserved(usize);
+pub(crate) struct Reserved(usize);
 
 /// An open connection's place in the table; dropping it (after the socket)
 /// frees the slot.
-pub struct Conn {
+pub(crate) struct Conn {
     conns: Arc<Conns>,
     slot: usize,
 }
 
 /// Resolves when the table tells the connection to close.
-pub type CloseSignal = oneshot::Receiver<()>;
+pub(crate) type CloseSignal = oneshot::Receiver<()>;
 
 static SHED: LogGate = LogGate::new(Duration::from_secs(10));
 
 impl Conns {
-    pub fn new(limits: Limits) -> Arc<Conns> {
+    pub(crate) fn new(limits: Limits) -> Arc<Conns> {
         let max = limits.max.max(1);
         Arc::new(Conns {
             limits: Limits { max, ..limits },
@@ -108,7 +108,8 @@ impl Conns {
     }
 
     /// Open connections (those being closed included).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         let inner = self.lock();
         inner
             .slots
@@ -117,14 +118,10 @@ impl Conns {
             .count()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A slot for the next connection: a free one, or, when every slot is
     /// taken, the one of the idlest connection once it has closed (closing a
     /// connection takes one turn of its task).
-    pub async fn reserve(&self) -> Reserved {
+    pub(crate) async fn reserve(&self) -> Reserved {
         loop {
             let closed = self.closed.notified();
             tokio::pin!(closed);
@@ -148,7 +145,7 @@ impl Conns {
     /// Puts the connection accepted from `peer` in `slot`. When its source
     /// already has `per_source` connections, the idlest of them is told to
     /// close.
-    pub fn open(self: &Arc<Self>, slot: Reserved, peer: IpAddr) -> (Conn, CloseSignal) {
+    pub(crate) fn open(self: &Arc<Self>, slot: Reserved, peer: IpAddr) -> (Conn, CloseSignal) {
         let source = Source::of(peer);
         let (tx, rx) = oneshot::channel();
         let mut inner = self.lock();
@@ -175,7 +172,7 @@ impl Conns {
 
     /// Tells the idlest connection to close (when `accept` itself runs out
     /// of descriptors, for example). False when none is left to tell.
-    pub fn shed_idlest(&self) -> bool {
+    pub(crate) fn shed_idlest(&self) -> bool {
         let mut inner = self.lock();
         self.close_idlest(&mut inner, None)
     }
@@ -236,7 +233,7 @@ impl Conns {
 
 impl Conn {
     /// A whole message was read or written: the connection is not idle.
-    pub fn progressed(&self) {
+    pub(crate) fn progressed(&self) {
         let now = self.conns.now_ms();
         self.conns.progress[self.slot].store(now, Ordering::Relaxed);
     }

@@ -18,13 +18,13 @@ use crate::probe::ProbeSettings;
 
 /// What endpoints refer to, each already validated.
 pub(super) struct Refs<'a> {
-    pub cfg: &'a ConfigFile,
-    pub server: &'a ServerSettings,
-    pub vpcs: &'a [Vpc],
-    pub vswitches: &'a [VSwitch],
-    pub services: &'a [Service],
+    pub(crate) cfg: &'a ConfigFile,
+    pub(crate) server: &'a ServerSettings,
+    pub(crate) vpcs: &'a [Vpc],
+    pub(crate) vswitches: &'a [VSwitch],
+    pub(crate) services: &'a [Service],
     /// The model being replaced, on reload.
-    pub previous: Option<&'a Model>,
+    pub(crate) previous: Option<&'a Model>,
 }
 
 pub(super) fn endpoints(refs: &Refs<'_>, errs: &mut Errors) -> Vec<Endpoint> {

@@ -14,7 +14,7 @@ mod private_dns;
 mod server;
 mod service;
 
-pub use server::admin_reachable;
+pub(crate) use server::admin_reachable;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -32,13 +32,13 @@ use crate::zonefile::{PrivateZone, ZoneFileError};
 /// (endpoint[0])`), `field` where in it (e.g. `zones[1].ip`), and `at` where
 /// the config file writes the value at fault (its line, for the message).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationError {
-    pub object: String,
-    pub field: ConfigPath,
-    pub message: String,
+pub(crate) struct ValidationError {
+    pub(crate) object: String,
+    pub(crate) field: ConfigPath,
+    pub(crate) message: String,
     /// The object's path and `field`, except for an inherited probe
     /// setting: the level that set it.
-    pub at: ConfigPath,
+    pub(crate) at: ConfigPath,
 }
 
 impl fmt::Display for ValidationError {
@@ -104,14 +104,14 @@ impl Errors {
 /// written): the config's source decides where relative paths lead. Shared
 /// (`Arc`), so that a loader may hand back a zone already loaded (the
 /// control API's calls reuse the serving model's zone files).
-pub type ZoneLoader<'a> =
+pub(crate) type ZoneLoader<'a> =
     dyn Fn(&Name, &str) -> Result<(PathBuf, Arc<PrivateZone>), ZoneFileError> + 'a;
 
 /// Validates `cfg`; zone files are read through `load_zone`. `previous` is
 /// the model being replaced (on reload), for the rules that depend on
 /// history: an endpoint keeps zone affinity it already had even after its
 /// service stopped supporting it.
-pub fn build(
+pub(crate) fn build(
     cfg: &ConfigFile,
     previous: Option<&Model>,
     load_zone: &ZoneLoader<'_>,

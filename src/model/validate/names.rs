@@ -18,7 +18,7 @@ pub(super) struct GeneratedNames {
 }
 
 impl GeneratedNames {
-    pub fn new(server: &ServerSettings) -> Self {
+    pub(crate) fn new(server: &ServerSettings) -> Self {
         Self {
             suffix: server.suffix.clone(),
             apex: vec![server.suffix.clone(), server.ns_host.clone()],
@@ -30,7 +30,13 @@ impl GeneratedNames {
     /// cross-region endpoint has none). A name that does not build or is
     /// taken is reported; one that does not build is left as the root, which
     /// no model will hold, since the config is then rejected.
-    pub fn endpoint(&mut self, ep: &mut Endpoint, svc: &Service, obj: &Obj, errs: &mut Errors) {
+    pub(crate) fn endpoint(
+        &mut self,
+        ep: &mut Endpoint,
+        svc: &Service,
+        obj: &Obj,
+        errs: &mut Errors,
+    ) {
         let domain = names::endpoint_domain(&self.suffix, &ep.id, svc);
         ep.domain = self.claim(domain, obj, &obj.name, errs);
         if ep.cross_region {

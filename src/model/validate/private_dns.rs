@@ -75,7 +75,6 @@ pub(super) fn private_zones(
             Ok((file, zone)) => out.push(PrivateZoneDef {
                 name,
                 file,
-                vpcs: z.vpcs.clone(),
                 vpc_indexes,
                 zone,
             }),

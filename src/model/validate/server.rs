@@ -190,7 +190,7 @@ pub(super) fn admin(a: &AdminSection, errs: &mut Errors) -> Option<Admin> {
 
 /// The admin API can change what is answered: off loopback, only with a
 /// token.
-pub fn admin_reachable(listen: SocketAddr, has_token: bool) -> Result<(), String> {
+pub(crate) fn admin_reachable(listen: SocketAddr, has_token: bool) -> Result<(), String> {
     if listen.ip().is_loopback() || has_token {
         return Ok(());
     }

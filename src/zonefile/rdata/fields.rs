@@ -7,8 +7,8 @@ use crate::zonefile::{lexer::Token, types};
 /// RDATA ended before a field it needs).
 #[derive(Debug)]
 pub(crate) struct FieldError {
-    pub token: Option<usize>,
-    pub message: String,
+    pub(crate) token: Option<usize>,
+    pub(crate) message: String,
 }
 
 pub(crate) struct Fields<'t, 'a> {
@@ -20,7 +20,7 @@ pub(crate) struct Fields<'t, 'a> {
 impl<'t, 'a> Fields<'t, 'a> {
     /// `tokens` are the RDATA tokens; relative names are completed with
     /// `origin` (wire form).
-    pub fn new(tokens: &'t [Token<'a>], origin: &'t [u8]) -> Self {
+    pub(crate) fn new(tokens: &'t [Token<'a>], origin: &'t [u8]) -> Self {
         Self {
             tokens,
             next: 0,
@@ -28,24 +28,24 @@ impl<'t, 'a> Fields<'t, 'a> {
         }
     }
 
-    pub fn more(&self) -> bool {
+    pub(crate) fn more(&self) -> bool {
         self.next < self.tokens.len()
     }
 
-    pub fn peek(&self) -> Option<&'t Token<'a>> {
+    pub(crate) fn peek(&self) -> Option<&'t Token<'a>> {
         self.tokens.get(self.next)
     }
 
-    pub fn peek_is(&self, word: &[u8]) -> bool {
+    pub(crate) fn peek_is(&self, word: &[u8]) -> bool {
         self.peek().is_some_and(|t| !t.quoted && *t.text == *word)
     }
 
-    pub fn skip(&mut self) {
+    pub(crate) fn skip(&mut self) {
         self.next += 1;
     }
 
     /// The next token, or a fault saying which field is missing.
-    pub fn take(&mut self, what: &str) -> Result<&'t Token<'a>, FieldError> {
+    pub(crate) fn take(&mut self, what: &str) -> Result<&'t Token<'a>, FieldError> {
         match self.tokens.get(self.next) {
             Some(token) => {
                 self.next += 1;
@@ -59,7 +59,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// A fault on the token just taken.
-    pub fn error_at_last(&self, message: impl Into<String>) -> FieldError {
+    pub(crate) fn error_at_last(&self, message: impl Into<String>) -> FieldError {
         FieldError {
             token: self.next.checked_sub(1),
             message: message.into(),
@@ -67,7 +67,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// A fault on the next token (or the end of the RDATA).
-    pub fn error_here(&self, message: impl Into<String>) -> FieldError {
+    pub(crate) fn error_here(&self, message: impl Into<String>) -> FieldError {
         FieldError {
             token: self.more().then_some(self.next),
             message: message.into(),
@@ -75,7 +75,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// Applies `read` to the next token, blaming that token on failure.
-    pub fn read<T>(
+    pub(crate) fn read<T>(
         &mut self,
         what: &str,
         read: impl FnOnce(&[u8]) -> Result<T, String>,
@@ -85,52 +85,52 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// Every token is used.
-    pub fn end(&self) -> Result<(), FieldError> {
+    pub(crate) fn end(&self) -> Result<(), FieldError> {
         match self.more() {
             true => Err(self.error_here("unexpected text after the RDATA")),
             false => Ok(()),
         }
     }
 
-    pub fn number<T: TryFrom<u64>>(&mut self, what: &str) -> Result<T, FieldError> {
+    pub(crate) fn number<T: TryFrom<u64>>(&mut self, what: &str) -> Result<T, FieldError> {
         self.read(what, |raw| text::number(raw, what))
     }
 
-    pub fn u8(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
+    pub(crate) fn u8(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
         out.push(self.number::<u8>(what)?);
         Ok(())
     }
 
-    pub fn u16(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
+    pub(crate) fn u16(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
         out.extend_from_slice(&self.number::<u16>(what)?.to_be_bytes());
         Ok(())
     }
 
-    pub fn u32(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
+    pub(crate) fn u32(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), FieldError> {
         out.extend_from_slice(&self.number::<u32>(what)?.to_be_bytes());
         Ok(())
     }
 
-    pub fn ttl(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn ttl(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         out.extend_from_slice(&self.read("a time period", text::ttl)?.to_be_bytes());
         Ok(())
     }
 
-    pub fn time(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn time(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         out.extend_from_slice(&self.read("a time", text::time)?.to_be_bytes());
         Ok(())
     }
 
-    pub fn ipv4(&mut self) -> Result<std::net::Ipv4Addr, FieldError> {
+    pub(crate) fn ipv4(&mut self) -> Result<std::net::Ipv4Addr, FieldError> {
         self.read("an IPv4 address", text::ipv4)
     }
 
-    pub fn ipv6(&mut self) -> Result<std::net::Ipv6Addr, FieldError> {
+    pub(crate) fn ipv6(&mut self) -> Result<std::net::Ipv6Addr, FieldError> {
         self.read("an IPv6 address", text::ipv6)
     }
 
     /// A domain name, uncompressed, case kept.
-    pub fn name(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn name(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let origin = self.origin;
         let wire = self.read("a domain name", |raw| text::name(raw, origin))?;
         out.extend_from_slice(&wire);
@@ -138,7 +138,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// A length-prefixed character string.
-    pub fn string(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn string(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let bytes = self.read("a character string", text::char_string)?;
         out.push(bytes.len() as u8);
         out.extend_from_slice(&bytes);
@@ -147,7 +147,7 @@ impl<'t, 'a> Fields<'t, 'a> {
 
     /// A string without a length prefix, running to the end of the RDATA
     /// (URI's target, CAA's value).
-    pub fn raw_string(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn raw_string(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let bytes = self.read("a string", text::unescape)?;
         out.extend_from_slice(&bytes);
         Ok(())
@@ -178,16 +178,16 @@ impl<'t, 'a> Fields<'t, 'a> {
         Ok(())
     }
 
-    pub fn base64_rest(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn base64_rest(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         self.rest("base64 data", out, text::base64)
     }
 
-    pub fn hex_rest(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn hex_rest(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         self.rest("hexadecimal data", out, text::hex)
     }
 
     /// A type mnemonic or `TYPEn`.
-    pub fn rtype(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn rtype(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let code = self.read("a record type", |raw| {
             types::rtype(raw).ok_or_else(|| "unknown record type".to_string())
         })?;
@@ -196,21 +196,21 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     /// A DNSSEC algorithm, number or mnemonic.
-    pub fn algorithm(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn algorithm(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         out.push(self.read("an algorithm", |raw| {
             types::algorithm(raw).map_or_else(|| text::number(raw, "an algorithm"), Ok)
         })?);
         Ok(())
     }
 
-    pub fn digest_type(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn digest_type(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         out.push(self.read("a digest type", |raw| {
             types::digest_type(raw).map_or_else(|| text::number(raw, "a digest type"), Ok)
         })?);
         Ok(())
     }
 
-    pub fn cert_type(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    pub(crate) fn cert_type(&mut self, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let code = self.read("a certificate type", |raw| {
             types::cert_type(raw).map_or_else(|| text::number(raw, "a certificate type"), Ok)
         })?;
