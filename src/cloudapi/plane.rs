@@ -35,6 +35,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) base: &'a ConfigFile,
     pub(crate) published: &'a Model,
     pub(crate) load_zone: &'a ZoneLoader<'a>,
+    /// Which config file `base` is: changes at every reload, so that a
+    /// model validated against another file is not reused.
+    pub(crate) generation: u64,
 }
 
 pub(crate) struct Plane {
@@ -42,6 +45,10 @@ pub(crate) struct Plane {
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
     lifecycle: Duration,
+    /// The model of the desired view as last validated, and the config
+    /// generation it was validated against: once nothing is pending it is
+    /// the model to publish, so a lifecycle step need not validate again.
+    validated: Option<(u64, Model)>,
 }
 
 /// How a private zone of the API is named in a config's `file` field: a
@@ -127,6 +134,7 @@ impl Plane {
             zones: read_all(&*store, PVTZ_ZONE)?,
             store,
             lifecycle,
+            validated: None,
         })
     }
 
@@ -248,9 +256,10 @@ impl Plane {
             None => self.endpoints.remove(id),
         };
         if section_eq(&before, &after) {
+            self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired).map(Some)
     }
 
     /// Makes a private zone change durable and in memory; returns the model
@@ -270,18 +279,22 @@ impl Plane {
             None => self.zones.remove(id),
         };
         if !answered {
+            self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired).map(Some)
     }
 
     /// The model to publish after a change whose desired model is `desired`.
-    fn to_publish(&self, ctx: &Ctx<'_>, desired: Model) -> Result<Model, ApiError> {
+    fn model_to_publish(&mut self, ctx: &Ctx<'_>, desired: Model) -> Result<Model, ApiError> {
         if !self.endpoints.values().any(EndpointRecord::pending) {
             // The desired view is the published one: validated already.
+            self.validated = None;
             return Ok(desired);
         }
-        self.published_model(ctx).map_err(ApiError::internal)
+        let published = self.published_model(ctx).map_err(ApiError::internal)?;
+        self.validated = Some((ctx.generation, desired));
+        Ok(published)
     }
 
     /// Stores a change that does not touch what is validated or answered
@@ -354,6 +367,14 @@ impl Plane {
                 .map_err(|e| e.to_string())?;
             info!(endpoint = %r.id, status = r.status.as_str(), "endpoint lifecycle");
             self.endpoints.insert(r.id.clone(), r);
+        }
+        if !self.endpoints.values().any(EndpointRecord::pending)
+            && let Some((generation, model)) = self.validated.take()
+            && generation == ctx.generation
+        {
+            // Nothing pending: the published view is the desired one, whose
+            // model the last change validated against this same config.
+            return Ok(Some(model));
         }
         self.published_model(ctx).map(Some)
     }

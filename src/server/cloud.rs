@@ -152,6 +152,7 @@ impl Control {
             (self.base.clone(), self.model.clone(), self.source.clone());
         let inbound = self.inbound.clone();
         let served = self.served.clone();
+        let generation = self.generation;
         let serial = next_serial(self.publisher.tables().serial);
         Ok(tokio::task::spawn_blocking(move || -> Output {
             let started = Instant::now();
@@ -175,6 +176,7 @@ impl Control {
                 base: &base,
                 published: &published,
                 load_zone: &load_zone,
+                generation,
             };
             let (reply, publish) = work(&mut plane, &ctx);
             let built = publish.map(|mut m| {

@@ -39,6 +39,9 @@ pub(super) struct Control {
     /// The bound `listen` addresses (after `--listen`): the name server's
     /// addresses in every snapshot (`Tables::serve_on`).
     pub(crate) served: Vec<SocketAddr>,
+    /// Counts the config files swapped in (reloads), so that the control
+    /// API reuses no model validated against another one.
+    pub(crate) generation: u64,
     /// The control API's desired state, when `[api]` is on.
     pub(crate) cloud: Option<CloudPlane>,
     /// Its calls, until `run` takes them.
@@ -190,6 +193,7 @@ impl Control {
             .and_then(|(new, base, publisher)| {
                 self.swap_in(new, publisher)?;
                 self.base = Arc::new(base);
+                self.generation += 1;
                 Ok(())
             });
         match swapped {

@@ -154,6 +154,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             source: opts.source,
             base: Arc::new(base),
             model: Arc::new(model),
+            generation: 0,
             cloud,
             calls,
             publisher,
