@@ -284,6 +284,151 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
         assert!(taken_with_do > 0, "fast path never took a DO query");
     }
 
+    /// A second VPC `w` (127.8.0.0/16) holding a private zone at `pz_name`,
+    /// at or below the generated zone's apex, which turns the fast path off.
+    fn shadowed_snapshot(dir: &Path, pz_name: &str) -> Snapshot {
+        std::fs::write(
+            dir.join("pz.zone"),
+            "$TTL 300\n\
+             @ IN SOA ns.pz. host.pz. 1 3600 600 86400 60\n\
+             @ IN NS ns.pz.\n\
+             e.s.r1.privatelink.aliyuncs.com. IN A 127.8.0.99\n\
+             only.s.r1.privatelink.aliyuncs.com. IN A 127.8.0.98\n\
+             only.s.r1.privatelink.aliyuncs.com. IN TXT \"w only\"\n",
+        )
+        .unwrap();
+        let cfg = format!(
+            "{CFG}\n[[vpc]]\nid = \"w\"\nregion = \"r1\"\ncidrs = [\"127.8.0.0/16\"]\n\
+             [[private_zone]]\nname = \"{pz_name}\"\nfile = \"pz.zone\"\nvpcs = [\"w\"]\n"
+        );
+        let model = load_str(&cfg, &dir.join("t.toml")).unwrap();
+        let tables = Arc::new(Tables::build(&model, 9));
+        assert!(
+            !tables.fast_path,
+            "a private zone at {pz_name} shadows the apex"
+        );
+        let up = vec![true; tables.targets.len()].into_boxed_slice();
+        Snapshot { tables, up }
+    }
+
+    /// With a VPC's private zone at or below the generated zone's apex the
+    /// fast path is off: it declines every query, the general path answers
+    /// the shadowing VPC from its private zone below the apex (names only
+    /// that zone holds included) and everyone else with exactly the bytes
+    /// the fast path gives when nothing shadows the apex.
+    #[test]
+    fn paths_agree_when_the_fast_path_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = snapshot(AllDownPolicy::All, &[]);
+        let names = [
+            "e.s.r1.privatelink.aliyuncs.com.",
+            "E-ZA.S.R1.privatelink.aliyuncs.com.",
+            "only.s.r1.privatelink.aliyuncs.com.",
+            "nope.s.r1.privatelink.aliyuncs.com.",
+            "s.r1.privatelink.aliyuncs.com.",
+            "privatelink.aliyuncs.com.",
+        ];
+        let extras = [
+            Extras::default(),
+            Extras {
+                dnssec_ok: true,
+                authentic_data: true,
+                unknown_option: true,
+            },
+        ];
+        let edns_cases: [Option<(u16, Option<&str>)>; 3] =
+            [None, Some((1232, None)), Some((1232, Some("127.0.1.0/24")))];
+        let mut same_as_fast = 0;
+        let mut from_private_zone = 0;
+        for pz_name in ["privatelink.aliyuncs.com", "s.r1.privatelink.aliyuncs.com"] {
+            let shadowed = shadowed_snapshot(dir.path(), pz_name);
+            // At the apex itself the generated zone wins the tie for names
+            // it holds (`closest_source`), so `w` is answered as everyone.
+            let pz_below_apex = pz_name != "privatelink.aliyuncs.com";
+            for name in names {
+                for t in [RecordType::A, RecordType::AAAA, RecordType::TXT] {
+                    for edns in edns_cases {
+                        for x in extras {
+                            if edns.is_none() && x.dnssec_ok {
+                                continue;
+                            }
+                            let p = query_with(name, t, edns, x);
+                            // In VPC v, in the shadowing VPC w, in none.
+                            for src in ["127.0.1.50", "127.8.0.7", "127.5.0.1"] {
+                                for transport in [Transport::Udp, Transport::Tcp] {
+                                    let what = format!(
+                                        "{pz_name}: {name} {t} {edns:?} {x:?} \
+                                         {transport:?} from {src}"
+                                    );
+                                    let (fast, general) = both(&shadowed, &p, src, transport);
+                                    assert_eq!(fast, None, "fast path took {what}");
+                                    let reply = Message::from_vec(&general).unwrap();
+                                    assert_eq!(
+                                        reply.metadata.id,
+                                        Message::from_vec(&p).unwrap().metadata.id
+                                    );
+                                    if src == "127.8.0.7"
+                                        && pz_below_apex
+                                        && name != "privatelink.aliyuncs.com."
+                                    {
+                                        // The private zone's data, or its SOA.
+                                        let data: Vec<String> = reply
+                                            .answers
+                                            .iter()
+                                            .map(|r| r.data.to_string())
+                                            .collect();
+                                        let pz = if data.is_empty() {
+                                            reply
+                                                .authorities
+                                                .iter()
+                                                .any(|r| r.data.to_string().starts_with("ns.pz. "))
+                                        } else {
+                                            data.iter().all(|d| {
+                                                d.starts_with("127.8.0.") || d.contains("w only")
+                                            })
+                                        };
+                                        assert!(pz, "{what}: {reply:?}");
+                                        from_private_zone += usize::from(!data.is_empty());
+                                        continue;
+                                    }
+                                    if name.starts_with("only.") {
+                                        assert!(reply.answers.is_empty(), "{what}: {reply:?}");
+                                    }
+                                    // With ECS the scope differs, rightly: once a
+                                    // view shadows the apex the answer depends on
+                                    // the client's VPC, so the scope is not 0.
+                                    if edns.is_some_and(|(_, ecs)| ecs.is_some()) {
+                                        continue;
+                                    }
+                                    let (plain_fast, _) = both(&plain, &p, src, transport);
+                                    let Some(plain_fast) = plain_fast else {
+                                        continue;
+                                    };
+                                    same_as_fast += 1;
+                                    assert_eq!(
+                                        plain_fast,
+                                        general,
+                                        "{what}\nfast:    {:?}\ngeneral: {:?}",
+                                        Message::from_vec(&plain_fast),
+                                        reply,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            same_as_fast > 100,
+            "only {same_as_fast} compared with the fast path"
+        );
+        assert!(
+            from_private_zone > 10,
+            "only {from_private_zone} private-zone answers"
+        );
+    }
+
     /// RFC 3225 §3: the DO bit of the query is copied into the reply, on
     /// both paths, whatever the answer.
     #[test]
