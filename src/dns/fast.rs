@@ -26,8 +26,8 @@ struct Query<'p> {
     /// The question as sent: name, type and class.
     question: &'p [u8],
     qtype: RecordType,
-    /// Length of the lowercase name in `name_buf`, root octet included (the
-    /// tables' key form).
+    /// Length of the name in `name_buf` (lowercase: names with capitals are
+    /// left to the general path), root octet included (the tables' key form).
     name_len: usize,
     edns: Option<Edns<'p>>,
 }
@@ -196,9 +196,16 @@ fn parse<'p>(p: &'p [u8], name: &mut [u8; 255]) -> Option<Query<'p>> {
         }
         name[len] = l as u8;
         let label = p.get(at..at + l)?;
-        for (d, s) in name[len + 1..len + 1 + l].iter_mut().zip(label) {
-            *d = s.to_ascii_lowercase();
+        // A name with capitals (a resolver's 0x20 case randomization, RFC
+        // draft-vixie-dnsext-dns0x20) is the general path's: the fast path
+        // points its owners at the question and would echo the capitals,
+        // where the general path writes the stored, lowercase names (hickory
+        // compresses only byte-equal names), and the two must write the
+        // same bytes.
+        if label.iter().any(u8::is_ascii_uppercase) {
+            return None;
         }
+        name[len + 1..len + 1 + l].copy_from_slice(label);
         len += 1 + l;
         at += l;
     }

@@ -431,6 +431,27 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
 
     /// RFC 3225 §3: the DO bit of the query is copied into the reply, on
     /// both paths, whatever the answer.
+    /// Queries AFL found (fuzz/crashes/): names whose case made the two
+    /// paths write different bytes.
+    #[test]
+    fn mixed_case_names_get_the_same_bytes_on_both_paths() {
+        let s = snapshot(AllDownPolicy::All, &[]);
+        for file in [
+            "mixed-case-com-a",
+            "mixed-case-com-soa",
+            "mixed-case-aaaa-ecs",
+        ] {
+            let path = format!("{}/fuzz/crashes/{file}", env!("CARGO_MANIFEST_DIR"));
+            let packet = std::fs::read(&path).unwrap();
+            for transport in [Transport::Udp, Transport::Tcp] {
+                let (fast, general) = both(&s, &packet, "127.0.1.5", transport);
+                if let Some(fast) = fast {
+                    assert_eq!(fast, general, "{file} over {transport:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn do_bit_is_copied_on_both_paths() {
         let s = snapshot(AllDownPolicy::All, &[]);
