@@ -1,33 +1,27 @@
-//! The control API inside the control loop: a call (or a lifecycle step)
-//! is a job like a reload: its validation and table build run on the
-//! blocking pool while the loop goes on publishing health changes, one job
-//! at a time (so writes are serialized), and a change that DNS must show is
-//! published before the call is answered.
+//! The control API's state in the server (`CloudPlane`: the store and the
+//! plane of API-made objects) and its jobs (`ApiJob`, `Finished`); the
+//! control loop runs them (`control_api.rs`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::{JoinError, JoinHandle};
-use tracing::{error, info, warn};
+use tracing::info;
 
-use super::control::{Control, next_serial};
 use crate::cloudapi::error::ApiError;
-use crate::cloudapi::http::Call;
-use crate::cloudapi::plane::{Ctx, Extension, Plane, now_ms};
+use crate::cloudapi::plane::{Extension, Plane};
 use crate::cloudapi::record::View;
-use crate::cloudapi::{privatelink, privatezone};
 use crate::model::Model;
-use crate::snapshot::{Publisher, Tables};
+use crate::snapshot::Publisher;
 
 /// The desired state and where it is kept.
 pub(super) struct CloudPlane {
     /// Out while a job has it on the blocking pool.
-    plane: Option<Box<Plane>>,
-    dir: PathBuf,
-    lifecycle: Duration,
+    pub(super) plane: Option<Box<Plane>>,
+    pub(super) dir: PathBuf,
+    pub(super) lifecycle: Duration,
 }
 
 impl CloudPlane {
@@ -63,7 +57,7 @@ impl CloudPlane {
 
 /// What a job hands back from the blocking pool: the plane, the reply, the
 /// model to publish with its tables, and how long it took.
-type Output = (
+pub(super) type Output = (
     Box<Plane>,
     Result<Value, ApiError>,
     Option<(Model, Publisher)>,
@@ -72,15 +66,15 @@ type Output = (
 
 /// A call or lifecycle step on the blocking pool.
 pub(super) struct ApiJob {
-    task: JoinHandle<Output>,
+    pub(super) task: JoinHandle<Output>,
     /// The caller, for a call.
-    reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
+    pub(super) reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
 }
 
 /// A job that ended.
 pub(super) struct Finished {
-    output: Result<Output, JoinError>,
-    reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
+    pub(super) output: Result<Output, JoinError>,
+    pub(super) reply: Option<oneshot::Sender<Result<Value, ApiError>>>,
 }
 
 impl ApiJob {
@@ -89,160 +83,5 @@ impl ApiJob {
             output: (&mut self.task).await,
             reply: self.reply.take(),
         }
-    }
-}
-
-impl Control {
-    pub(super) fn lifecycle_deadline(&self) -> Option<tokio::time::Instant> {
-        let due = self.cloud.as_ref()?.plane.as_ref()?.next_deadline()?;
-        let wait = Duration::from_millis(due.saturating_sub(now_ms()));
-        Some(tokio::time::Instant::now() + wait)
-    }
-
-    pub(super) fn start_call(&mut self, call: Call) -> Option<ApiJob> {
-        let Call {
-            action,
-            params,
-            reply,
-        } = call;
-        match self.start(move |plane, ctx| {
-            let out = if privatezone::handles(&action) {
-                privatezone::call(plane, ctx, &action, &params)
-            } else {
-                privatelink::call(plane, ctx, &action, &params)
-            };
-            (out.reply, out.publish)
-        }) {
-            Ok(task) => Some(ApiJob {
-                task,
-                reply: Some(reply),
-            }),
-            Err(e) => {
-                let _ = reply.send(Err(e));
-                None
-            }
-        }
-    }
-
-    pub(super) fn start_lifecycle(&mut self) -> Option<ApiJob> {
-        let task = self
-            .start(|plane, ctx| match plane.advance(ctx, now_ms()) {
-                Ok(publish) => (Ok(Value::Null), publish),
-                Err(m) => (Err(ApiError::internal(m)), None),
-            })
-            .ok()?;
-        Some(ApiJob { task, reply: None })
-    }
-
-    /// Runs `work` on the plane on the blocking pool, and builds the tables
-    /// of the model it returns there too.
-    fn start(
-        &mut self,
-        work: impl FnOnce(&mut Plane, &Ctx<'_>) -> (Result<Value, ApiError>, Option<Model>)
-        + Send
-        + 'static,
-    ) -> Result<JoinHandle<Output>, ApiError> {
-        let Some(cloud) = self.cloud.as_mut() else {
-            return Err(ApiError::internal("the control API is off"));
-        };
-        let Some(mut plane) = cloud.plane.take() else {
-            return Err(ApiError::internal("the control API state is not open"));
-        };
-        let (base, published, source) =
-            (self.base.clone(), self.model.clone(), self.source.clone());
-        let inbound = self.inbound.clone();
-        let served = self.served.clone();
-        let generation = self.generation;
-        let serial = next_serial(self.publisher.tables().serial);
-        Ok(tokio::task::spawn_blocking(move || -> Output {
-            let started = Instant::now();
-            // A call changes no zone file: the serving model's zones are
-            // used as loaded (a changed file is read on SIGHUP), so a call
-            // costs the same however large the zone files are.
-            let load_zone = |origin: &hickory_proto::rr::Name, file: &str| {
-                let path = source.zone_path(file);
-                match published
-                    .private_zones
-                    .iter()
-                    .find(|z| z.name == *origin && z.file == path)
-                {
-                    Some(z) => Ok((z.file.clone(), z.zone.clone())),
-                    None => source
-                        .load_zone(origin, file)
-                        .map(|(path, zone)| (path, Arc::new(zone))),
-                }
-            };
-            let ctx = Ctx {
-                base: &base,
-                published: &published,
-                load_zone: &load_zone,
-                generation,
-            };
-            let (reply, publish) = work(&mut plane, &ctx);
-            let built = publish.map(|mut m| {
-                m.bind_inbound(&inbound);
-                let mut tables = Tables::build(&m, serial);
-                tables.serve_on(&served);
-                (m, Publisher::new(Arc::new(tables)))
-            });
-            (plane, reply, built, started.elapsed())
-        }))
-    }
-
-    /// Puts the plane back, publishes what the job built, then answers.
-    pub(super) fn finish_api(&mut self, finished: Finished) {
-        let Finished { output, reply } = finished;
-        let result = match output {
-            Ok((plane, result, built, took)) => {
-                self.cloud.as_mut().expect("a job had it").plane = Some(plane);
-                self.publish_built(built, took).and(result)
-            }
-            Err(e) => {
-                // A bug: the store has every acknowledged change, so the
-                // state is read again from it.
-                error!(error = %e, "control API job failed; reopening its state");
-                let cloud = self.cloud.as_mut().expect("a job had it");
-                match Plane::open(&cloud.dir, cloud.lifecycle) {
-                    Ok(p) => cloud.plane = Some(Box::new(p)),
-                    Err(e) => error!(error = %e, "control API state cannot be reopened"),
-                }
-                Err(ApiError::internal("the call failed; nothing was changed"))
-            }
-        };
-        match reply {
-            // The caller may have gone; the change stands either way.
-            Some(reply) => {
-                let _ = reply.send(result);
-            }
-            None => {
-                if let Err(e) = result {
-                    error!(error = %e, "control API lifecycle step failed");
-                }
-            }
-        }
-    }
-
-    fn publish_built(
-        &mut self,
-        built: Option<(Model, Publisher)>,
-        took: Duration,
-    ) -> Result<(), ApiError> {
-        let Some((model, publisher)) = built else {
-            return Ok(());
-        };
-        if let Err(e) = self.swap_in(model, publisher) {
-            warn!(error = %format!("{e:#}"), "control API change stored but not published");
-            return Err(ApiError::internal(format!(
-                "the change is stored but could not be published: {e:#}"
-            )));
-        }
-        // Validation and table building: the whole rebuild a change costs
-        // until tables are updated incrementally.
-        info!(
-            endpoints = self.model.endpoints.len(),
-            took_ms = took.as_millis() as u64,
-            "control API change published"
-        );
-        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 
 mod cloud;
 mod control;
+mod control_api;
 mod fds;
 mod listeners;
 mod ready;
