@@ -11,39 +11,10 @@ use common::*;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
-const ENIS: [&str; 3] = ["127.0.1.10", "127.0.2.10", "127.0.3.10"];
+const ENIS: [&str; 3] = PROBED_ENIS;
 
-/// ep-lab1 with ENIs in zones h, i and j, probed by TCP on `port` with fast
-/// settings.
 fn config(port: u16) -> LabConfig {
-    LabConfig::new()
-        .server("ttl = 60")
-        .soa(300, 30)
-        .probe(&format!(
-            r#"kind = "tcp"
-               port = {port}
-               interval_ms = 50
-               timeout_ms = 40
-               fall = 2
-               rise = 2"#
-        ))
-        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
-        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
-        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
-        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
-        .service("epsrv-oss", "cn-hangzhou")
-        .with("zone_affinity = true")
-        .endpoint(
-            "ep-lab1",
-            "vpc-lab",
-            "epsrv-oss",
-            &[
-                eni("vsw-h", ENIS[0]),
-                eni("vsw-i", ENIS[1]),
-                eni("vsw-j", ENIS[2]),
-            ],
-        )
-        .with("zone_affinity = true")
+    probed_lab(port)
 }
 
 struct Lab {

@@ -234,35 +234,7 @@ fn trickling_clients_are_cut_before_their_query_is_whole() {
     fresh_client(server.addr, "127.0.8.1");
 }
 
-const ENIS: [&str; 3] = ["127.0.1.10", "127.0.2.10", "127.0.3.10"];
-
-/// ep-lab1 with an ENI in each of three zones, probed by TCP on `port`.
-fn probed_config(port: u16) -> LabConfig {
-    LabConfig::new()
-        .probe(&format!(
-            r#"kind = "tcp"
-               port = {port}
-               interval_ms = 50
-               timeout_ms = 40
-               fall = 2
-               rise = 2"#
-        ))
-        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
-        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
-        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
-        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
-        .service("epsrv-oss", "cn-hangzhou")
-        .endpoint(
-            "ep-lab1",
-            "vpc-lab",
-            "epsrv-oss",
-            &[
-                eni("vsw-h", ENIS[0]),
-                eni("vsw-i", ENIS[1]),
-                eni("vsw-j", ENIS[2]),
-            ],
-        )
-}
+const ENIS: [&str; 3] = PROBED_ENIS;
 
 #[test]
 fn a_connection_flood_under_a_small_fd_limit_fails_no_probe() {
@@ -270,7 +242,7 @@ fn a_connection_flood_under_a_small_fd_limit_fails_no_probe() {
     let listeners = bind_same_port(&ENIS);
     let port = listeners[0].local_addr().unwrap().port();
     let _enis: Vec<FakeEni> = listeners.into_iter().map(FakeEni::serve).collect();
-    let server = Server::start_with_nofile(&probed_config(port), &[], 256);
+    let server = Server::start_with_nofile(&probed_lab(port), &[], 256);
     let admin = server.admin();
     let ask = || addrs(&server.udp(&endpoint("ep-lab1"), RecordType::A));
     assert_eq!(ask(), ENIS);

@@ -342,3 +342,40 @@ pub fn base_lab() -> LabConfig {
         )
         .with("cross_region = true")
 }
+
+/// The ENIs of `probed_lab`'s ep-lab1, in zones h, i and j.
+pub const PROBED_ENIS: [&str; 3] = ["127.0.1.10", "127.0.2.10", "127.0.3.10"];
+
+/// ep-lab1 with zone affinity and an ENI in each of zones h, i and j
+/// (`PROBED_ENIS`), probed by TCP on `port` with fast settings (50/40 ms,
+/// fall 2, rise 2).
+pub fn probed_lab(port: u16) -> LabConfig {
+    LabConfig::new()
+        .server("ttl = 60")
+        .soa(300, 30)
+        .probe(&format!(
+            r#"kind = "tcp"
+               port = {port}
+               interval_ms = 50
+               timeout_ms = 40
+               fall = 2
+               rise = 2"#
+        ))
+        .vpc("vpc-lab", "cn-hangzhou", &["127.0.0.0/16"])
+        .vswitch("vsw-h", "vpc-lab", "cn-hangzhou-h", "127.0.1.0/24")
+        .vswitch("vsw-i", "vpc-lab", "cn-hangzhou-i", "127.0.2.0/24")
+        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
+        .service("epsrv-oss", "cn-hangzhou")
+        .with("zone_affinity = true")
+        .endpoint(
+            "ep-lab1",
+            "vpc-lab",
+            "epsrv-oss",
+            &[
+                eni("vsw-h", PROBED_ENIS[0]),
+                eni("vsw-i", PROBED_ENIS[1]),
+                eni("vsw-j", PROBED_ENIS[2]),
+            ],
+        )
+        .with("zone_affinity = true")
+}
