@@ -53,6 +53,14 @@ fn create_request() -> Value {
     })
 }
 
+/// Creates the endpoint of `create_request` and returns its id.
+fn create(sdk: &mut Sdk) -> String {
+    sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn get(sdk: &mut Sdk, id: &str) -> Value {
     sdk.call(
         "GetVpcEndpointAttribute",
@@ -391,10 +399,7 @@ fn concurrent_calls_on_one_endpoint_are_serialized() {
     let Some((_s, mut sdk)) = start(dir.path()) else {
         return;
     };
-    let id = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = create(&mut sdk);
     // Eight attachments at once: each read-modify-write sees the one
     // before it, so none is lost.
     let calls: Vec<(&str, Value)> = (2..10)
@@ -485,10 +490,7 @@ fn acknowledged_changes_survive_kill_9_and_a_restart() {
     let Some((mut s, mut sdk)) = start(dir.path()) else {
         return;
     };
-    let active = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let active = create(&mut sdk);
     wait_active(&mut sdk, &active);
     // A second one, killed while it is still Creating.
     let mut req = create_request();
@@ -516,10 +518,7 @@ fn a_reload_keeps_the_apis_endpoints() {
     let Some((s, mut sdk)) = start(dir.path()) else {
         return;
     };
-    let id = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = create(&mut sdk);
     wait_active(&mut sdk, &id);
     let zone = sdk
         .pvtz("AddZone", json!({"ZoneName": "kept.lab"}))
@@ -729,10 +728,7 @@ fn calls_serve_the_zone_files_as_loaded_until_a_reload() {
     // The file changes on disk; no SIGHUP.
     let file = s.ready_file().parent().unwrap().join("corp.lab.zone");
     std::fs::write(&file, corp_zone("127.0.8.2")).unwrap();
-    let id = sdk.call("CreateVpcEndpoint", create_request()).unwrap()["EndpointId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = create(&mut sdk);
     wait_active(&mut sdk, &id);
     assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
     assert_eq!(ask(&s, "www.corp.lab.", RecordType::A).1, ["127.0.8.1"]);
