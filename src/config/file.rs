@@ -258,6 +258,9 @@ pub(crate) struct EndpointSection {
     pub(crate) id: String,
     pub(crate) vpc: String,
     pub(crate) service: String,
+    /// "interface" (the default) or "reverse".
+    #[serde(default = "default_endpoint_type")]
+    pub(crate) endpoint_type: String,
     #[serde(default = "default_ip_version")]
     pub(crate) ip_version: String,
     #[serde(default)]
@@ -320,6 +323,9 @@ fn default_forward_timeout_ms() -> u64 {
 }
 fn default_lifecycle_ms() -> u64 {
     500
+}
+fn default_endpoint_type() -> String {
+    "interface".to_string()
 }
 fn default_ip_version() -> String {
     "ipv4".to_string()

@@ -222,6 +222,16 @@ pub(crate) enum IpVersion {
     DualStack,
 }
 
+/// The cloud's endpoint types: an interface endpoint reaches a service
+/// from a VPC; a reverse endpoint lets the service side reach into the
+/// endpoint's VPC. Both get the same names here; a reverse one is IPv4
+/// only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndpointType {
+    Interface,
+    Reverse,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     pub(crate) id: String,
@@ -229,6 +239,7 @@ pub struct Endpoint {
     /// `vpc` as an index into `Model::vpcs`.
     pub(crate) vpc_index: u32,
     pub(crate) service: String,
+    pub(crate) endpoint_type: EndpointType,
     pub(crate) ip_version: IpVersion,
     pub(crate) zone_affinity: bool,
     /// The service's custom domain when this endpoint enables it: inside

@@ -70,6 +70,7 @@ impl<'a> EndpointCheck<'a> {
             );
         }
         let ip_version = ip_version(&e.ip_version, &obj, errs);
+        let endpoint_type = endpoint_type(&e.endpoint_type, ip_version, &obj, errs);
         if let Some(svc) = svc {
             let vpc = vpc.map(|(_, v)| v);
             service_rules(e, ip_version, svc, vpc, self.refs.previous, &obj, errs);
@@ -80,6 +81,7 @@ impl<'a> EndpointCheck<'a> {
             vpc: e.vpc.clone(),
             vpc_index: vpc.map_or(0, |(index, _)| index),
             service: e.service.clone(),
+            endpoint_type,
             ip_version,
             zone_affinity: e.zone_affinity,
             custom_domain: svc
@@ -221,6 +223,31 @@ fn ip_version(text: &str, obj: &Obj, errs: &mut Errors) -> IpVersion {
             IpVersion::Ipv4
         }
     }
+}
+
+/// The endpoint's type; a reverse endpoint has no dual-stack (as in the
+/// cloud).
+fn endpoint_type(text: &str, ip_version: IpVersion, obj: &Obj, errs: &mut Errors) -> EndpointType {
+    let t = match text {
+        "interface" => EndpointType::Interface,
+        "reverse" => EndpointType::Reverse,
+        other => {
+            errs.push(
+                obj,
+                "endpoint_type",
+                format!("'{other}' is not one of \"interface\", \"reverse\""),
+            );
+            EndpointType::Interface
+        }
+    };
+    if t == EndpointType::Reverse && ip_version == IpVersion::DualStack {
+        errs.push(
+            obj,
+            "ip_version",
+            "dual-stack, but a reverse endpoint is IPv4 only",
+        );
+    }
+    t
 }
 
 /// The ENI's IPv4 address, when it is one; it must be usable in the vSwitch.
