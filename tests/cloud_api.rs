@@ -737,3 +737,306 @@ fn calls_serve_the_zone_files_as_loaded_until_a_reload() {
     assert_eq!(ask(&s, "www.corp.lab.", RecordType::A).1, ["127.0.8.2"]);
     assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
 }
+
+/// `lab` with a vSwitch without IPv6 (zone j) and a service with a custom
+/// domain.
+fn wide_lab(state: &Path) -> LabConfig {
+    lab(state)
+        .vswitch("vsw-j", "vpc-lab", "cn-hangzhou-j", "127.0.3.0/24")
+        .service("epsrv-cd", "cn-hangzhou")
+        .with(r#"custom_domain = "files.corp.example""#)
+}
+
+fn start_wide(state: &Path) -> Option<(Server, Sdk)> {
+    let s = Server::start(&wide_lab(state));
+    let sdk = Sdk::start(s.api())?;
+    Some((s, sdk))
+}
+
+fn list_ids(sdk: &mut Sdk, filter: Value) -> Vec<String> {
+    let mut req = json!({"RegionId": "cn-hangzhou"});
+    for (k, v) in filter.as_object().unwrap() {
+        req[k] = v.clone();
+    }
+    let v = sdk.call("ListVpcEndpoints", req).unwrap();
+    v["Endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["EndpointId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn dual_stack_and_reverse_endpoints_follow_the_configs_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((s, mut sdk)) = start_wide(dir.path()) else {
+        return;
+    };
+    // Dual stack without addresses: a free IPv6 address of each vSwitch
+    // (fd00:1::11 and fd00:2::11 are ep-lab6's; ::0 is reserved).
+    let mut req = create_request();
+    req["AddressIpVersion"] = json!("DualStack");
+    let id = sdk.call("CreateVpcEndpoint", req.clone()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &id);
+    assert_eq!(get(&mut sdk, &id)["AddressIpVersion"], "DualStack");
+    let z = zones(&mut sdk, &id);
+    assert_eq!(z[0]["ZoneIpv6Address"], "fd00:1::1");
+    assert_eq!(z[1]["ZoneIpv6Address"], "fd00:2::1");
+    assert_eq!(
+        addrs(&s.udp(&endpoint(&id), RecordType::AAAA)),
+        ["fd00:1::1", "fd00:2::1"]
+    );
+    assert_eq!(a(&s, &endpoint(&id)), ["127.0.1.1", "127.0.2.1"]);
+    // A chosen IPv6 address, checked like the config's.
+    let mut chosen = req.clone();
+    chosen["Zone"] = json!([{"ZoneId": "cn-hangzhou-h", "VSwitchId": "vsw-h",
+                             "Ipv6Address": "fd00:1::77"}]);
+    let id6 = sdk.call("CreateVpcEndpoint", chosen.clone()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &id6);
+    assert_eq!(
+        addrs(&s.udp(&endpoint(&id6), RecordType::AAAA)),
+        ["fd00:1::77"]
+    );
+    chosen["Zone"][0]["Ipv6Address"] = json!("fd00:2::5");
+    let e = sdk.call("CreateVpcEndpoint", chosen.clone()).unwrap_err();
+    assert_eq!(e.code, "IllegalParam.Zone.Ipv6Address", "{e:?}");
+    assert!(e.message.contains("outside vSwitch 'vsw-h'"), "{e:?}");
+    // Every zone's vSwitch needs IPv6.
+    let mut no_v6 = req.clone();
+    no_v6["Zone"] = json!([{"ZoneId": "cn-hangzhou-j", "VSwitchId": "vsw-j"}]);
+    let e = sdk.call("CreateVpcEndpoint", no_v6).unwrap_err();
+    assert_eq!(e.code, "IllegalParam.Zone.Ipv6Address", "{e:?}");
+    assert!(e.message.contains("needs an IPv6 address"), "{e:?}");
+    // The service must support it.
+    let mut unsupported = req.clone();
+    unsupported["ServiceId"] = json!("epsrv-noaff");
+    let e = sdk.call("CreateVpcEndpoint", unsupported).unwrap_err();
+    assert_eq!(e.code, "IllegalParam.AddressIpVersion", "{e:?}");
+    assert!(e.message.contains("does not support IPv6"), "{e:?}");
+
+    // Reverse: IPv4 only, the same names.
+    let mut reverse = req.clone();
+    reverse["EndpointType"] = json!("Reverse");
+    let e = sdk.call("CreateVpcEndpoint", reverse.clone()).unwrap_err();
+    assert_eq!(e.code, "IllegalParam.AddressIpVersion", "{e:?}");
+    assert!(e.message.contains("reverse endpoint is IPv4 only"), "{e:?}");
+    reverse["AddressIpVersion"] = json!("IPv4");
+    reverse["Zone"] = json!([{"ZoneId": "cn-hangzhou-j", "VSwitchId": "vsw-j"}]);
+    let rid = sdk.call("CreateVpcEndpoint", reverse).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &rid);
+    assert_eq!(get(&mut sdk, &rid)["EndpointType"], "Reverse");
+    assert_eq!(a(&s, &endpoint(&rid)), ["127.0.3.1"]);
+    assert_eq!(
+        list_ids(&mut sdk, json!({"EndpointType": "Reverse"})),
+        [rid]
+    );
+    let mut bad = create_request();
+    bad["EndpointType"] = json!("Gateway");
+    let e = sdk.call("CreateVpcEndpoint", bad).unwrap_err();
+    assert_eq!(e.code, "IllegalParam.EndpointType", "{e:?}");
+}
+
+#[test]
+fn tags_are_kept_listed_and_filtered_as_the_cloud_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_s, mut sdk)) = start(dir.path()) else {
+        return;
+    };
+    let mut req = create_request();
+    req["Tag"] = json!([{"Key": "env", "Value": "lab"}, {"Key": "owner", "Value": "dns"}]);
+    let tagged = sdk.call("CreateVpcEndpoint", req).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plain = create(&mut sdk);
+    let listed = sdk
+        .call(
+            "ListVpcEndpoints",
+            json!({"RegionId": "cn-hangzhou", "EndpointId": tagged}),
+        )
+        .unwrap();
+    assert_eq!(
+        listed["Endpoints"][0]["Tags"],
+        json!([{"Key": "env", "Value": "lab"}, {"Key": "owner", "Value": "dns"}])
+    );
+    // The filter: every Tag.N must match, a value only when given.
+    let by = |tags: Value| json!({ "Tag": tags });
+    let mut sdk_ids = |tags: Value| list_ids(&mut sdk, by(tags));
+    assert_eq!(
+        sdk_ids(json!([{"Key": "env", "Value": "lab"}])),
+        [tagged.clone()]
+    );
+    assert_eq!(sdk_ids(json!([{"Key": "env"}])), [tagged.clone()]);
+    assert!(sdk_ids(json!([{"Key": "env", "Value": "prod"}])).is_empty());
+    assert!(sdk_ids(json!([{"Key": "env"}, {"Key": "team"}])).is_empty());
+
+    // TagResources / UntagResources / ListTagResources.
+    let resource = |ids: &[&str]| json!({"RegionId": "cn-hangzhou", "ResourceType": "VpcEndpoint", "ResourceId": ids});
+    let mut tag = resource(&[&tagged, &plain]);
+    tag["Tag"] = json!([{"Key": "team", "Value": "net"}, {"Key": "env", "Value": "test"}]);
+    sdk.call("TagResources", tag).unwrap();
+    let pairs = |sdk: &mut Sdk, req: Value| -> Vec<(String, String, String)> {
+        let v = sdk.call("ListTagResources", req).unwrap();
+        v["TagResources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert_eq!(t["ResourceType"], "VpcEndpoint");
+                let s = |k: &str| t[k].as_str().unwrap().to_string();
+                (s("ResourceId"), s("TagKey"), s("TagValue"))
+            })
+            .collect()
+    };
+    let p = |id: &str, k: &str, v: &str| (id.to_string(), k.to_string(), v.to_string());
+    assert_eq!(
+        pairs(&mut sdk, resource(&[&tagged])),
+        [
+            p(&tagged, "env", "test"),
+            p(&tagged, "owner", "dns"),
+            p(&tagged, "team", "net")
+        ]
+    );
+    let mut untag = resource(&[&tagged]);
+    untag["TagKey"] = json!(["env", "team"]);
+    sdk.call("UntagResources", untag).unwrap();
+    assert_eq!(
+        pairs(&mut sdk, resource(&[&tagged])),
+        [p(&tagged, "owner", "dns")]
+    );
+    let mut by_tag = json!({"RegionId": "cn-hangzhou", "ResourceType": "VpcEndpoint"});
+    by_tag["Tag"] = json!([{"Key": "team"}]);
+    // Every tag of each endpoint that carries the filter's.
+    assert_eq!(
+        pairs(&mut sdk, by_tag),
+        [p(&plain, "team", "net"), p(&plain, "env", "test")]
+    );
+    let mut all = resource(&[&plain]);
+    all["All"] = json!(true);
+    sdk.call("UntagResources", all).unwrap();
+    assert!(pairs(&mut sdk, resource(&[&plain])).is_empty());
+
+    // Refusals.
+    let mut reserved = resource(&[&tagged]);
+    reserved["Tag"] = json!([{"Key": "aliyun:x", "Value": "1"}]);
+    assert_eq!(
+        sdk.call("TagResources", reserved).unwrap_err().code,
+        "IllegalParam.Tag.Key"
+    );
+    let mut config = resource(&["ep-lab1"]);
+    config["Tag"] = json!([{"Key": "k", "Value": "v"}]);
+    assert_eq!(
+        sdk.call("TagResources", config).unwrap_err().code,
+        "OperationDenied.ConfigDeclared"
+    );
+    let mut other = resource(&[&tagged]);
+    other["ResourceType"] = json!("VpcEndpointService");
+    other["Tag"] = json!([{"Key": "k", "Value": "v"}]);
+    assert_eq!(
+        sdk.call("TagResources", other).unwrap_err().code,
+        "IllegalParam.ResourceType"
+    );
+    let mut many = create_request();
+    many["Tag"] = json!(
+        (0..21)
+            .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        sdk.call("CreateVpcEndpoint", many).unwrap_err().code,
+        "QuotaExceeded.TagNum"
+    );
+}
+
+#[test]
+fn a_policy_document_is_kept_when_it_is_a_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_s, mut sdk)) = start(dir.path()) else {
+        return;
+    };
+    let policy = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:*"],"Principal":"*","Resource":["*"]}]}"#;
+    let mut req = create_request();
+    req["PolicyDocument"] = json!(policy);
+    let id = sdk.call("CreateVpcEndpoint", req.clone()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(get(&mut sdk, &id)["PolicyDocument"], policy);
+    for bad in [
+        r#"{"Version": "1", "Statement": ["#,
+        r#"["not", "an object"]"#,
+    ] {
+        req["PolicyDocument"] = json!(bad);
+        let e = sdk.call("CreateVpcEndpoint", req.clone()).unwrap_err();
+        assert_eq!(e.code, "IllegalParam.PolicyDocument", "{bad}: {e:?}");
+        let e = sdk
+            .call(
+                "UpdateVpcEndpointAttribute",
+                json!({"RegionId": "cn-hangzhou", "EndpointId": id, "PolicyDocument": bad}),
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "IllegalParam.PolicyDocument", "{bad}: {e:?}");
+    }
+    assert_eq!(get(&mut sdk, &id)["PolicyDocument"], policy);
+    sdk.call(
+        "UpdateVpcEndpointAttribute",
+        json!({"RegionId": "cn-hangzhou", "EndpointId": id, "ResetPolicy": true}),
+    )
+    .unwrap();
+    assert!(
+        get(&mut sdk, &id)
+            .get("PolicyDocument")
+            .is_none_or(Value::is_null)
+    );
+}
+
+#[test]
+fn the_first_endpoint_of_a_vpc_answers_its_services_custom_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((s, mut sdk)) = start_wide(dir.path()) else {
+        return;
+    };
+    let custom = "files.corp.example.";
+    let mut req = create_request();
+    req["ServiceId"] = json!("epsrv-cd");
+    req["Zone"] = json!([{"ZoneId": "cn-hangzhou-h", "VSwitchId": "vsw-h"}]);
+    let first = sdk.call("CreateVpcEndpoint", req.clone()).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &first);
+    assert_eq!(a(&s, custom), ["127.0.1.1"]);
+    // Outside the VPC: not answered with the VPC's ENIs.
+    assert!(a_from(&s, "127.1.0.9", custom).is_empty());
+    // A second endpoint of the same VPC: its own names, not the custom
+    // domain (the first keeps it).
+    req["Zone"] = json!([{"ZoneId": "cn-hangzhou-i", "VSwitchId": "vsw-i"}]);
+    let second = sdk.call("CreateVpcEndpoint", req).unwrap()["EndpointId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_active(&mut sdk, &second);
+    let domain = get(&mut sdk, &second)["EndpointDomain"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(a(&s, &domain), ["127.0.2.1"]);
+    assert_eq!(a(&s, custom), ["127.0.1.1"]);
+    // Deleted: the custom domain goes with it.
+    sdk.call(
+        "DeleteVpcEndpoint",
+        json!({"RegionId": "cn-hangzhou", "EndpointId": first}),
+    )
+    .unwrap();
+    assert!(a(&s, custom).is_empty());
+}

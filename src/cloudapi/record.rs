@@ -55,7 +55,26 @@ pub(crate) struct EndpointRecord {
     /// Milliseconds since the Unix epoch.
     pub(crate) created_ms: u64,
     pub(crate) client_token: Option<String>,
+    /// Kept and shown, checked to be a JSON object, not enforced: a DNS lab
+    /// carries no traffic to enforce it on.
     pub(crate) policy_document: Option<String>,
+    /// `EndpointType=Reverse` (records from before the field: Interface).
+    #[serde(default)]
+    pub(crate) reverse: bool,
+    /// In the order they were set; keys are unique.
+    #[serde(default)]
+    pub(crate) tags: Vec<Tag>,
+    /// It answers its service's custom domain in its VPC: set at creation
+    /// when the service has one and no endpoint of the VPC answers it yet
+    /// (the first endpoint wins, as in a config file).
+    #[serde(default)]
+    pub(crate) custom_domain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tag {
+    pub(crate) key: String,
+    pub(crate) value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,9 +129,10 @@ impl EndpointRecord {
             id: self.id.clone(),
             vpc: self.vpc.clone(),
             service: self.service.clone(),
+            endpoint_type: if self.reverse { "reverse" } else { "interface" }.to_string(),
             ip_version: self.ip_version.clone(),
             zone_affinity: self.zone_affinity,
-            custom_domain: false,
+            custom_domain: self.custom_domain,
             cross_region: self.cross_region,
             zones,
             probe: None,

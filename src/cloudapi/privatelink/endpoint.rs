@@ -10,7 +10,7 @@ use super::super::error::ApiError;
 use super::super::plane::{Ctx, Plane, endpoint_param, now_ms};
 use super::super::record::{EndpointRecord, EndpointStatus, ZoneRecord, ZoneStatus};
 use super::super::request::Params;
-use super::{Outcome, dry_run, find_mut, view};
+use super::{Outcome, dry_run, find_mut, tags, view};
 use crate::config::file::VswitchSection;
 
 pub(crate) fn create(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
@@ -88,15 +88,22 @@ fn new_record(
             format!("The specified endpoint service '{service}' does not exist."),
         ));
     };
-    match params.get("EndpointType").unwrap_or("Interface") {
-        "Interface" => {}
+    let reverse = match params.get("EndpointType").unwrap_or("Interface") {
+        "Interface" => false,
+        "Reverse" => true,
         other => {
             return Err(ApiError::illegal(
                 "EndpointType",
-                format!("'{other}': only Interface endpoints are supported by epdns"),
+                format!("'{other}' is not Interface or Reverse"),
             ));
         }
-    }
+    };
+    let tags = tags::of_request(params)?;
+    let policy_document = params
+        .get("PolicyDocument")
+        .filter(|p| !p.is_empty())
+        .map(policy_document)
+        .transpose()?;
     let ip_version = match params.get("AddressIpVersion").unwrap_or("IPv4") {
         "IPv4" => "ipv4",
         "DualStack" => "dual-stack",
@@ -143,6 +150,7 @@ fn new_record(
         )?);
     }
     let id = new_id();
+    let custom_domain = custom_domain_free(plane, ctx, &vpc, &service);
     Ok(Ok(EndpointRecord {
         name: params.get("EndpointName").unwrap_or(&id).to_string(),
         description: params
@@ -160,8 +168,52 @@ fn new_record(
         status: EndpointStatus::Creating,
         created_ms: now,
         client_token: token.map(str::to_string),
-        policy_document: params.get("PolicyDocument").map(str::to_string),
+        policy_document,
+        reverse,
+        tags,
+        custom_domain,
     }))
+}
+
+/// A policy document as the cloud takes it: a JSON object (kept as sent).
+pub(super) fn policy_document(text: &str) -> Result<String, ApiError> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.is_object() => Ok(text.to_string()),
+        Ok(_) => Err(ApiError::illegal(
+            "PolicyDocument",
+            "not a JSON object (a policy is {\"Version\": ..., \"Statement\": [...]})",
+        )),
+        Err(e) => Err(ApiError::illegal(
+            "PolicyDocument",
+            format!("not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// Whether a new endpoint of `service` in `vpc` takes the service's custom
+/// domain: the service has one and no endpoint of the VPC (config-declared
+/// or API-created, pending included) answers it yet.
+fn custom_domain_free(plane: &Plane, ctx: &Ctx<'_>, vpc: &str, service: &str) -> bool {
+    let domain_of = |svc: &str| {
+        ctx.published
+            .services
+            .iter()
+            .find(|s| s.id == svc)
+            .and_then(|s| s.custom_domain.clone())
+    };
+    let Some(domain) = domain_of(service) else {
+        return false;
+    };
+    let config = ctx
+        .published
+        .endpoints
+        .iter()
+        .filter(|e| plane.endpoint(&e.id).is_none())
+        .any(|e| e.vpc == vpc && e.custom_domain.as_ref() == Some(&domain));
+    let api = plane.endpoints().values().any(|r| {
+        r.vpc == vpc && r.custom_domain && domain_of(&r.service).as_ref() == Some(&domain)
+    });
+    !config && !api
 }
 
 /// `ServiceId`, or the id at the end of `ServiceName`
@@ -304,8 +356,8 @@ pub(crate) fn update(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outco
         if let Some(d) = params.get("EndpointDescription") {
             r.description = d.to_string();
         }
-        if let Some(p) = params.get("PolicyDocument") {
-            r.policy_document = Some(p.to_string());
+        if let Some(p) = params.get("PolicyDocument").filter(|p| !p.is_empty()) {
+            r.policy_document = Some(policy_document(p)?);
         }
         if params.bool("ResetPolicy")?.unwrap_or(false) {
             r.policy_document = None;

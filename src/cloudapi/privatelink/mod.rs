@@ -1,12 +1,13 @@
 //! PrivateLink 2020-04-15: the endpoint actions. `view` turns an endpoint
 //! (API-created or config-declared) into the reply fields the SDK's models
 //! read; `endpoint` creates, updates and deletes; `zones` and `groups`
-//! change an endpoint's zones and security groups; `services` lists the
-//! endpoint services.
+//! change an endpoint's zones and security groups; `tags` keeps their tags;
+//! `services` lists the endpoint services.
 
 mod endpoint;
 mod groups;
 mod services;
+mod tags;
 pub(super) mod view;
 mod zones;
 
@@ -51,6 +52,9 @@ pub(crate) fn handles(action: &str) -> bool {
             | "DetachSecurityGroupFromVpcEndpoint"
             | "ListVpcEndpointSecurityGroups"
             | "ListVpcEndpointServicesByEndUser"
+            | "TagResources"
+            | "UntagResources"
+            | "ListTagResources"
     )
 }
 
@@ -68,6 +72,9 @@ pub(crate) fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Para
         "ListVpcEndpointZones" => Outcome::read(zones::list(plane, ctx, params)),
         "ListVpcEndpointSecurityGroups" => Outcome::read(groups::list(plane, ctx, params)),
         "ListVpcEndpointServicesByEndUser" => Outcome::read(services::list(ctx, params)),
+        "TagResources" => Outcome::read(tags::tag(plane, ctx, params)),
+        "UntagResources" => Outcome::read(tags::untag(plane, ctx, params)),
+        "ListTagResources" => Outcome::read(tags::list(plane, ctx, params)),
         other => Outcome::read(Err(not_found_action(other))),
     }
 }
@@ -87,7 +94,10 @@ enum Found<'a> {
 }
 
 fn find<'a>(plane: &'a Plane, ctx: &'a Ctx<'_>, params: &Params) -> Result<Found<'a>, ApiError> {
-    let id = params.required("EndpointId")?;
+    find_id(plane, ctx, params.required("EndpointId")?)
+}
+
+fn find_id<'a>(plane: &'a Plane, ctx: &'a Ctx<'_>, id: &str) -> Result<Found<'a>, ApiError> {
     if let Some(r) = plane.endpoint(id) {
         return Ok(Found::Api(r));
     }
@@ -158,6 +168,9 @@ fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError
             && filter("VpcId").is_none_or(|v| v == e.vpc)
             && filter("EndpointStatus").is_none_or(|v| v == e.status)
             && filter("ServiceName").is_none_or(|v| v == view::service_name(&e.service, ctx))
+            && filter("EndpointType").is_none_or(|v| v == e.endpoint_type)
+            && filter("AddressIpVersion").is_none_or(|v| v == e.ip_version)
+            && tags::matches(&e.tags, params)
     });
     let (page, next, max) = view::page(&all, params)?;
     let endpoints: Vec<Value> = page.iter().map(|e| view::endpoint(e, ctx)).collect();

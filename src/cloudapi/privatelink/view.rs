@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::super::error::ApiError;
 use super::super::plane::Ctx;
-use super::super::record::{EndpointRecord, EndpointStatus};
+use super::super::record::{EndpointRecord, EndpointStatus, Tag};
 use super::super::request::Params;
-use crate::model::{Endpoint, IpVersion, names};
+use crate::model::{Endpoint, EndpointType, IpVersion, names};
 
 /// One endpoint, from whichever source, in the API's terms.
 pub(crate) struct EndpointView {
@@ -17,6 +17,8 @@ pub(crate) struct EndpointView {
     pub(crate) description: String,
     pub(crate) vpc: String,
     pub(crate) service: String,
+    /// "Interface" or "Reverse".
+    pub(crate) endpoint_type: &'static str,
     /// "IPv4" or "DualStack".
     pub(crate) ip_version: &'static str,
     pub(crate) zone_affinity: bool,
@@ -25,6 +27,7 @@ pub(crate) struct EndpointView {
     pub(crate) status: &'static str,
     pub(crate) created_ms: u64,
     pub(crate) policy_document: Option<String>,
+    pub(crate) tags: Vec<Tag>,
     pub(crate) zones: Vec<ZoneView>,
 }
 
@@ -43,6 +46,7 @@ pub(crate) fn of_record(r: &EndpointRecord) -> EndpointView {
         description: r.description.clone(),
         vpc: r.vpc.clone(),
         service: r.service.clone(),
+        endpoint_type: if r.reverse { "Reverse" } else { "Interface" },
         ip_version: if r.ip_version == "dual-stack" {
             "DualStack"
         } else {
@@ -53,6 +57,7 @@ pub(crate) fn of_record(r: &EndpointRecord) -> EndpointView {
         status: r.status.as_str(),
         created_ms: r.created_ms,
         policy_document: r.policy_document.clone(),
+        tags: r.tags.clone(),
         zones: r
             .zones
             .iter()
@@ -76,6 +81,10 @@ pub(crate) fn of_config(e: &Endpoint) -> EndpointView {
         description: "declared in the epdns config file".into(),
         vpc: e.vpc.clone(),
         service: e.service.clone(),
+        endpoint_type: match e.endpoint_type {
+            EndpointType::Interface => "Interface",
+            EndpointType::Reverse => "Reverse",
+        },
         ip_version: match e.ip_version {
             IpVersion::Ipv4 => "IPv4",
             IpVersion::DualStack => "DualStack",
@@ -85,6 +94,7 @@ pub(crate) fn of_config(e: &Endpoint) -> EndpointView {
         status: EndpointStatus::Active.as_str(),
         created_ms: 0,
         policy_document: None,
+        tags: Vec::new(),
         zones: e
             .zones
             .iter()
@@ -171,7 +181,7 @@ pub(crate) fn endpoint(e: &EndpointView, ctx: &Ctx<'_>) -> Value {
         "EndpointDomain": endpoint_domain(e, ctx),
         "EndpointStatus": e.status,
         "EndpointBusinessStatus": "Normal",
-        "EndpointType": "Interface",
+        "EndpointType": e.endpoint_type,
         "ConnectionStatus": if e.status == "Active" { "Connected" } else { "Connecting" },
         "AddressIpVersion": e.ip_version,
         "ZoneAffinityEnabled": e.zone_affinity,
@@ -184,7 +194,11 @@ pub(crate) fn endpoint(e: &EndpointView, ctx: &Ctx<'_>) -> Value {
         "Bandwidth": 3072,
         "ResourceOwner": true,
         "PolicyDocument": e.policy_document,
-        "Tags": [],
+        "Tags": e
+            .tags
+            .iter()
+            .map(|t| json!({"Key": t.key, "Value": t.value}))
+            .collect::<Vec<_>>(),
     })
 }
 
