@@ -667,6 +667,27 @@ fn dual_stack_on_service_without_ipv6() {
 }
 
 #[test]
+fn reverse_endpoint_is_ipv4_only() {
+    let text = replace(
+        "ip_version = \"dual-stack\"",
+        "ip_version = \"dual-stack\"\nendpoint_type = \"reverse\"",
+    );
+    assert_only_error(
+        &text,
+        "endpoint 'ep-lab6' (endpoint[1])",
+        "ip_version",
+        "dual-stack, but a reverse endpoint is IPv4 only",
+    );
+    assert_ok(&ep_plain_with("endpoint_type = \"reverse\""));
+    assert_only_error(
+        &ep_plain_with("endpoint_type = \"gateway\""),
+        EP_PLAIN,
+        "endpoint_type",
+        "'gateway' is not one of \"interface\", \"reverse\"",
+    );
+}
+
+#[test]
 fn dual_stack_zone_without_ipv6_address() {
     let text = replace(", ipv6 = \"fd00:0:0:1::11\"", "");
     assert_only_error(
