@@ -13,7 +13,7 @@ use crate::config::{DEFAULT_LAB_CONFIG, Lines, parse, read};
 use hickory_proto::rr::Name;
 
 use crate::model::{self, Model, ValidationError};
-use crate::zonefile::{PrivateZone, ZoneFileError};
+use crate::zonefile::{Limits, PrivateZone, ZoneFileError, ZoneStyle};
 
 /// Zone files that the embedded lab config names, embedded with it.
 const EMBEDDED_ZONES: &[(&str, &str)] =
@@ -44,24 +44,25 @@ impl ConfigSource {
         }
     }
 
-    /// Loads a zone file named in this config: relative to the config
-    /// file's folder; for the embedded config, from the copies embedded with
-    /// it (so `epdns serve` works from any folder).
+    /// Loads a zone file named in this config, read in `style`: relative to
+    /// the config file's folder; for the embedded config, from the copies
+    /// embedded with it (so `epdns serve` works from any folder).
     pub(crate) fn load_zone(
         &self,
         origin: &Name,
         file: &str,
+        style: &ZoneStyle,
     ) -> Result<(PathBuf, PrivateZone), ZoneFileError> {
         match self {
             ConfigSource::File(_) => {
                 let path = self.zone_path(file);
-                PrivateZone::load(origin, &path).map(|z| (path, z))
+                PrivateZone::load_styled(origin, &path, Limits::default(), style).map(|z| (path, z))
             }
             ConfigSource::Embedded => {
                 let path = self.zone_path(file);
                 match EMBEDDED_ZONES.iter().find(|(name, _)| *name == file) {
                     Some((_, text)) => {
-                        PrivateZone::from_str(origin, text, &path).map(|z| (path, z))
+                        PrivateZone::from_str_styled(origin, text, &path, style).map(|z| (path, z))
                     }
                     None => Err(ZoneFileError::Read {
                         path,
@@ -175,10 +176,10 @@ fn build_located(
     in_file: usize,
 ) -> Result<Model, LoadError> {
     let path = source.name();
-    model::build(cfg, previous, &|origin, file| {
+    model::build(cfg, previous, &|origin, file, style| {
         match api.and_then(|api| api.load_zone(&cfg.server, file)) {
             Some(zone) => zone,
-            None => source.load_zone(origin, file),
+            None => source.load_zone(origin, file, style),
         }
         .map(|(path, zone)| (path, Arc::new(zone)))
     })

@@ -1040,3 +1040,116 @@ fn the_first_endpoint_of_a_vpc_answers_its_services_custom_domain() {
     .unwrap();
     assert!(a(&s, custom).is_empty());
 }
+
+#[test]
+fn privatezone_style_zone_files_behave_as_api_zones_and_are_listed_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // No SOA, no NS, a CNAME at the apex: the cloud's recipe in a file.
+    let zone = format!(
+        "$TTL 60\n@ IN CNAME {}\nwww IN A 127.0.5.5\nmail IN MX 10 www\n",
+        endpoint("ep-lab1")
+    );
+    let cfg = lab(dir.path())
+        .private_zone("files.corp.example", &["vpc-lab"], "files.zone", &zone)
+        .with(r#"style = "privatezone""#);
+    let s = Server::start(&cfg);
+    let (rcode, a, types) = ask(&s, "files.corp.example.", RecordType::A);
+    assert_eq!(rcode, ResponseCode::NoError);
+    assert_eq!(a, ["127.0.1.10", "127.0.2.10"]);
+    assert_eq!(types[0], RecordType::CNAME);
+    // The CNAME answers every type but SOA and NS, which are synthesized.
+    assert_eq!(
+        ask(&s, "files.corp.example.", RecordType::TXT).2,
+        [RecordType::CNAME]
+    );
+    let soa = s.udp_from(
+        "127.0.1.99".parse().unwrap(),
+        &query_msg("files.corp.example.", RecordType::SOA),
+    );
+    assert_eq!(soa.answers.len(), 1, "{soa:?}");
+    match &soa.answers[0].data {
+        hickory_proto::rr::RData::SOA(soa) => {
+            assert_eq!(soa.mname.to_string(), format!("ns.{SUFFIX}."));
+            assert_eq!(soa.rname.to_string(), format!("hostmaster.{SUFFIX}."));
+        }
+        other => panic!("not an SOA: {other:?}"),
+    }
+    assert_eq!(
+        ask(&s, "files.corp.example.", RecordType::NS).2,
+        [RecordType::NS]
+    );
+    assert_eq!(
+        ask(&s, "www.files.corp.example.", RecordType::A).1,
+        ["127.0.5.5"]
+    );
+
+    // Listed by the PrivateZone API, read only.
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    let zones = sdk.pvtz("DescribeZones", json!({})).unwrap();
+    assert_eq!(zones["TotalItems"], 1, "{zones}");
+    let listed = &zones["Zones"]["Zone"][0];
+    assert_eq!(listed["ZoneName"], "files.corp.example");
+    assert_eq!(listed["RecordCount"], 3);
+    let id = listed["ZoneId"].as_str().unwrap().to_string();
+    let info = sdk.pvtz("DescribeZoneInfo", json!({"ZoneId": id})).unwrap();
+    assert_eq!(info["BindVpcs"]["Vpc"][0]["VpcId"], "vpc-lab");
+    let records = sdk
+        .pvtz("DescribeZoneRecords", json!({"ZoneId": id}))
+        .unwrap();
+    let rows: Vec<(String, String, String)> = records["Records"]["Record"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (s("Rr"), s("Type"), s("Value"))
+        })
+        .collect();
+    let row = |rr: &str, t: &str, v: &str| (rr.to_string(), t.to_string(), v.to_string());
+    assert_eq!(
+        rows,
+        [
+            row("@", "CNAME", &endpoint("ep-lab1")),
+            row("mail", "MX", "www.files.corp.example."),
+            row("www", "A", "127.0.5.5"),
+        ]
+    );
+    assert_eq!(records["Records"]["Record"][1]["Priority"], 10);
+    let record = records["Records"]["Record"][2]["RecordId"]
+        .as_u64()
+        .unwrap();
+    let refused = [
+        (
+            "AddZoneRecord",
+            json!({"ZoneId": id, "Rr": "x", "Type": "A", "Value": "127.0.5.6"}),
+        ),
+        (
+            "BindZoneVpc",
+            json!({"ZoneId": id, "Vpcs": [{"VpcId": "vpc-lab"}]}),
+        ),
+        ("DeleteZone", json!({"ZoneId": id})),
+        ("DeleteZoneRecord", json!({"RecordId": record})),
+        (
+            "UpdateZoneRecord",
+            json!({"RecordId": record, "Rr": "www", "Type": "A", "Value": "127.0.5.6"}),
+        ),
+        (
+            "SetZoneRecordStatus",
+            json!({"RecordId": record, "Status": "DISABLE"}),
+        ),
+    ];
+    for (action, req) in refused {
+        let e = sdk.pvtz(action, req).unwrap_err();
+        assert_eq!(e.code, "OperationDenied.ConfigDeclared", "{action}: {e:?}");
+    }
+    assert_eq!(
+        ask(&s, "www.files.corp.example.", RecordType::A).1,
+        ["127.0.5.5"]
+    );
+    let e = sdk
+        .pvtz("DescribeZoneInfo", json!({"ZoneId": "config-7"}))
+        .unwrap_err();
+    assert_eq!(e.code, "Zone.NotExists");
+}

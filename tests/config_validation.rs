@@ -1402,3 +1402,42 @@ fn probe_expect_lists_codes_and_ranges_and_https_is_a_kind() {
         "200-700 is outside the HTTP statuses 100-599",
     );
 }
+
+#[test]
+fn privatezone_style_zone_files() {
+    let styled = |style: &str| {
+        append(&format!(
+            "[[private_zone]]\nname = \"corp.lab\"\nfile = \"corp.zone\"\nvpcs = [\"vpc-a\"]\nstyle = \"{style}\""
+        ))
+    };
+    // No SOA or NS, a CNAME at the apex: accepted in this style only.
+    let cname_apex = "$TTL 60\n@ IN CNAME www\nwww IN A 127.0.5.1\n";
+    let (out, _) = check_with_files(&styled("privatezone"), &[("corp.zone", cname_apex)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, _) = check_with_files(&styled("rfc1035"), &[("corp.zone", cname_apex)]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no SOA record"), "{}", stderr(&out));
+    // The zone synthesizes its SOA and NS: a file's own are refused.
+    let (out, path) = check_with_files(&styled("privatezone"), &[("corp.zone", ZONE)]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        errors_about(&err, &path, PZ, "file")
+            .iter()
+            .any(|(_, m)| m.contains("PrivateZone style: SOA at the apex of corp.lab.")),
+        "{err}"
+    );
+    // A CNAME still stands alone.
+    let beside = "$TTL 60\n@ IN CNAME www\n@ IN TXT \"x\"\nwww IN A 127.0.5.1\n";
+    let (out, _) = check_with_files(&styled("privatezone"), &[("corp.zone", beside)]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("CNAME"), "{}", stderr(&out));
+    let (out, path) = check_with_files(&styled("bind"), &[("corp.zone", ZONE)]);
+    let err = stderr(&out);
+    assert!(
+        errors_about(&err, &path, PZ, "style")
+            .iter()
+            .any(|(_, m)| m.contains("'bind' is not one of \"rfc1035\", \"privatezone\"")),
+        "{err}"
+    );
+}

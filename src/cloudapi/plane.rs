@@ -27,7 +27,7 @@ use crate::config::file::{ConfigFile, EndpointSection, PrivateZoneSection, Serve
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
 use crate::store::{RedbStore, Store, StoreError};
-use crate::zonefile::{PrivateZone, ZoneFileError};
+use crate::zonefile::{PrivateZone, ZoneFileError, ZoneStyle};
 
 /// What a call sees besides the plane: the config file's inventory, the
 /// model serving now, and how zone files are read.
@@ -86,6 +86,7 @@ impl Extension {
                         name: z.name.clone(),
                         file: format!("{API_ZONE}{}", z.id),
                         vpcs: z.vpcs.iter().map(|(v, _)| v.clone()).collect(),
+                        style: "privatezone".to_string(),
                     }),
             );
     }
@@ -197,10 +198,11 @@ impl Plane {
         let ext = self.extension(view, change);
         let mut cfg = ctx.base.clone();
         ext.extend(&mut cfg);
-        let load = |origin: &Name, file: &str| match ext.load_zone(&cfg.server, file) {
-            Some(zone) => zone.map(|(path, zone)| (path, Arc::new(zone))),
-            None => (ctx.load_zone)(origin, file),
-        };
+        let load =
+            |origin: &Name, file: &str, style: &ZoneStyle| match ext.load_zone(&cfg.server, file) {
+                Some(zone) => zone.map(|(path, zone)| (path, Arc::new(zone))),
+                None => (ctx.load_zone)(origin, file, style),
+            };
         model::build(&cfg, Some(ctx.published), &load)
     }
 

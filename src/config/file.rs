@@ -134,6 +134,10 @@ pub(crate) struct PrivateZoneSection {
     /// Relative paths are relative to the config file's folder.
     pub(crate) file: String,
     pub(crate) vpcs: Vec<String>,
+    /// "rfc1035" (the default: the file has its SOA and NS) or
+    /// "privatezone" (the zone synthesizes them; a CNAME may sit at `@`).
+    #[serde(default = "default_zone_style")]
+    pub(crate) style: String,
 }
 
 /// An inbound listener: queries arriving on it are answered as for `vpc`
@@ -323,6 +327,9 @@ fn default_forward_timeout_ms() -> u64 {
 }
 fn default_lifecycle_ms() -> u64 {
     500
+}
+fn default_zone_style() -> String {
+    "rfc1035".to_string()
 }
 fn default_endpoint_type() -> String {
     "interface".to_string()

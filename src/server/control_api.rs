@@ -87,7 +87,7 @@ impl Control {
             // A call changes no zone file: the serving model's zones are
             // used as loaded (a changed file is read on SIGHUP), so a call
             // costs the same however large the zone files are.
-            let load_zone = |origin: &hickory_proto::rr::Name, file: &str| {
+            let load_zone = |origin: &hickory_proto::rr::Name, file: &str, style: &_| {
                 let path = source.zone_path(file);
                 match published
                     .private_zones
@@ -96,7 +96,7 @@ impl Control {
                 {
                     Some(z) => Ok((z.file.clone(), z.zone.clone())),
                     None => source
-                        .load_zone(origin, file)
+                        .load_zone(origin, file, style)
                         .map(|(path, zone)| (path, Arc::new(zone))),
                 }
             };

@@ -119,6 +119,10 @@ pub(crate) enum FaultKind {
     /// The zone has no SOA at its origin (RFC 1035 §5.2: one SOA at the top).
     #[error("no SOA record at the zone apex {origin}")]
     NoSoa { origin: Name },
+    /// A PrivateZone-style zone holds what that style refuses (its own SOA
+    /// or apex NS, a CNAME beside other data).
+    #[error("PrivateZone style: {0}")]
+    PrivateZoneStyle(String),
     /// No entry of the file parses: it is not a zone file, and its content
     /// is not quoted.
     #[error("not a zone file: none of its entries parses ({faults} faults; first at line {line})")]

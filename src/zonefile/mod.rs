@@ -32,7 +32,9 @@
 //! Faults: every one in the zone, each with file:line:column and the entry
 //! it is in (at most 100, then a count). Rules: an owner outside the
 //! origin, a CNAME beside other data or a second CNAME, an SOA below the
-//! apex or a second one, a class other than IN; no SOA at the apex. A file
+//! apex or a second one, a class other than IN; no SOA at the apex (in the
+//! PrivateZone style, [`ZoneStyle`]: any SOA or apex NS, which the zone
+//! synthesizes; a CNAME may then sit at the apex alone). A file
 //! none of whose entries parses is reported without quoting any of it (it
 //! may be any file, e.g. `/etc/shadow`).
 //!
@@ -64,6 +66,7 @@ mod rdata;
 mod read;
 mod records;
 mod rules;
+mod style;
 mod text;
 mod types;
 mod zone;
@@ -77,4 +80,5 @@ pub(crate) use error::FaultKind;
 pub use error::{ZoneFault, ZoneFileError};
 pub(crate) use ptr::ptr_name;
 pub use read::Limits;
+pub(crate) use style::{ZoneStyle, synthesized_apex};
 pub use zone::PrivateZone;

@@ -11,6 +11,7 @@ use super::{
     key::{key_of, wildcard_buf, wildcard_of},
     parse::Loader,
     read::{Budget, Limits},
+    style::ZoneStyle,
 };
 use crate::wire::WireName;
 
@@ -50,6 +51,16 @@ impl PrivateZone {
 
     /// Loads the zone file at `path` within `limits`.
     pub fn load_with(origin: &Name, path: &Path, limits: Limits) -> Result<Self, ZoneFileError> {
+        Self::load_styled(origin, path, limits, &ZoneStyle::Rfc1035)
+    }
+
+    /// Loads the zone file at `path` within `limits`, read in `style`.
+    pub(crate) fn load_styled(
+        origin: &Name,
+        path: &Path,
+        limits: Limits,
+        style: &ZoneStyle,
+    ) -> Result<Self, ZoneFileError> {
         let mut budget = Budget::new(limits);
         let text = match budget.read(path) {
             Ok(text) => text,
@@ -66,14 +77,25 @@ impl PrivateZone {
                 return Err(ZoneFileError::Invalid { faults });
             }
         };
-        Self::parse(origin, &text, path, budget)
+        Self::parse(origin, &text, path, budget, style)
     }
 
     /// Loads a zone from `text`; `path` names it in errors, and relative
     /// `$INCLUDE`s are resolved against its directory.
     // Not `FromStr`: a zone needs its origin and path too.
     #[allow(clippy::should_implement_trait)]
+    #[cfg(test)]
     pub(crate) fn from_str(origin: &Name, text: &str, path: &Path) -> Result<Self, ZoneFileError> {
+        Self::from_str_styled(origin, text, path, &ZoneStyle::Rfc1035)
+    }
+
+    /// Loads a zone from `text`, read in `style`.
+    pub(crate) fn from_str_styled(
+        origin: &Name,
+        text: &str,
+        path: &Path,
+        style: &ZoneStyle,
+    ) -> Result<Self, ZoneFileError> {
         let mut budget = Budget::new(Limits::default());
         if let Err(problem) = budget.count_text(text.len()) {
             let mut loader = Loader::new(&[0], budget);
@@ -81,7 +103,7 @@ impl PrivateZone {
             let (_, faults) = loader.finish();
             return Err(ZoneFileError::Invalid { faults });
         }
-        Self::parse(origin, text.as_bytes(), path, budget)
+        Self::parse(origin, text.as_bytes(), path, budget, style)
     }
 
     fn parse(
@@ -89,6 +111,7 @@ impl PrivateZone {
         text: &[u8],
         path: &Path,
         budget: Budget,
+        style: &ZoneStyle,
     ) -> Result<Self, ZoneFileError> {
         let mut origin = origin.clone();
         origin.set_fqdn(true);
@@ -97,6 +120,23 @@ impl PrivateZone {
         loader.file(path, text, origin_wire.clone());
         let has_soa = loader.has_soa();
         let (sets, mut faults) = loader.finish();
+        if let ZoneStyle::PrivateZone { soa, ns } = style {
+            if !faults.is_empty() {
+                return Err(ZoneFileError::Invalid { faults });
+            }
+            let records = sets.into_iter().flat_map(|s| s.records).collect();
+            return Self::from_records(&origin, soa.clone(), vec![ns.clone()], records).map_err(
+                |message| ZoneFileError::Invalid {
+                    faults: vec![ZoneFault {
+                        path: path.to_path_buf(),
+                        line: None,
+                        column: None,
+                        kind: FaultKind::PrivateZoneStyle(message),
+                        excerpt: None,
+                    }],
+                },
+            );
+        }
         // Without other faults, a missing SOA is the fault; with them, it is
         // most likely one of them (a broken SOA line).
         if faults.is_empty() && !has_soa {
@@ -238,8 +278,8 @@ impl PrivateZone {
         self.record_count
     }
 
-    /// Every record of the zone, in no particular order (for AXFR or dumps).
-    #[cfg(test)]
+    /// Every record of the zone, in no particular order (for AXFR, dumps
+    /// and the PrivateZone API's listing of config-declared zones).
     pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }

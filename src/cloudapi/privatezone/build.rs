@@ -7,12 +7,12 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::super::record::{PvtzRecord, PvtzZone};
 use crate::config::file::ServerSection;
-use crate::zonefile::PrivateZone;
+use crate::zonefile::{PrivateZone, synthesized_apex};
 
 /// A record type the PrivateZone API accepts (as the cloud: A, AAAA, CNAME,
 /// TXT, MX, PTR, SRV).
@@ -100,21 +100,16 @@ pub(crate) fn build(zone: &PvtzZone, server: &ServerSection) -> Result<PrivateZo
             .and_then(|n| n.append_domain(&suffix))
             .map_err(|e| e.to_string())
     };
-    let ns_host = in_suffix("ns")?;
-    let soa = Record::from_rdata(
-        origin.clone(),
-        server.soa.ttl,
-        RData::SOA(SOA::new(
-            ns_host.clone(),
-            in_suffix("hostmaster")?,
-            (zone.updated_ms / 1000) as u32,
-            server.soa.refresh,
-            server.soa.retry,
-            server.soa.expire,
-            server.soa.minimum,
-        )),
+    let soa = SOA::new(
+        in_suffix("ns")?,
+        in_suffix("hostmaster")?,
+        (zone.updated_ms / 1000) as u32,
+        server.soa.refresh,
+        server.soa.retry,
+        server.soa.expire,
+        server.soa.minimum,
     );
-    let ns = Record::from_rdata(origin.clone(), server.soa.ttl, RData::NS(NS(ns_host)));
+    let (soa, ns) = synthesized_apex(&origin, soa, server.soa.ttl);
     let records = zone
         .records
         .iter()

@@ -1,7 +1,9 @@
 //! PrivateZone 2018-01-01: private zones and their records. `build` turns
-//! a zone into what DNS serves; `zones` and `records` are the actions.
+//! a zone into what DNS serves; `zones` and `records` are the actions;
+//! `config` shows the config file's zones, read only.
 
 pub(crate) mod build;
+mod config;
 mod records;
 mod zones;
 
@@ -36,13 +38,13 @@ pub(crate) fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Para
         "AddZone" => zones::add(plane, ctx, params),
         "DeleteZone" => zones::delete(plane, ctx, params),
         "BindZoneVpc" => zones::bind(plane, ctx, params),
-        "DescribeZones" => read(zones::describe(plane, params)),
+        "DescribeZones" => read(zones::describe(plane, ctx, params)),
         "DescribeZoneInfo" => read(zones::info(plane, ctx, params)),
         "AddZoneRecord" => records::add(plane, ctx, params),
         "UpdateZoneRecord" => records::update(plane, ctx, params),
         "DeleteZoneRecord" => records::delete(plane, ctx, params),
         "SetZoneRecordStatus" => records::set_status(plane, ctx, params),
-        "DescribeZoneRecords" => read(records::describe(plane, params)),
+        "DescribeZoneRecords" => read(records::describe(plane, ctx, params)),
         other => read(Err(super::privatelink::not_found_action(other))),
     }
 }
@@ -61,8 +63,12 @@ fn zone_not_found(id: &str) -> ApiError {
     )
 }
 
+/// The API-created zone a call names; a config-declared one is read only.
 fn find_zone<'a>(plane: &'a Plane, params: &Params) -> Result<&'a PvtzZone, ApiError> {
     let id = params.required("ZoneId")?;
+    if config::is_config_id(id) {
+        return Err(config::read_only(&format!("zone '{id}'")));
+    }
     plane.zone(id).ok_or_else(|| zone_not_found(id))
 }
 

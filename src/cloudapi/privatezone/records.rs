@@ -8,7 +8,7 @@ use super::super::plane::{Ctx, Plane, now_ms};
 use super::super::privatelink::{Outcome, view::time};
 use super::super::record::{PvtzRecord, PvtzZone};
 use super::super::request::Params;
-use super::{build, find_zone, page, read, write};
+use super::{build, config, find_zone, page, read, write};
 
 /// The zone holding record `RecordId`, and the record's index in it.
 fn find_record<'a>(plane: &'a Plane, params: &Params) -> Result<(&'a PvtzZone, usize), ApiError> {
@@ -16,6 +16,9 @@ fn find_record<'a>(plane: &'a Plane, params: &Params) -> Result<(&'a PvtzZone, u
     let id: u64 = text
         .parse()
         .map_err(|_| ApiError::illegal("RecordId", format!("'{text}' is not a record id")))?;
+    if id >= config::RECORD_BASE {
+        return Err(config::read_only(&format!("record '{id}'")));
+    }
     plane
         .zones()
         .values()
@@ -174,22 +177,32 @@ fn status(r: &PvtzRecord) -> &'static str {
     if r.enabled { "ENABLE" } else { "DISABLE" }
 }
 
-pub(crate) fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
-    let zone = find_zone(plane, params)?;
+/// `Keyword` (with `SearchMode` EXACT or LIKE) matches a host or a value.
+fn keyword_matches(params: &Params, rr: &str, value: &str) -> bool {
     let keyword = params.get("Keyword").filter(|k| !k.is_empty());
     let exact = params.get("SearchMode") == Some("EXACT");
+    keyword.is_none_or(|k| {
+        if exact {
+            rr == k || value == k
+        } else {
+            rr.contains(k) || value.contains(k)
+        }
+    })
+}
+
+pub(crate) fn describe(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
+    let id = params.required("ZoneId")?;
+    if let Some(z) = config::find(ctx, id) {
+        return describe_config(&z, params);
+    }
+    if config::is_config_id(id) {
+        return Err(super::zone_not_found(id));
+    }
+    let zone = find_zone(plane, params)?;
     let records: Vec<&PvtzRecord> = zone
         .records
         .iter()
-        .filter(|r| {
-            keyword.is_none_or(|k| {
-                if exact {
-                    r.rr == k || r.value == k
-                } else {
-                    r.rr.contains(k) || r.value.contains(k)
-                }
-            })
-        })
+        .filter(|r| keyword_matches(params, &r.rr, &r.value))
         .collect();
     let (page, mut body) = page(&records, params)?;
     let list: Vec<Value> = page
@@ -211,6 +224,40 @@ pub(crate) fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError
                 "CreateTimestamp": r.created_ms,
                 "UpdateTime": time(r.updated_ms),
                 "UpdateTimestamp": r.updated_ms,
+            })
+        })
+        .collect();
+    body.insert("Records".into(), json!({"Record": list}));
+    Ok(Value::Object(body))
+}
+
+/// DescribeZoneRecords of a config-declared zone: every record enabled,
+/// times unknown (the epoch).
+fn describe_config(z: &config::ConfigZone<'_>, params: &Params) -> Result<Value, ApiError> {
+    let records: Vec<config::ConfigRecord> = config::records(z)
+        .into_iter()
+        .filter(|r| keyword_matches(params, &r.rr, &r.value))
+        .collect();
+    let (page, mut body) = page(&records, params)?;
+    let list: Vec<Value> = page
+        .iter()
+        .map(|r| {
+            json!({
+                "RecordId": r.id,
+                "ZoneId": z.id,
+                "Rr": r.rr,
+                "Type": r.rtype,
+                "Value": r.value,
+                "Ttl": r.ttl,
+                "Priority": r.priority,
+                "Status": "ENABLE",
+                "Remark": "declared in the epdns config file",
+                "Line": "default",
+                "Weight": 1,
+                "CreateTime": time(0),
+                "CreateTimestamp": 0,
+                "UpdateTime": time(0),
+                "UpdateTimestamp": 0,
             })
         })
         .collect();

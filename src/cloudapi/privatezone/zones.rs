@@ -7,7 +7,7 @@ use super::super::plane::{Ctx, Plane, now_ms};
 use super::super::privatelink::{Outcome, view::time};
 use super::super::record::PvtzZone;
 use super::super::request::Params;
-use super::{build, find_zone, page, read, write};
+use super::{build, config, find_zone, page, read, write};
 
 pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
     let zone = match new_zone(params) {
@@ -110,36 +110,41 @@ fn summary(z: &PvtzZone) -> Value {
     })
 }
 
-pub(crate) fn describe(plane: &Plane, params: &Params) -> Result<Value, ApiError> {
+/// The config's zones first (in file order), then the API's.
+pub(crate) fn describe(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
     let keyword = params.get("Keyword").filter(|k| !k.is_empty());
     let exact = params.get("SearchMode") == Some("EXACT");
     let vpc = params.get("QueryVpcId").filter(|v| !v.is_empty());
-    let zones: Vec<&PvtzZone> = plane
+    let wanted = |name: &str, vpcs: &[(String, String)]| {
+        keyword.is_none_or(|k| if exact { name == k } else { name.contains(k) })
+            && vpc.is_none_or(|v| vpcs.iter().any(|(id, _)| id == v))
+    };
+    let from_config = config::zones(ctx)
+        .into_iter()
+        .filter(|z| wanted(&config::plain(&z.def.name), &z.vpcs))
+        .map(|z| config::summary(&z));
+    let from_api = plane
         .zones()
         .values()
-        .filter(|z| {
-            keyword.is_none_or(|k| {
-                if exact {
-                    z.name == k
-                } else {
-                    z.name.contains(k)
-                }
-            }) && vpc.is_none_or(|v| z.vpcs.iter().any(|(id, _)| id == v))
-        })
-        .collect();
+        .filter(|z| wanted(&z.name, &z.vpcs))
+        .map(summary);
+    let zones: Vec<Value> = from_config.chain(from_api).collect();
     let (page, mut body) = page(&zones, params)?;
-    body.insert(
-        "Zones".into(),
-        json!({"Zone": page.iter().map(|z| summary(z)).collect::<Vec<_>>()}),
-    );
+    body.insert("Zones".into(), json!({ "Zone": page }));
     Ok(Value::Object(body))
 }
 
 pub(crate) fn info(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError> {
-    let z = find_zone(plane, params)?;
-    let mut v = summary(z);
-    let vpcs: Vec<Value> = z
-        .vpcs
+    let id = params.required("ZoneId")?;
+    let (mut v, vpcs) = match config::find(ctx, id) {
+        Some(z) => (config::summary(&z), z.vpcs),
+        None if config::is_config_id(id) => return Err(super::zone_not_found(id)),
+        None => {
+            let z = find_zone(plane, params)?;
+            (summary(z), z.vpcs.clone())
+        }
+    };
+    let vpcs: Vec<Value> = vpcs
         .iter()
         .map(|(id, region)| {
             json!({"VpcId": id, "RegionId": region, "RegionName": region,
@@ -148,6 +153,5 @@ pub(crate) fn info(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Valu
         .collect();
     v["BindVpcs"] = json!({"Vpc": vpcs});
     v["SlaveDns"] = json!(false);
-    let _ = ctx;
     Ok(v)
 }

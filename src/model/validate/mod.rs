@@ -26,7 +26,7 @@ use hickory_proto::rr::Name;
 use super::types::*;
 use crate::config::ConfigPath;
 use crate::config::file::ConfigFile;
-use crate::zonefile::{PrivateZone, ZoneFileError};
+use crate::zonefile::{PrivateZone, ZoneFileError, ZoneStyle};
 
 /// One broken rule: `object` says which (e.g. `endpoint 'ep-lab1'
 /// (endpoint[0])`), `field` where in it (e.g. `zones[1].ip`), and `at` where
@@ -101,11 +101,12 @@ impl Errors {
 }
 
 /// Loads a zone file named in the config (`origin`, the `file` field as
-/// written): the config's source decides where relative paths lead. Shared
+/// written, read in the zone's style): the config's source decides where
+/// relative paths lead. Shared
 /// (`Arc`), so that a loader may hand back a zone already loaded (the
 /// control API's calls reuse the serving model's zone files).
 pub(crate) type ZoneLoader<'a> =
-    dyn Fn(&Name, &str) -> Result<(PathBuf, Arc<PrivateZone>), ZoneFileError> + 'a;
+    dyn Fn(&Name, &str, &ZoneStyle) -> Result<(PathBuf, Arc<PrivateZone>), ZoneFileError> + 'a;
 
 /// Validates `cfg`; zone files are read through `load_zone`. `previous` is
 /// the model being replaced (on reload), for the rules that depend on
@@ -150,7 +151,8 @@ pub(crate) fn build(
         .forward
         .as_ref()
         .map(|f| private_dns::forward(f, &mut errs));
-    let private_zones = private_dns::private_zones(&cfg.private_zone, &vpcs, load_zone, &mut errs);
+    let private_zones =
+        private_dns::private_zones(&cfg.private_zone, &vpcs, &server, load_zone, &mut errs);
     let admin = cfg.admin.as_ref().and_then(|a| server::admin(a, &mut errs));
     let cloud_api = cloud_api::cloud_api(cfg, &mut errs);
     if !errs.0.is_empty() {

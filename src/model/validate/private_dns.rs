@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use hickory_proto::rr::Name;
+use hickory_proto::rr::rdata::SOA;
 
 use super::{Errors, Obj, ZoneLoader, dns_name, vpc};
 use crate::config::ConfigPath;
 use crate::config::file::{ForwardSection, InboundSection, PrivateZoneSection};
 use crate::model::types::*;
+use crate::zonefile::ZoneStyle;
 
 pub(super) fn inbound(
     sections: &[InboundSection],
@@ -55,6 +57,7 @@ pub(super) fn inbound(
 pub(super) fn private_zones(
     sections: &[PrivateZoneSection],
     vpcs: &[Vpc],
+    server: &ServerSettings,
     load_zone: &ZoneLoader<'_>,
     errs: &mut Errors,
 ) -> Vec<PrivateZoneDef> {
@@ -71,7 +74,10 @@ pub(super) fn private_zones(
             }
         };
         let vpc_indexes = bindings(i, z, &name, vpcs, &mut bound, &obj, errs);
-        match load_zone(&name, &z.file) {
+        let Some(style) = style(&z.style, &name, server, &obj, errs) else {
+            continue;
+        };
+        match load_zone(&name, &z.file, &style) {
             Ok((file, zone)) => out.push(PrivateZoneDef {
                 name,
                 file,
@@ -89,6 +95,51 @@ pub(super) fn private_zones(
         }
     }
     out
+}
+
+/// How the zone's file is read. A PrivateZone-style zone's SOA and NS are
+/// the server's, as for the PrivateZone API's zones (`ns.<suffix>`,
+/// `hostmaster.<suffix>`, `[server.soa]`), with the load time in seconds as
+/// the serial, so that every reload of the file gives a newer one.
+fn style(
+    text: &str,
+    origin: &Name,
+    server: &ServerSettings,
+    obj: &Obj,
+    errs: &mut Errors,
+) -> Option<ZoneStyle> {
+    match text {
+        "rfc1035" => Some(ZoneStyle::Rfc1035),
+        "privatezone" => {
+            let serial = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as u32);
+            Some(privatezone_style(origin, server, serial))
+        }
+        other => {
+            errs.push(
+                obj,
+                "style",
+                format!("'{other}' is not one of \"rfc1035\", \"privatezone\""),
+            );
+            None
+        }
+    }
+}
+
+/// The PrivateZone style of `origin` with the server's name server,
+/// contact and SOA timers, and `serial`.
+pub(crate) fn privatezone_style(origin: &Name, server: &ServerSettings, serial: u32) -> ZoneStyle {
+    let soa = SOA::new(
+        server.ns_host.clone(),
+        server.hostmaster.clone(),
+        serial,
+        server.soa.refresh,
+        server.soa.retry,
+        server.soa.expire,
+        server.soa.minimum,
+    );
+    ZoneStyle::private_zone(origin, soa, server.soa.ttl)
 }
 
 /// The VPCs private zone `i` is bound to, as indexes: each known, and bound
