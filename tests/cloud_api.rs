@@ -23,13 +23,20 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// `--listen` replaces, so that the name server's address in an answer
 /// tells which of the two the tables were built with.
 fn lab(state: &Path) -> LabConfig {
-    base_lab()
+    lab_with_keys(state, &[("lab-key", "lab-secret")])
+}
+
+/// `lab` with these access keys instead of lab-key alone.
+fn lab_with_keys(state: &Path, keys: &[(&str, &str)]) -> LabConfig {
+    let mut cfg = base_lab()
         .server(r#"listen = ["127.0.0.53:5300"]"#)
         .api(&format!(
             "listen = \"127.0.0.1:0\"\nlifecycle_ms = {LIFECYCLE_MS}"
-        ))
-        .access_key("lab-key", "lab-secret")
-        .state(&state.display().to_string())
+        ));
+    for (id, secret) in keys {
+        cfg = cfg.access_key(id, secret);
+    }
+    cfg.state(&state.display().to_string())
         .service("epsrv-noaff", "cn-hangzhou")
 }
 
@@ -1152,4 +1159,37 @@ fn privatezone_style_zone_files_behave_as_api_zones_and_are_listed_read_only() {
         .pvtz("DescribeZoneInfo", json!({"ZoneId": "config-7"}))
         .unwrap_err();
     assert_eq!(e.code, "Zone.NotExists");
+}
+
+#[test]
+fn access_keys_follow_the_config_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = [("lab-key", "lab-secret"), ("old-key", "old-secret")];
+    let s = Server::start(&lab_with_keys(dir.path(), &keys));
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    let list = json!({"RegionId": "cn-hangzhou"});
+    let with = |sdk: &mut Sdk, key: &str, secret: &str| {
+        sdk.call_with(
+            "ListVpcEndpoints",
+            list.clone(),
+            json!({"key": key, "secret": secret}),
+        )
+    };
+    with(&mut sdk, "old-key", "old-secret").unwrap();
+    let e = with(&mut sdk, "new-key", "new-secret").unwrap_err();
+    assert_eq!(e.code, "InvalidAccessKeyId.NotFound");
+    // old-key leaves the config, new-key joins it, lab-key's secret changes.
+    let keys = [("lab-key", "lab-secret-2"), ("new-key", "new-secret")];
+    assert_eq!(s.reload(&lab_with_keys(dir.path(), &keys)), Reload::Ok);
+    let e = with(&mut sdk, "old-key", "old-secret").unwrap_err();
+    assert_eq!(e.code, "InvalidAccessKeyId.NotFound", "{e:?}");
+    with(&mut sdk, "new-key", "new-secret").unwrap();
+    let e = with(&mut sdk, "lab-key", "lab-secret").unwrap_err();
+    assert_eq!(e.code, "SignatureDoesNotMatch", "{e:?}");
+    with(&mut sdk, "lab-key", "lab-secret-2").unwrap();
+    // A rejected reload keeps the keys in force.
+    assert_eq!(s.reload_text("not toml ["), Reload::Rejected);
+    with(&mut sdk, "new-key", "new-secret").unwrap();
 }

@@ -55,6 +55,11 @@ impl Handle {
             rx,
         )
     }
+
+    /// What checks the signatures, for the reload to give it new keys.
+    pub(crate) fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.clone()
+    }
 }
 
 pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {

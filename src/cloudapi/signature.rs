@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -47,21 +48,26 @@ pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, RFC3986).to_string()
 }
 
-/// Checks signatures against a fixed set of keys and remembers nonces.
+/// Checks signatures against the config's keys (replaced on reload) and
+/// remembers nonces.
 pub(crate) struct Verifier {
-    keys: HashMap<String, Arc<str>>,
+    /// Swapped whole on reload: a call sees the old set or the new one.
+    keys: ArcSwap<HashMap<String, Arc<str>>>,
     nonces: Mutex<NonceCache>,
 }
 
 impl Verifier {
     pub(crate) fn new(keys: &[AccessKey]) -> Verifier {
         Verifier {
-            keys: keys
-                .iter()
-                .map(|k| (k.id.clone(), k.secret.clone()))
-                .collect(),
+            keys: ArcSwap::from_pointee(key_map(keys)),
             nonces: Mutex::new(NonceCache::new(MAX_SKEW * 2)),
         }
+    }
+
+    /// Checks from now on against `keys` only: a key no longer in them
+    /// stops working at once, a new one works. Nonces are kept.
+    pub(crate) fn set_keys(&self, keys: &[AccessKey]) {
+        self.keys.store(Arc::new(key_map(keys)));
     }
 
     /// The AccessKey id of a correctly signed, fresh, first-seen request.
@@ -70,7 +76,8 @@ impl Verifier {
             Some(auth) => acs3(req, auth)?,
             None => rpc_v1(req)?,
         };
-        let Some(secret) = self.keys.get(&signed.key) else {
+        let keys = self.keys.load();
+        let Some(secret) = keys.get(&signed.key) else {
             return Err(ApiError::new(
                 404,
                 "InvalidAccessKeyId.NotFound",
@@ -100,6 +107,12 @@ impl Verifier {
         }
         Ok(signed.key)
     }
+}
+
+fn key_map(keys: &[AccessKey]) -> HashMap<String, Arc<str>> {
+    keys.iter()
+        .map(|k| (k.id.clone(), k.secret.clone()))
+        .collect()
 }
 
 /// What a request claims: who signed, what, how, when, with which nonce.

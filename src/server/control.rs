@@ -46,6 +46,8 @@ pub(super) struct Control {
     pub(crate) cloud: Option<CloudPlane>,
     /// Its calls, until `run` takes them.
     pub(crate) calls: Option<tokio::sync::mpsc::Receiver<Call>>,
+    /// What checks its signatures: a reload gives it the new access keys.
+    pub(crate) verifier: Option<Arc<crate::cloudapi::signature::Verifier>>,
 }
 
 /// A reload being read, validated and built on the blocking pool.
@@ -233,6 +235,11 @@ impl Control {
         }
         if let Some(upstream) = upstream {
             self.shared.upstream.store(upstream);
+        }
+        if let Some(verifier) = &self.verifier {
+            // Without `[api]` now, no key signs (the listener stays until a
+            // restart).
+            verifier.set_keys(new.cloud_api.as_ref().map_or(&[], |api| &api.keys));
         }
         self.publisher = publisher;
         self.model = Arc::new(new);

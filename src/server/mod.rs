@@ -151,6 +151,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             None => (None, None),
         };
         let (cloud, calls) = cloud.unzip();
+        let verifier = api.as_ref().map(|(handle, _)| handle.verifier());
         let mut control = Control {
             source: opts.source,
             base: Arc::new(base),
@@ -158,6 +159,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             generation: 0,
             cloud,
             calls,
+            verifier,
             publisher,
             prober,
             health,
