@@ -10,14 +10,23 @@ use hickory_proto::rr::{Name, RData, Record};
 #[derive(Debug, Clone)]
 pub(crate) enum ZoneStyle {
     Rfc1035,
-    PrivateZone { soa: Record, ns: Record },
+    /// Boxed: a zone is read in one style once, and the plain style stays
+    /// small.
+    PrivateZone(Box<Apex>),
+}
+
+/// A PrivateZone-style zone's synthesized SOA and NS.
+#[derive(Debug, Clone)]
+pub(crate) struct Apex {
+    pub(crate) soa: Record,
+    pub(crate) ns: Record,
 }
 
 impl ZoneStyle {
     /// The PrivateZone style for `origin`, with `synthesized_apex`.
     pub(crate) fn private_zone(origin: &Name, soa: SOA, ttl: u32) -> ZoneStyle {
         let (soa, ns) = synthesized_apex(origin, soa, ttl);
-        ZoneStyle::PrivateZone { soa, ns }
+        ZoneStyle::PrivateZone(Box::new(Apex { soa, ns }))
     }
 }
 

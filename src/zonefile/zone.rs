@@ -120,13 +120,13 @@ impl PrivateZone {
         loader.file(path, text, origin_wire.clone());
         let has_soa = loader.has_soa();
         let (sets, mut faults) = loader.finish();
-        if let ZoneStyle::PrivateZone { soa, ns } = style {
+        if let ZoneStyle::PrivateZone(apex) = style {
             if !faults.is_empty() {
                 return Err(ZoneFileError::Invalid { faults });
             }
             let records = sets.into_iter().flat_map(|s| s.records).collect();
-            return Self::from_records(&origin, soa.clone(), vec![ns.clone()], records).map_err(
-                |message| ZoneFileError::Invalid {
+            return Self::from_records(&origin, apex.soa.clone(), vec![apex.ns.clone()], records)
+                .map_err(|message| ZoneFileError::Invalid {
                     faults: vec![ZoneFault {
                         path: path.to_path_buf(),
                         line: None,
@@ -134,8 +134,7 @@ impl PrivateZone {
                         kind: FaultKind::PrivateZoneStyle(message),
                         excerpt: None,
                     }],
-                },
-            );
+                });
         }
         // Without other faults, a missing SOA is the fault; with them, it is
         // most likely one of them (a broken SOA line).

@@ -150,7 +150,7 @@ fn new_record(
         )?);
     }
     let id = new_id();
-    let custom_domain = custom_domain_free(plane, ctx, &vpc, &service);
+    let custom_domain = custom_domain_free(plane, ctx, &vpc, service);
     Ok(Ok(EndpointRecord {
         name: params.get("EndpointName").unwrap_or(&id).to_string(),
         description: params

@@ -113,7 +113,7 @@ mod tests {
             "[[vpc]]\nid = \"vpc-lab\"\nregion = \"cn-hangzhou\"\ncidrs = [\"127.0.0.0/16\"]\n{extra}"
         );
         let cfg: ConfigFile = toml::from_str(&text).unwrap();
-        build(&cfg, None, &|_, _| unreachable!("no zone files"))
+        build(&cfg, None, &|_, _, _| unreachable!("no zone files"))
             .map_err(|errors| errors.iter().map(ToString::to_string).collect())
     }
 
