@@ -1193,3 +1193,123 @@ fn access_keys_follow_the_config_on_reload() {
     assert_eq!(s.reload_text("not toml ["), Reload::Rejected);
     with(&mut sdk, "new-key", "new-secret").unwrap();
 }
+
+/// A port free on `ip` for both UDP and TCP, as the kernel picks it.
+fn free_port(ip: &str) -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+#[test]
+fn an_inbound_resolver_endpoint_answers_as_for_its_vpc_until_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port("127.0.1.53");
+    let cfg = lab(dir.path())
+        .api(&format!("inbound_port = {port}"))
+        .private_zone(
+            "corp.lab",
+            &["vpc-lab"],
+            "corp.zone",
+            &corp_zone("127.0.5.1"),
+        );
+    let s = Server::start(&cfg);
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    // An on-premises resolver: in no VPC by its address.
+    let on_prem: IpAddr = "127.9.0.1".parse().unwrap();
+    let www = query_msg("www.corp.lab.", RecordType::A);
+    assert_rcode(&s.udp_from(on_prem, &www), ResponseCode::Refused);
+
+    let created = sdk
+        .pvtz(
+            "AddResolverEndpoint",
+            json!({"Name": "from-idc", "VpcId": "vpc-lab", "VpcRegionId": "cn-hangzhou",
+                   "SecurityGroupId": "sg-1",
+                   "IpConfig": [
+                       {"AzId": "cn-hangzhou-h", "VSwitchId": "vsw-h", "CidrBlock": "127.0.1.0/24",
+                        "Ip": "127.0.1.53"},
+                       {"AzId": "cn-hangzhou-i", "VSwitchId": "vsw-i"}]}),
+        )
+        .unwrap();
+    let id = created["EndpointId"].as_str().unwrap().to_string();
+    assert!(id.starts_with("hr-"), "{created}");
+    // Open by the reply: on it, the on-premises resolver is vpc-lab's.
+    let listener: std::net::SocketAddr = format!("127.0.1.53:{port}").parse().unwrap();
+    assert_eq!(addrs(&udp_query(listener, on_prem, &www)), ["127.0.5.1"]);
+    // The second address: the lowest free one of vsw-i (.1 is free: no API
+    // endpoint here; .10, .11 are the config's ENIs).
+    let second: std::net::SocketAddr = format!("127.0.2.1:{port}").parse().unwrap();
+    assert_eq!(addrs(&udp_query(second, on_prem, &www)), ["127.0.5.1"]);
+    let one = sdk
+        .pvtz("DescribeResolverEndpoint", json!({"EndpointId": id}))
+        .unwrap();
+    assert_eq!(one["Status"], "SUCCESS");
+    assert_eq!(one["VpcId"], "vpc-lab");
+    let ips: Vec<&str> = one["IpConfigs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(ips, ["127.0.1.53", "127.0.2.1"]);
+    let all = sdk.pvtz("DescribeResolverEndpoints", json!({})).unwrap();
+    assert_eq!(all["TotalItems"], 1);
+    assert_eq!(all["Endpoints"][0]["Id"], id.as_str());
+
+    // Refusals: an address in use, outside the vSwitch, another zone.
+    let with = |ip: Value| {
+        json!({"Name": "x", "VpcId": "vpc-lab", "VpcRegionId": "cn-hangzhou",
+               "SecurityGroupId": "sg-1", "IpConfig": [ip]})
+    };
+    for (ip, code) in [
+        (
+            json!({"VSwitchId": "vsw-h", "Ip": "127.0.1.53"}),
+            "IllegalParam.IpConfig.Ip",
+        ),
+        (
+            json!({"VSwitchId": "vsw-h", "Ip": "127.0.1.10"}),
+            "IllegalParam.IpConfig.Ip",
+        ),
+        (
+            json!({"VSwitchId": "vsw-h", "Ip": "127.0.2.60"}),
+            "IllegalParam.IpConfig.Ip",
+        ),
+        (
+            json!({"VSwitchId": "vsw-h", "AzId": "cn-hangzhou-i"}),
+            "IllegalParam.IpConfig.AzId",
+        ),
+        (
+            json!({"VSwitchId": "vsw-x"}),
+            "IllegalParam.IpConfig.VSwitchId",
+        ),
+    ] {
+        let e = sdk
+            .pvtz("AddResolverEndpoint", with(ip.clone()))
+            .unwrap_err();
+        assert_eq!(e.code, code, "{ip}: {e:?}");
+    }
+
+    // Kept across a restart: its listeners open at start.
+    drop(sdk);
+    let mut s = s;
+    s.kill();
+    let s = Server::start(&cfg);
+    assert_eq!(addrs(&udp_query(listener, on_prem, &www)), ["127.0.5.1"]);
+    let Some(mut sdk) = Sdk::start(s.api()) else {
+        return;
+    };
+    // Deleted: the address no longer makes its clients vpc-lab's.
+    sdk.pvtz("DeleteResolverEndpoint", json!({"EndpointId": id}))
+        .unwrap();
+    assert_rcode(&udp_query(listener, on_prem, &www), ResponseCode::Refused);
+    let e = sdk
+        .pvtz("DescribeResolverEndpoint", json!({"EndpointId": id}))
+        .unwrap_err();
+    assert_eq!(e.code, "ResolverEndpoint.NotExists");
+}

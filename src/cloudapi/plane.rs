@@ -21,9 +21,12 @@ use hickory_proto::rr::Name;
 use super::error::ApiError;
 use super::privatezone::build as zone_build;
 use super::record::{
-    ENDPOINT, EndpointRecord, EndpointStatus, PVTZ_ZONE, PvtzZone, View, ZoneStatus,
+    ENDPOINT, EndpointRecord, EndpointStatus, PVTZ_ZONE, PvtzZone, RESOLVER_ENDPOINT,
+    ResolverEndpointRecord, View, ZoneStatus,
 };
-use crate::config::file::{ConfigFile, EndpointSection, PrivateZoneSection, ServerSection};
+use crate::config::file::{
+    ConfigFile, EndpointSection, InboundSection, PrivateZoneSection, ServerSection,
+};
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
 use crate::store::{RedbStore, Store, StoreError};
@@ -44,6 +47,7 @@ pub(crate) struct Plane {
     store: Box<dyn Store>,
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
+    resolvers: BTreeMap<String, ResolverEndpointRecord>,
     lifecycle: Duration,
     /// The model of the desired view as last validated, and the config
     /// generation it was validated against: once nothing is pending it is
@@ -61,6 +65,7 @@ const API_ZONE: &str = "\0privatezone:";
 pub(crate) enum Change<'a> {
     Endpoint(&'a str, Option<&'a EndpointRecord>),
     Zone(&'a str, Option<&'a PvtzZone>),
+    Resolver(&'a str, Option<&'a ResolverEndpointRecord>),
 }
 
 /// The API's objects in a view, as a config file would write them, and the
@@ -70,6 +75,8 @@ pub(crate) enum Change<'a> {
 pub(crate) struct Extension {
     pub(crate) endpoints: Vec<EndpointSection>,
     pub(crate) zones: Vec<PvtzZone>,
+    /// The resolver endpoints' inbound listeners.
+    pub(crate) inbound: Vec<InboundSection>,
 }
 
 impl Extension {
@@ -77,6 +84,7 @@ impl Extension {
     /// answers nobody) to `cfg`.
     pub(crate) fn extend(&self, cfg: &mut ConfigFile) {
         cfg.endpoint.extend(self.endpoints.iter().cloned());
+        cfg.inbound.extend(self.inbound.iter().cloned());
         cfg.private_zone
             .extend(
                 self.zones
@@ -133,6 +141,7 @@ impl Plane {
         Ok(Plane {
             endpoints: read_all(&*store, ENDPOINT)?,
             zones: read_all(&*store, PVTZ_ZONE)?,
+            resolvers: read_all(&*store, RESOLVER_ENDPOINT)?,
             store,
             lifecycle,
             validated: None,
@@ -145,6 +154,10 @@ impl Plane {
 
     pub(crate) fn zone(&self, id: &str) -> Option<&PvtzZone> {
         self.zones.get(id)
+    }
+
+    pub(crate) fn resolvers(&self) -> &BTreeMap<String, ResolverEndpointRecord> {
+        &self.resolvers
     }
 
     /// The store's revision: how many changes it has committed.
@@ -162,11 +175,13 @@ impl Plane {
 
     /// The API's objects in `view`, with `change` applied.
     pub(crate) fn extension(&self, view: View, change: Option<Change<'_>>) -> Extension {
-        let (ep_change, zone_change) = match change {
-            Some(Change::Endpoint(id, new)) => (Some((id, new)), None),
-            Some(Change::Zone(id, new)) => (None, Some((id, new))),
-            None => (None, None),
-        };
+        let (mut ep_change, mut zone_change, mut resolver_change) = (None, None, None);
+        match change {
+            Some(Change::Endpoint(id, new)) => ep_change = Some((id, new)),
+            Some(Change::Zone(id, new)) => zone_change = Some((id, new)),
+            Some(Change::Resolver(id, new)) => resolver_change = Some((id, new)),
+            None => {}
+        }
         let mut endpoints: Vec<EndpointSection> = self
             .endpoints
             .values()
@@ -185,7 +200,21 @@ impl Plane {
         if let Some((_, Some(new))) = zone_change {
             zones.push(new.clone());
         }
-        Extension { endpoints, zones }
+        // A resolver endpoint listens from its call on: both views hold it.
+        let mut inbound: Vec<InboundSection> = self
+            .resolvers
+            .values()
+            .filter(|r| resolver_change.is_none_or(|(id, _)| id != r.id))
+            .flat_map(ResolverEndpointRecord::sections)
+            .collect();
+        if let Some((_, Some(new))) = resolver_change {
+            inbound.extend(new.sections());
+        }
+        Extension {
+            endpoints,
+            zones,
+            inbound,
+        }
     }
 
     /// Validates the config with the API's objects in `view` and `change`.
@@ -235,6 +264,39 @@ impl Plane {
                 let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
                 ApiError::illegal(param, messages.join("; "))
             })
+    }
+
+    /// Validates the desired state with resolver endpoint `id` replaced by
+    /// `new`; a refusal names `param`.
+    pub(crate) fn check_resolver(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        new: Option<&ResolverEndpointRecord>,
+        param: &str,
+    ) -> Result<Model, ApiError> {
+        self.build(ctx, View::Desired, Some(Change::Resolver(id, new)))
+            .map_err(|errors| {
+                let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+                ApiError::illegal(param, messages.join("; "))
+            })
+    }
+
+    /// Makes a resolver endpoint change durable and in memory; returns the
+    /// model to publish (its listeners change what DNS answers on them).
+    pub(crate) fn commit_resolver(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        new: Option<ResolverEndpointRecord>,
+        desired: Model,
+    ) -> Result<Option<Model>, ApiError> {
+        store_change(&mut *self.store, RESOLVER_ENDPOINT, id, new.as_ref())?;
+        match new {
+            Some(r) => self.resolvers.insert(id.to_string(), r),
+            None => self.resolvers.remove(id),
+        };
+        self.model_to_publish(ctx, desired).map(Some)
     }
 
     /// Makes an endpoint change durable and in memory; returns the model to

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::file::{EndpointSection, EndpointZoneSection};
+use crate::config::file::{EndpointSection, EndpointZoneSection, InboundSection};
 
 /// The store's kind for endpoints.
 pub(crate) const ENDPOINT: &str = "endpoint";
@@ -175,4 +175,50 @@ pub(crate) struct PvtzRecord {
     pub(crate) remark: String,
     pub(crate) created_ms: u64,
     pub(crate) updated_ms: u64,
+}
+
+/// The store's kind for PrivateZone resolver endpoints.
+pub(crate) const RESOLVER_ENDPOINT: &str = "resolver-endpoint";
+
+/// An inbound resolver endpoint created through the PrivateZone API: each
+/// of its addresses is an inbound listener for its VPC, on `[api]
+/// inbound_port`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ResolverEndpointRecord {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) vpc: String,
+    pub(crate) region: String,
+    pub(crate) security_group: String,
+    pub(crate) ip_configs: Vec<IpConfig>,
+    /// The port its listeners use (`[api] inbound_port` at creation).
+    pub(crate) port: u16,
+    pub(crate) created_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct IpConfig {
+    pub(crate) zone: String,
+    pub(crate) vswitch: String,
+    pub(crate) cidr: String,
+    pub(crate) ip: String,
+}
+
+impl ResolverEndpointRecord {
+    /// Its listeners as the config's `[[inbound]]` sections.
+    pub(crate) fn sections(&self) -> impl Iterator<Item = InboundSection> + '_ {
+        self.ip_configs.iter().map(|c| InboundSection {
+            listen: listen_addr(&c.ip, self.port),
+            vpc: self.vpc.clone(),
+        })
+    }
+}
+
+/// `ip:port`, IPv6 addresses in brackets.
+pub(crate) fn listen_addr(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }

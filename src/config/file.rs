@@ -45,6 +45,10 @@ pub(crate) struct ApiSection {
     /// before it is Active (Connected) and its names resolve.
     #[serde(default = "default_lifecycle_ms")]
     pub(crate) lifecycle_ms: u64,
+    /// The port of the inbound listeners of resolver endpoints created
+    /// through the API (each listens on its addresses, this port).
+    #[serde(default = "default_inbound_port")]
+    pub(crate) inbound_port: u16,
 }
 
 /// `[[access_key]]`: an AccessKey pair the control API accepts.
@@ -324,6 +328,9 @@ fn default_admin_listen() -> String {
 }
 fn default_forward_timeout_ms() -> u64 {
     2000
+}
+fn default_inbound_port() -> u16 {
+    53
 }
 fn default_lifecycle_ms() -> u64 {
     500

@@ -34,7 +34,9 @@ pub(super) struct Control {
     pub(crate) shared: Arc<Shared>,
     /// Where each inbound listener is really bound (configured address,
     /// bound address): a reloaded model gets the same ports (`listeners::
-    /// Model::bind_inbound`), as its listeners are not reopened.
+    /// Model::bind_inbound`), as its listeners are not reopened. One that
+    /// a model no longer has stays open (answering by source address) until
+    /// a restart.
     pub(crate) inbound: Vec<(SocketAddr, SocketAddr)>,
     /// The bound `listen` addresses (after `--listen`): the name server's
     /// addresses in every snapshot (`Tables::serve_on`).
@@ -223,12 +225,17 @@ impl Control {
         } else {
             None
         };
+        self.open_new_inbound(&new)?;
         let tables = publisher.tables();
         self.prober.update_targets(probe_targets(&new, tables))?;
         self.health.set_unprobed(unprobed_targets(&new, tables));
         self.health.prune_overrides();
-        if new.server.listen != self.model.server.listen || new.inbound != self.model.inbound {
-            warn!("reload: listen addresses changed; listeners change only on restart");
+        let unopened = new.inbound.iter().any(|i| !self.is_open(i.listen));
+        if new.server.listen != self.model.server.listen || unopened {
+            warn!(
+                "reload: listen addresses changed; listeners change only on restart \
+                 (inbound listeners with a port given open at once)"
+            );
         }
         if new.admin != self.model.admin {
             warn!("reload: [admin] changed; the admin listener changes only on restart");
@@ -245,6 +252,26 @@ impl Control {
         self.model = Arc::new(new);
         self.publish();
         release_freed_memory();
+        Ok(())
+    }
+}
+
+impl Control {
+    fn is_open(&self, addr: SocketAddr) -> bool {
+        self.inbound.iter().any(|(c, b)| *c == addr || *b == addr)
+    }
+
+    /// Opens the inbound listeners of `new` that are not open yet and have
+    /// a port (those of the control API's resolver endpoints; a reload's
+    /// new `[[inbound]]` on port 0 waits for a restart).
+    fn open_new_inbound(&mut self, new: &Model) -> anyhow::Result<()> {
+        for i in &new.inbound {
+            if i.listen.port() == 0 || self.is_open(i.listen) {
+                continue;
+            }
+            super::listeners::open_inbound(i.listen, &i.vpc, &self.shared)?;
+            self.inbound.push((i.listen, i.listen));
+        }
         Ok(())
     }
 }

@@ -141,6 +141,24 @@ impl Listeners {
     }
 }
 
+/// Opens an inbound listener for `vpc` while serving (a resolver endpoint
+/// the control API created, or one a reload added): TCP and one UDP socket
+/// on `addr`, whose port is given (not 0: the tables already name it).
+pub(super) fn open_inbound(
+    addr: SocketAddr,
+    vpc: &str,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<()> {
+    let (tcp, udp) = bind_dns(addr, 1)?;
+    for sock in udp {
+        udp::spawn(sock, shared.clone())
+            .with_context(|| format!("starting the UDP thread of {addr}"))?;
+    }
+    shared.runtime.spawn(tcp::serve(tcp, shared.clone()));
+    info!(%addr, vpc = %vpc, "inbound listener on UDP and TCP (opened while serving)");
+    Ok(())
+}
+
 /// TCP and `udp_threads` UDP sockets on `addr`; on port 0, on one port the
 /// kernel chose (see the module comment).
 fn bind_dns(addr: SocketAddr, udp_threads: usize) -> anyhow::Result<(TcpListener, Vec<UdpSocket>)> {

@@ -85,7 +85,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             // The objects the API created before this start: validated with
             // the pending ones, served without them (as a reload does).
             let (desired, published) = cloud.views();
-            if !desired.endpoints.is_empty() || !desired.zones.is_empty() {
+            if !desired.endpoints.is_empty()
+                || !desired.zones.is_empty()
+                || !desired.inbound.is_empty()
+            {
                 model = load_with(&opts.source, None, Some(&desired))?.0;
             }
             if let Some(published) = published {

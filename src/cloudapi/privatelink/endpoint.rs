@@ -312,7 +312,7 @@ fn allocate(
 
 /// Every ENI address of the VPC's endpoints: the config's and the API's
 /// (pending ones included).
-pub(super) fn used_addresses(plane: &Plane, ctx: &Ctx<'_>, vpc: &str) -> HashSet<IpAddr> {
+pub(crate) fn used_addresses(plane: &Plane, ctx: &Ctx<'_>, vpc: &str) -> HashSet<IpAddr> {
     let config = ctx
         .base
         .endpoint

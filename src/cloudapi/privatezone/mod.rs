@@ -1,10 +1,12 @@
 //! PrivateZone 2018-01-01: private zones and their records. `build` turns
 //! a zone into what DNS serves; `zones` and `records` are the actions;
-//! `config` shows the config file's zones, read only.
+//! `config` shows the config file's zones, read only; `resolver` makes
+//! inbound resolver endpoints.
 
 pub(crate) mod build;
 mod config;
 mod records;
+mod resolver;
 mod zones;
 
 use serde_json::Value;
@@ -30,6 +32,10 @@ pub(crate) fn handles(action: &str) -> bool {
             | "DeleteZoneRecord"
             | "DescribeZoneRecords"
             | "SetZoneRecordStatus"
+            | "AddResolverEndpoint"
+            | "DescribeResolverEndpoints"
+            | "DescribeResolverEndpoint"
+            | "DeleteResolverEndpoint"
     )
 }
 
@@ -45,6 +51,10 @@ pub(crate) fn call(plane: &mut Plane, ctx: &Ctx<'_>, action: &str, params: &Para
         "DeleteZoneRecord" => records::delete(plane, ctx, params),
         "SetZoneRecordStatus" => records::set_status(plane, ctx, params),
         "DescribeZoneRecords" => read(records::describe(plane, ctx, params)),
+        "AddResolverEndpoint" => resolver::add(plane, ctx, params),
+        "DeleteResolverEndpoint" => resolver::delete(plane, ctx, params),
+        "DescribeResolverEndpoints" => read(resolver::describe(plane, params)),
+        "DescribeResolverEndpoint" => read(resolver::describe_one(plane, params)),
         other => read(Err(super::privatelink::not_found_action(other))),
     }
 }
