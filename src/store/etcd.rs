@@ -3,10 +3,15 @@
 //!
 //! Keys are `PREFIX/kind/id`. A write is acknowledged once etcd committed
 //! it (a quorum of members has it in its log). Each write is a transaction
-//! that compares the key's `mod_revision` with the version this replica
-//! holds (`seen`), so two replicas changing one object cannot both win:
-//! the second is refused (`StoreError::Conflict`) and gets the first's
-//! change through the watch.
+//! with two conditions: the key is still at the version this replica holds
+//! (`seen`), and no key under the prefix changed after the last revision
+//! this replica applied. The first means two replicas changing one object
+//! cannot both win; the second keeps the rules *between* objects (an ENI
+//! address used once, one custom domain per VPC), which the writer checked
+//! against what it holds: two replicas handing out the same free address
+//! to two new endpoints cannot both succeed. The loser is refused
+//! (`StoreError::Conflict`) and gets the winner's change through the watch;
+//! its caller may retry a moment later.
 //!
 //! The client is async; the `Store` interface is called from the blocking
 //! pool. The client therefore runs on a runtime of its own, on its own
@@ -15,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +99,9 @@ pub(crate) struct EtcdStore {
     /// Stops the runtime's thread when the store is dropped.
     _stop: tokio::sync::oneshot::Sender<()>,
     held: Mutex<HashMap<String, Held>>,
+    /// The last revision whose changes this replica holds: at open, then
+    /// each change seen or written.
+    applied: AtomicU64,
 }
 
 impl EtcdStore {
@@ -117,8 +126,12 @@ impl EtcdStore {
             rt,
             _stop: stop,
             held: Mutex::new(HashMap::new()),
+            applied: AtomicU64::new(0),
         };
         let revision = store.revision()?;
+        // Read before the objects are listed: whatever changes between the
+        // two comes again through the watch and is skipped when held.
+        store.applied.store(revision, Ordering::Relaxed);
         info!(etcd = %target.name(), revision, "state store: etcd");
         Ok(store)
     }
@@ -160,10 +173,20 @@ impl EtcdStore {
         }
     }
 
-    /// Runs `op` on `kind`/`id` if nobody changed it since it was read.
+    /// Runs `op` on `kind`/`id` if nobody changed it, nor anything else
+    /// under the prefix, since this replica applied it.
     fn write(&mut self, kind: &str, id: &str, op: TxnOp, exists: bool) -> Result<u64, StoreError> {
         let key = self.key(kind, id);
-        let txn = Txn::new().when([self.unchanged(&key)]).and_then([op]);
+        let applied = self.applied.load(Ordering::Relaxed) as i64;
+        let nothing_newer = Compare::mod_revision(
+            format!("{}/", self.target.prefix),
+            CompareOp::Less,
+            applied + 1,
+        )
+        .with_prefix();
+        let txn = Txn::new()
+            .when([self.unchanged(&key), nothing_newer])
+            .and_then([op]);
         let mut client = self.client.clone();
         let response = self.block("writing", async move { client.txn(txn).await })?;
         if !response.succeeded() {
@@ -174,6 +197,7 @@ impl EtcdStore {
         }
         let revision = response.header().map_or(0, |h| h.revision() as u64);
         self.hold(key, revision, exists);
+        self.applied.fetch_max(revision, Ordering::Relaxed);
         Ok(revision)
     }
 }
@@ -307,6 +331,7 @@ impl Store for EtcdStore {
     }
 
     fn seen(&mut self, kind: &str, id: &str, revision: u64, exists: bool) -> bool {
+        self.applied.fetch_max(revision, Ordering::Relaxed);
         let key = self.key(kind, id);
         let mut held = self.held.lock().expect("never poisoned");
         if held.get(&key).is_some_and(|h| h.revision >= revision) {
@@ -316,8 +341,9 @@ impl Store for EtcdStore {
         true
     }
 
-    fn forget(&mut self) {
+    fn forget(&mut self, revision: u64) {
         self.held.lock().expect("never poisoned").clear();
+        self.applied.store(revision, Ordering::Relaxed);
     }
 }
 
@@ -614,10 +640,11 @@ mod tests {
             matches!(&refused, StoreError::Conflict { kind, id } if kind == "endpoint" && id == "ep-1"),
             "{refused}"
         );
-        // Once b has read a's version, its change goes through; a's next
-        // write, based on its own older version, is refused, and so is its
-        // delete.
-        assert_eq!(b.get("endpoint", "ep-1").unwrap(), Some(b"a".to_vec()));
+        // Once b holds a's version (as its plane does after the watch
+        // brought it), its change goes through; a's next write, based on its
+        // own older version, is refused, and so is its delete.
+        let written = a.revision().unwrap();
+        assert!(b.seen("endpoint", "ep-1", written, true));
         b.put("endpoint", "ep-1", b"b").unwrap();
         assert!(matches!(
             a.put("endpoint", "ep-1", b"a2"),
@@ -627,9 +654,27 @@ mod tests {
             a.delete("endpoint", "ep-1"),
             Err(StoreError::Conflict { .. })
         ));
+        assert!(a.seen("endpoint", "ep-1", b.revision().unwrap(), true));
         assert_eq!(a.get("endpoint", "ep-1").unwrap(), Some(b"b".to_vec()));
         a.delete("endpoint", "ep-1").unwrap();
         assert_eq!(b.get("endpoint", "ep-1").unwrap(), None);
+    }
+
+    #[test]
+    fn a_write_is_refused_while_another_object_changed_unseen() {
+        let Some(etcd) = testing::start() else { return };
+        let mut a = open(&etcd, "unseen");
+        let mut b = open(&etcd, "unseen");
+        // a hands out an address to a new endpoint; b, not having seen it,
+        // must not create another endpoint (which may take the same one).
+        let written = a.put("endpoint", "ep-1", b"10.0.0.5").unwrap();
+        assert!(matches!(
+            b.put("endpoint", "ep-2", b"10.0.0.5"),
+            Err(StoreError::Conflict { .. })
+        ));
+        assert!(b.seen("endpoint", "ep-1", written, true));
+        b.put("endpoint", "ep-2", b"10.0.0.6").unwrap();
+        assert_eq!(a.list("endpoint").unwrap().len(), 2);
     }
 
     #[test]

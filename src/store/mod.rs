@@ -11,7 +11,7 @@
 //! A shared store (etcd) also reports what other replicas write
 //! (`Store::watch`): the plane applies those changes and tells the store
 //! which version of each object it now holds (`Store::seen`), so that a
-//! write based on an older version is refused (`StoreError::Conflict`)
+//! write based on an older state is refused (`StoreError::Conflict`)
 //! instead of overwriting a change it never saw.
 
 mod embedded;
@@ -126,6 +126,6 @@ pub(crate) trait Store: Send {
         true
     }
 
-    /// Forgets every version seen (before a `Reset` is applied).
-    fn forget(&mut self) {}
+    /// Forgets every version seen: a `Reset` read at `revision` follows.
+    fn forget(&mut self, _revision: u64) {}
 }
