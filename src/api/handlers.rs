@@ -132,8 +132,17 @@ pub(crate) async fn status(
         .collect();
     let end = offset.saturating_add(limit);
     let next_offset = (q.endpoint.is_none() && end < all.len()).then_some(end);
+    // Whether the shared state store answers (absent without one): when it
+    // does not, the last state keeps serving and API writes fail.
+    let state_store = st
+        .shared
+        .metrics
+        .state_store
+        .get()
+        .map(|up| json!({ "backend": "etcd", "up": up }));
     Json(json!({
         "serial": tables.serial,
+        "state_store": state_store,
         "total": all.len(),
         "next_offset": next_offset,
         "endpoints": endpoints,

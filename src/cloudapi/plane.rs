@@ -8,13 +8,20 @@
 //! endpoints and their Connected zones). The lifecycle delays move
 //! endpoints from Creating to Active and zones from Connecting to
 //! Connected (`advance`).
+//!
+//! With a shared store (etcd) other replicas write too: their changes
+//! arrive through the store's watch and are applied here (`apply`), which
+//! gives the model to publish exactly as a call does. Lifecycle steps are
+//! then not written: every replica derives them from the timestamps in the
+//! record (`created_ms`, `since_ms`) and the same configured delay, so all
+//! replicas move an endpoint to Active at the same moment, and none waits
+//! on another (a writer that died would otherwise leave it Creating).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tracing::info;
+use tracing::{error, info};
 
 use hickory_proto::rr::Name;
 
@@ -26,7 +33,7 @@ use super::record::{
 use crate::config::file::{ConfigFile, EndpointSection, PrivateZoneSection, ServerSection};
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
-use crate::store::{RedbStore, Store, StoreError};
+use crate::store::{StateLocation, Store, StoreError, StoreEvent, StoreHealth};
 use crate::zonefile::{PrivateZone, ZoneFileError};
 
 /// What a call sees besides the plane: the config file's inventory, the
@@ -42,6 +49,9 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) struct Plane {
     store: Box<dyn Store>,
+    /// The store's revision before the objects were read at open: a watch
+    /// starts after it.
+    opened: u64,
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
     lifecycle: Duration,
@@ -120,9 +130,9 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl Plane {
-    /// The embedded store under `dir`, with every endpoint it holds.
-    pub(crate) fn open(dir: &Path, lifecycle: Duration) -> Result<Plane, StoreError> {
-        Plane::with_store(Box::new(RedbStore::open(dir)?), lifecycle)
+    /// The store at `state`, with every object it holds.
+    pub(crate) fn open(state: &StateLocation, lifecycle: Duration) -> Result<Plane, StoreError> {
+        Plane::with_store(state.open()?, lifecycle)
     }
 
     pub(crate) fn with_store(
@@ -130,6 +140,7 @@ impl Plane {
         lifecycle: Duration,
     ) -> Result<Plane, StoreError> {
         Ok(Plane {
+            opened: store.revision()?,
             endpoints: read_all(&*store, ENDPOINT)?,
             zones: read_all(&*store, PVTZ_ZONE)?,
             store,
@@ -149,6 +160,90 @@ impl Plane {
     /// The store's revision: how many changes it has committed.
     pub(crate) fn revision(&self) -> Result<u64, StoreError> {
         self.store.revision()
+    }
+
+    /// Starts following what other replicas write (`apply` takes it);
+    /// `None` when nobody else writes to the store.
+    pub(crate) fn watch(
+        &mut self,
+        health: Arc<StoreHealth>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<StoreEvent>> {
+        self.store.watch(self.opened, health)
+    }
+
+    /// Applies changes the store reported (other replicas' writes, or the
+    /// whole state read again); returns the model to publish when anything
+    /// this replica did not hold yet changed. Its own writes coming back
+    /// are skipped.
+    pub(crate) fn apply(
+        &mut self,
+        ctx: &Ctx<'_>,
+        events: Vec<StoreEvent>,
+    ) -> Result<Option<Model>, String> {
+        let mut changed = false;
+        for event in events {
+            match event {
+                StoreEvent::Put {
+                    kind,
+                    id,
+                    value,
+                    revision,
+                } => {
+                    if self.store.seen(&kind, &id, revision, true) {
+                        changed |= self.replace(&kind, &id, Some(&value));
+                    }
+                }
+                StoreEvent::Delete { kind, id, revision } => {
+                    if self.store.seen(&kind, &id, revision, false) {
+                        changed |= self.replace(&kind, &id, None);
+                    }
+                }
+                StoreEvent::Reset { objects, revision } => {
+                    self.store.forget(revision);
+                    self.endpoints.clear();
+                    self.zones.clear();
+                    for (kind, id, value, revision) in objects {
+                        self.store.seen(&kind, &id, revision, true);
+                        self.replace(&kind, &id, Some(&value));
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        self.validated = None;
+        self.published_model(ctx).map(Some)
+    }
+
+    /// Replaces (or removes) one object as another replica wrote it;
+    /// whether it was one the plane keeps.
+    fn replace(&mut self, kind: &str, id: &str, value: Option<&[u8]>) -> bool {
+        fn decode<T: serde::de::DeserializeOwned>(kind: &str, id: &str, v: &[u8]) -> Option<T> {
+            serde_json::from_slice(v)
+                .map_err(|e| error!(kind, id, error = %e, "unreadable record in the state store; skipped"))
+                .ok()
+        }
+        match (kind, value) {
+            (ENDPOINT, Some(v)) => match decode(kind, id, v) {
+                Some(r) => {
+                    self.endpoints.insert(id.to_string(), r);
+                    true
+                }
+                None => false,
+            },
+            (ENDPOINT, None) => self.endpoints.remove(id).is_some(),
+            (PVTZ_ZONE, Some(v)) => match decode(kind, id, v) {
+                Some(z) => {
+                    self.zones.insert(id.to_string(), z);
+                    true
+                }
+                None => false,
+            },
+            (PVTZ_ZONE, None) => self.zones.remove(id).is_some(),
+            _ => false,
+        }
     }
 
     pub(crate) fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
@@ -303,7 +398,7 @@ impl Plane {
         let bytes = serde_json::to_vec(&r).expect("records serialize");
         self.store
             .put(ENDPOINT, &r.id, &bytes)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(store_failed)?;
         self.endpoints.insert(r.id.clone(), r);
         Ok(())
     }
@@ -361,10 +456,14 @@ impl Plane {
             return Ok(None);
         }
         for r in moved {
-            let bytes = serde_json::to_vec(&r).expect("records serialize");
-            self.store
-                .put(ENDPOINT, &r.id, &bytes)
-                .map_err(|e| e.to_string())?;
+            // A shared store keeps the timestamps the step derives from;
+            // every replica takes it by itself (see the module's note).
+            if !self.store.shared() {
+                let bytes = serde_json::to_vec(&r).expect("records serialize");
+                self.store
+                    .put(ENDPOINT, &r.id, &bytes)
+                    .map_err(|e| e.to_string())?;
+            }
             info!(endpoint = %r.id, status = r.status.as_str(), "endpoint lifecycle");
             self.endpoints.insert(r.id.clone(), r);
         }
@@ -407,9 +506,26 @@ fn store_change<T: serde::Serialize>(
         Some(v) => store.put(kind, id, &serde_json::to_vec(v).expect("records serialize")),
         None => store.delete(kind, id),
     };
-    stored
-        .map(|_| ())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    stored.map(|_| ()).map_err(store_failed)
+}
+
+/// The cloud's error for a write the store refused: etcd unreachable is the
+/// gateway's `ServiceUnavailable` (503: the SDKs raise a ServerException and
+/// may retry); a change another replica made first is `OperationConflict`.
+fn store_failed(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Unavailable { .. } => ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {e}"),
+        ),
+        StoreError::Conflict { .. } => ApiError::new(
+            409,
+            "OperationConflict",
+            format!("{e}; the request may be retried"),
+        ),
+        StoreError::Backend { .. } => ApiError::internal(e.to_string()),
+    }
 }
 
 fn section_eq(

@@ -17,6 +17,7 @@ use crate::cloudapi::plane::{Ctx, Plane, now_ms};
 use crate::cloudapi::{privatelink, privatezone};
 use crate::model::Model;
 use crate::snapshot::{Publisher, Tables};
+use crate::store::StoreEvent;
 
 use super::cloud::{ApiJob, Finished, Output};
 use super::control::{Control, next_serial};
@@ -50,6 +51,18 @@ impl Control {
                 None
             }
         }
+    }
+
+    /// Applies what other replicas wrote (`Plane::apply`) and publishes
+    /// it as a call's change is published.
+    pub(super) fn start_apply(&mut self, events: Vec<StoreEvent>) -> Option<ApiJob> {
+        let task = self
+            .start(move |plane, ctx| match plane.apply(ctx, events) {
+                Ok(publish) => (Ok(Value::Null), publish),
+                Err(m) => (Err(ApiError::internal(m)), None),
+            })
+            .ok()?;
+        Some(ApiJob { task, reply: None })
     }
 
     pub(super) fn start_lifecycle(&mut self) -> Option<ApiJob> {
@@ -130,9 +143,8 @@ impl Control {
                 // state is read again from it.
                 error!(error = %e, "control API job failed; reopening its state");
                 let cloud = self.cloud.as_mut().expect("a job had it");
-                match Plane::open(&cloud.dir, cloud.lifecycle) {
-                    Ok(p) => cloud.plane = Some(Box::new(p)),
-                    Err(e) => error!(error = %e, "control API state cannot be reopened"),
+                if let Err(e) = cloud.reopen() {
+                    error!(error = %format!("{e:#}"), "control API state cannot be reopened");
                 }
                 Err(ApiError::internal("the call failed; nothing was changed"))
             }
@@ -144,7 +156,7 @@ impl Control {
             }
             None => {
                 if let Err(e) = result {
-                    error!(error = %e, "control API lifecycle step failed");
+                    error!(error = %e, "control API lifecycle step or replica change failed");
                 }
             }
         }

@@ -44,8 +44,8 @@ pub struct Options {
     pub admin: Option<SocketAddr>,
     /// Written once every listener is open (see `ready`).
     pub ready_file: Option<PathBuf>,
-    /// The control API's state folder; overrides `[state] dir`.
-    pub state: Option<PathBuf>,
+    /// Where the control API's state lives; overrides `[state]`.
+    pub state: Option<crate::store::StateLocation>,
 }
 
 /// Loads the config, opens the listeners, probes every ENI once, starts
@@ -78,10 +78,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let (mut model, base) = load_with(&opts.source, None, None)?;
     let cloud = match model.cloud_api.clone() {
         Some(api) => {
-            let Some(dir) = opts.state.clone().or_else(|| api.state_dir.clone()) else {
-                anyhow::bail!("[api] needs a state folder: set [state] dir or pass --state DIR");
+            let Some(state) = opts.state.clone().or_else(|| api.state.clone()) else {
+                anyhow::bail!(
+                    "[api] needs a state store: set [state] dir or etcd, or pass --state DIR|etcd://HOST:PORT/PREFIX"
+                );
             };
-            let cloud = CloudPlane::open(dir, api.lifecycle)?;
+            let cloud = CloudPlane::open(state, api.lifecycle)?;
             // The objects the API created before this start: validated with
             // the pending ones, served without them (as a reload does).
             let (desired, published) = cloud.views();
@@ -150,7 +152,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
             None => (None, None),
         };
-        let (cloud, calls) = cloud.unzip();
+        let (mut cloud, calls) = cloud.unzip();
+        if let Some(cloud) = cloud.as_mut() {
+            cloud.watch(shared.metrics.state_store.clone());
+        }
         let mut control = Control {
             source: opts.source,
             base: Arc::new(base),

@@ -41,17 +41,17 @@ const RETRY: Duration = Duration::from_millis(250);
 
 /// Where the state lives: `etcd://HOST:PORT[,HOST:PORT…]/PREFIX`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EtcdTarget {
+pub struct EtcdTarget {
     /// `http://HOST:PORT` for each member given.
-    pub(crate) endpoints: Vec<String>,
+    pub endpoints: Vec<String>,
     /// The key prefix, without a trailing `/` (e.g. `/epdns/lab1`).
-    pub(crate) prefix: String,
+    pub prefix: String,
 }
 
 impl EtcdTarget {
     /// Parses `etcd://HOST:PORT[,HOST:PORT…]/PREFIX`; `None` when `s` is
     /// not an etcd URL at all (a folder of the embedded store).
-    pub(crate) fn parse(s: &str) -> Option<Result<EtcdTarget, String>> {
+    pub fn parse(s: &str) -> Option<Result<EtcdTarget, String>> {
         let rest = s.strip_prefix("etcd://")?;
         Some((|| {
             let (hosts, prefix) = rest
@@ -78,7 +78,7 @@ impl EtcdTarget {
         })())
     }
 
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}{}", self.endpoints.join(","), self.prefix)
     }
 }

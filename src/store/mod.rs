@@ -17,11 +17,48 @@
 mod embedded;
 mod etcd;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 pub(crate) use embedded::RedbStore;
-pub(crate) use etcd::{EtcdStore, EtcdTarget};
+pub(crate) use etcd::EtcdStore;
+pub use etcd::EtcdTarget;
+
+/// Where the desired state lives: `--state` or `[state]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateLocation {
+    /// The embedded store in this folder (the default).
+    Dir(PathBuf),
+    /// etcd, shared by replicas.
+    Etcd(EtcdTarget),
+}
+
+impl StateLocation {
+    /// `etcd://HOST:PORT[,HOST:PORT…]/PREFIX`, else a folder.
+    pub fn parse(s: &str) -> Result<StateLocation, String> {
+        match EtcdTarget::parse(s) {
+            Some(target) => target.map(StateLocation::Etcd),
+            None => Ok(StateLocation::Dir(PathBuf::from(s))),
+        }
+    }
+
+    pub(crate) fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(match self {
+            StateLocation::Dir(dir) => Box::new(RedbStore::open(dir)?),
+            StateLocation::Etcd(target) => Box::new(EtcdStore::open(target)?),
+        })
+    }
+}
+
+impl std::fmt::Display for StateLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateLocation::Dir(dir) => write!(f, "{}", dir.display()),
+            StateLocation::Etcd(target) => write!(f, "etcd {}", target.name()),
+        }
+    }
+}
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +127,12 @@ impl StoreHealth {
 /// the caller acknowledges a change only after `put` or `delete` came back
 /// `Ok`.
 pub(crate) trait Store: Send {
+    // The plane reads everything at open (`list`) and follows changes
+    // through `watch`; single reads are for the tests.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the plane lists at open and then watches")
+    )]
     fn get(&self, kind: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Creates or replaces; returns the new revision. A shared store
     /// refuses it (`Conflict`) when the object changed since this replica
