@@ -117,8 +117,8 @@ impl EtcdStore {
             .with_connect_timeout(REQUEST_TIMEOUT)
             .with_keep_alive(Duration::from_secs(1), Duration::from_secs(2))
             .with_keep_alive_while_idle(true);
-        let client = wait(&rt, target, "connecting", async move {
-            Client::connect(endpoints, Some(options)).await
+        let client = wait(&rt, target, "connecting", move || {
+            Client::connect(endpoints.clone(), Some(options.clone()))
         })?;
         let store = EtcdStore {
             target: target.clone(),
@@ -140,12 +140,15 @@ impl EtcdStore {
         format!("{}/{kind}/{id}", self.target.prefix)
     }
 
-    fn block<T: Send + 'static>(
-        &self,
-        what: &str,
-        f: impl Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        wait(&self.rt, &self.target, what, f)
+    /// Runs `f(client)` (see `wait`).
+    fn block<T, F, Fut>(&self, what: &str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(Client) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, etcd_client::Error>> + Send,
+    {
+        let client = self.client.clone();
+        wait(&self.rt, &self.target, what, move || f(client.clone()))
     }
 
     fn hold(&self, key: String, revision: u64, exists: bool) {
@@ -158,12 +161,7 @@ impl EtcdStore {
     /// The condition under which a write of `key` may go ahead: it is still
     /// the version this replica holds (absent when it holds none).
     fn unchanged(&self, key: &str) -> Compare {
-        let held = self
-            .held
-            .lock()
-            .expect("never poisoned")
-            .get(key)
-            .copied();
+        let held = self.held.lock().expect("never poisoned").get(key).copied();
         match held {
             Some(Held {
                 revision,
@@ -187,8 +185,10 @@ impl EtcdStore {
         let txn = Txn::new()
             .when([self.unchanged(&key), nothing_newer])
             .and_then([op]);
-        let mut client = self.client.clone();
-        let response = self.block("writing", async move { client.txn(txn).await })?;
+        let response = self.block("writing", move |mut client| {
+            let txn = txn.clone();
+            async move { client.txn(txn).await }
+        })?;
         if !response.succeeded() {
             return Err(StoreError::Conflict {
                 kind: kind.to_string(),
@@ -202,37 +202,66 @@ impl EtcdStore {
     }
 }
 
-/// Waits on `rt` for `f`, at most `REQUEST_TIMEOUT`.
-fn wait<T: Send + 'static>(
+/// Runs `f` on `rt` and waits for it, at most `REQUEST_TIMEOUT`. A
+/// request refused as unavailable (typically a member that is down, which
+/// the client's balancing may pick until it has seen it fail) is tried
+/// again within that time: a write is a compare-and-set transaction, so a
+/// second attempt can never apply it twice.
+fn wait<T, F, Fut>(
     rt: &tokio::runtime::Handle,
     target: &EtcdTarget,
     what: &str,
-    f: impl Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
-) -> Result<T, StoreError> {
+    f: F,
+) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, etcd_client::Error>> + Send,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     rt.spawn(async move {
-        let _ = tx.send(tokio::time::timeout(REQUEST_TIMEOUT, f).await);
+        let result = retrying(f).await;
+        let _ = tx.send(result);
     });
-    let unavailable = |message: String| StoreError::Unavailable {
+    let result = rx
+        .recv()
+        .unwrap_or_else(|_| Err("the client's runtime stopped".to_string()));
+    result.map_err(|message| StoreError::Unavailable {
         endpoints: target.name(),
         message: format!("{what}: {message}"),
-    };
-    match rx.recv() {
-        Ok(Ok(Ok(v))) => Ok(v),
-        Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
-        Ok(Err(_)) => Err(unavailable(format!(
-            "no answer within {} s",
-            REQUEST_TIMEOUT.as_secs()
-        ))),
-        Err(_) => Err(unavailable("the client's runtime stopped".to_string())),
+    })
+}
+
+/// `f()` until it succeeds, fails otherwise than unavailable, or
+/// `REQUEST_TIMEOUT` has passed; the last error as text.
+async fn retrying<T, F, Fut>(mut f: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, etcd_client::Error>>,
+{
+    let give_up = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(give_up, f()).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) if unavailable(&e) && tokio::time::Instant::now() + RETRY < give_up => {
+                tokio::time::sleep(RETRY).await
+            }
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => {
+                return Err(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()));
+            }
+        }
     }
+}
+
+fn unavailable(e: &etcd_client::Error) -> bool {
+    matches!(e, etcd_client::Error::GRpcStatus(s) if s.code() == tonic::Code::Unavailable)
 }
 
 /// A one-thread runtime for the client, on a thread of its own, so that
 /// the blocking pool and the control loop can both wait on it. Dropping
 /// the returned sender ends it.
-fn runtime_thread()
--> std::io::Result<(tokio::runtime::Handle, tokio::sync::oneshot::Sender<()>)> {
+fn runtime_thread() -> std::io::Result<(tokio::runtime::Handle, tokio::sync::oneshot::Sender<()>)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -251,9 +280,11 @@ fn runtime_thread()
 impl Store for EtcdStore {
     fn get(&self, kind: &str, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = self.key(kind, id);
-        let mut client = self.client.clone();
         let k = key.clone();
-        let response = self.block("reading", async move { client.get(k, None).await })?;
+        let response = self.block("reading", move |mut client| {
+            let k = k.clone();
+            async move { client.get(k, None).await }
+        })?;
         let revision = response.header().map_or(0, |h| h.revision() as u64);
         match response.kvs().first() {
             Some(kv) => {
@@ -279,12 +310,10 @@ impl Store for EtcdStore {
 
     fn list(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let from = format!("{}/{kind}/", self.target.prefix);
-        let mut client = self.client.clone();
         let k = from.clone();
-        let response = self.block("listing", async move {
-            client
-                .get(k, Some(GetOptions::new().with_prefix()))
-                .await
+        let response = self.block("listing", move |mut client| {
+            let k = k.clone();
+            async move { client.get(k, Some(GetOptions::new().with_prefix())).await }
         })?;
         let mut out = Vec::new();
         for kv in response.kvs() {
@@ -297,12 +326,14 @@ impl Store for EtcdStore {
     }
 
     fn revision(&self) -> Result<u64, StoreError> {
-        let mut client = self.client.clone();
         let key = format!("{}/", self.target.prefix);
-        let response = self.block("reading the revision", async move {
-            client
-                .get(key, Some(GetOptions::new().with_prefix().with_count_only()))
-                .await
+        let response = self.block("reading the revision", move |mut client| {
+            let key = key.clone();
+            async move {
+                client
+                    .get(key, Some(GetOptions::new().with_prefix().with_count_only()))
+                    .await
+            }
         })?;
         Ok(response.header().map_or(0, |h| h.revision() as u64))
     }
@@ -350,7 +381,7 @@ impl Store for EtcdStore {
 /// Sets `health` from a quorum read every `HEALTH_EVERY`, until the plane
 /// stops listening.
 async fn check_health(
-    mut client: Client,
+    client: Client,
     prefix: String,
     health: Arc<StoreHealth>,
     events: UnboundedSender<StoreEvent>,
@@ -358,11 +389,17 @@ async fn check_health(
     let key = format!("{prefix}/");
     let mut was = true;
     while !events.is_closed() {
-        let read = client.get(
-            key.clone(),
-            Some(GetOptions::new().with_prefix().with_count_only()),
-        );
-        let up = matches!(tokio::time::timeout(REQUEST_TIMEOUT, read).await, Ok(Ok(_)));
+        // Retried like a call: one member down is not the store down.
+        let up = retrying(|| {
+            let (mut client, key) = (client.clone(), key.clone());
+            async move {
+                client
+                    .get(key, Some(GetOptions::new().with_prefix().with_count_only()))
+                    .await
+            }
+        })
+        .await
+        .is_ok();
         health.set(up);
         if up != was {
             match up {
@@ -378,7 +415,12 @@ async fn check_health(
 /// Sends every change under `prefix` from revision `from` on; when the
 /// watch breaks (etcd unreachable, history compacted), reads everything
 /// again (`Reset`) and watches on from there.
-async fn follow(mut client: Client, prefix: String, mut from: u64, tx: UnboundedSender<StoreEvent>) {
+async fn follow(
+    mut client: Client,
+    prefix: String,
+    mut from: u64,
+    tx: UnboundedSender<StoreEvent>,
+) {
     let root = format!("{prefix}/");
     let mut reset = false;
     while !tx.is_closed() {
@@ -526,11 +568,16 @@ pub(crate) mod testing {
             let (client, peer) = (self.client, self.peer);
             let child = Command::new("etcd")
                 .arg("--name=unit")
-                .arg(format!("--data-dir={}", self.dir.path().join("data").display()))
+                .arg(format!(
+                    "--data-dir={}",
+                    self.dir.path().join("data").display()
+                ))
                 .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
                 .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
                 .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
-                .arg(format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"))
+                .arg(format!(
+                    "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+                ))
                 .arg(format!("--initial-cluster=unit=http://127.0.0.1:{peer}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -593,7 +640,11 @@ mod tests {
             }))
         );
         assert_eq!(EtcdTarget::parse("/var/lib/epdns"), None);
-        for bad in ["etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/", "etcd://host/p"] {
+        for bad in [
+            "etcd://127.0.0.1:2379",
+            "etcd://127.0.0.1:2379/",
+            "etcd://host/p",
+        ] {
             assert!(matches!(EtcdTarget::parse(bad), Some(Err(_))), "{bad}");
         }
     }
@@ -679,7 +730,9 @@ mod tests {
 
     #[test]
     fn the_watch_reports_other_writers_and_resets_after_an_outage() {
-        let Some(mut etcd) = testing::start() else { return };
+        let Some(mut etcd) = testing::start() else {
+            return;
+        };
         let mut a = open(&etcd, "watch");
         let mut b = open(&etcd, "watch");
         let health = Arc::new(StoreHealth::default());
@@ -739,7 +792,12 @@ mod tests {
                 StoreEvent::Reset { objects, revision } if revision >= again => {
                     assert_eq!(
                         objects,
-                        [("endpoint".to_string(), "ep-2".to_string(), b"y".to_vec(), again)]
+                        [(
+                            "endpoint".to_string(),
+                            "ep-2".to_string(),
+                            b"y".to_vec(),
+                            again
+                        )]
                     );
                     break;
                 }

@@ -77,7 +77,10 @@ impl EtcdCluster {
                 "--data-dir={}",
                 self.dir.path().join(&m.name).display()
             ))
-            .arg(format!("--listen-client-urls=http://127.0.0.1:{}", m.client))
+            .arg(format!(
+                "--listen-client-urls=http://127.0.0.1:{}",
+                m.client
+            ))
             .arg(format!(
                 "--advertise-client-urls=http://127.0.0.1:{}",
                 m.client

@@ -73,7 +73,11 @@ fn state(cfg: &ConfigFile, errs: &mut Errors) -> Option<StateLocation> {
             None
         }
         (None, None) => {
-            errs.push(&obj, "dir", "set dir (a folder) or etcd (etcd://HOST:PORT/PREFIX)");
+            errs.push(
+                &obj,
+                "dir",
+                "set dir (a folder) or etcd (etcd://HOST:PORT/PREFIX)",
+            );
             None
         }
     }
