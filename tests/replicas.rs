@@ -347,3 +347,54 @@ fn with_etcd_down_replicas_answer_report_it_refuse_writes_and_catch_up() {
     lab.wait_everywhere(&after);
     assert!(lab.alive().all(|s| answers(s, &before)));
 }
+
+/// The answer for ep-lab1 of `s`.
+fn lab1(s: &Server) -> Vec<String> {
+    addrs(&s.udp(&endpoint("ep-lab1"), RecordType::A))
+}
+
+#[test]
+fn an_admin_override_is_shared_by_replicas_and_kept_across_restarts() {
+    let Some(mut lab) = Lab::start(1, 2) else {
+        return;
+    };
+    let path = "/v1/endpoints/ep-lab1/zones/cn-hangzhou-i/override";
+    let s0 = lab.replicas[0].as_ref().unwrap();
+    let (code, body) = http(s0.admin(), "PUT", path, Some(r#"{"state": "down"}"#));
+    assert_eq!(code, 200, "{body}");
+    let without_i = [PROBED_ENIS[0], PROBED_ENIS[2]];
+    for s in lab.alive() {
+        wait_until(LIMIT, "the override applies on every replica", || {
+            lab1(s) == without_i
+        });
+    }
+    // A replica started afterwards restores it before it answers.
+    lab.kill_replica(1);
+    let back = Server::start(&lab.config);
+    assert_eq!(lab1(&back), without_i);
+    let status = lab.status(&back);
+    let zone_i = status["endpoints"][0]["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == "cn-hangzhou-i")
+        .cloned()
+        .unwrap();
+    assert_eq!(zone_i["override"], "down", "{status}");
+    // Cleared through the restarted one: cleared on the other too.
+    let (code, body) = http(back.admin(), "DELETE", path, None);
+    assert_eq!(code, 200, "{body}");
+    let s0 = lab.replicas[0].as_ref().unwrap();
+    wait_until(LIMIT, "the cleared override clears everywhere", || {
+        lab1(s0) == PROBED_ENIS
+    });
+    // With etcd down an override cannot be kept: refused, and not applied.
+    lab.etcd.kill_all();
+    wait_until(LIMIT, "the replica reports etcd down", || {
+        lab.status(s0)["state_store"]["up"] == false
+    });
+    let (code, body) = http(s0.admin(), "PUT", path, Some(r#"{"state": "down"}"#));
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("unreachable"), "{body}");
+    assert_eq!(lab1(s0), PROBED_ENIS);
+}

@@ -33,6 +33,7 @@ use super::record::{
 use crate::config::file::{ConfigFile, EndpointSection, PrivateZoneSection, ServerSection};
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
+use crate::probe::State;
 use crate::store::{StateLocation, Store, StoreError, StoreEvent, StoreHealth};
 use crate::zonefile::{PrivateZone, ZoneFileError};
 
@@ -54,11 +55,33 @@ pub(crate) struct Plane {
     opened: u64,
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
+    /// Admin overrides by `endpoint/zone`.
+    overrides: BTreeMap<String, State>,
+    /// Overrides another replica set or cleared, for the health table.
+    override_changes: Vec<(String, String, Option<State>)>,
     lifecycle: Duration,
     /// The model of the desired view as last validated, and the config
     /// generation it was validated against: once nothing is pending it is
     /// the model to publish, so a lifecycle step need not validate again.
     validated: Option<(u64, Model)>,
+}
+
+/// Admin overrides (issue: kept across restarts, shared by replicas): id
+/// `endpoint/zone`, value `{"state": "up"|"down"}`.
+const OVERRIDE: &str = "override";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OverrideRecord {
+    state: String,
+}
+
+/// An override's state as stored.
+fn override_state(s: &str) -> Option<State> {
+    match s {
+        "up" => Some(State::Up),
+        "down" => Some(State::Down),
+        _ => None,
+    }
 }
 
 /// How a private zone of the API is named in a config's `file` field: a
@@ -143,6 +166,11 @@ impl Plane {
             opened: store.revision()?,
             endpoints: read_all(&*store, ENDPOINT)?,
             zones: read_all(&*store, PVTZ_ZONE)?,
+            overrides: read_all::<OverrideRecord>(&*store, OVERRIDE)?
+                .into_iter()
+                .filter_map(|(id, r)| Some((id, override_state(&r.state)?)))
+                .collect(),
+            override_changes: Vec::new(),
             store,
             lifecycle,
             validated: None,
@@ -202,9 +230,22 @@ impl Plane {
                     self.store.forget(revision);
                     self.endpoints.clear();
                     self.zones.clear();
+                    let mut overrides = Vec::new();
                     for (kind, id, value, revision) in objects {
                         self.store.seen(&kind, &id, revision, true);
                         self.replace(&kind, &id, Some(&value));
+                        if kind == OVERRIDE {
+                            overrides.push(id);
+                        }
+                    }
+                    let gone: Vec<String> = self
+                        .overrides
+                        .keys()
+                        .filter(|id| !overrides.contains(id))
+                        .cloned()
+                        .collect();
+                    for id in gone {
+                        self.replace(OVERRIDE, &id, None);
                     }
                     changed = true;
                 }
@@ -242,8 +283,61 @@ impl Plane {
                 None => false,
             },
             (PVTZ_ZONE, None) => self.zones.remove(id).is_some(),
+            (OVERRIDE, v) => {
+                let state = v
+                    .and_then(|v| decode::<OverrideRecord>(kind, id, v))
+                    .and_then(|r| override_state(&r.state));
+                let before = match state {
+                    Some(s) => self.overrides.insert(id.to_string(), s),
+                    None => self.overrides.remove(id),
+                };
+                if before != state
+                    && let Some((endpoint, zone)) = id.split_once('/')
+                {
+                    self.override_changes
+                        .push((endpoint.to_string(), zone.to_string(), state));
+                }
+                // The answers change through the health table, not the
+                // model.
+                false
+            }
             _ => false,
         }
+    }
+
+    /// Every admin override kept: (endpoint, zone, state).
+    pub(crate) fn overrides(&self) -> Vec<(String, String, State)> {
+        self.overrides
+            .iter()
+            .filter_map(|(id, s)| {
+                let (endpoint, zone) = id.split_once('/')?;
+                Some((endpoint.to_string(), zone.to_string(), *s))
+            })
+            .collect()
+    }
+
+    /// The overrides other replicas changed since the last call.
+    pub(crate) fn take_override_changes(&mut self) -> Vec<(String, String, Option<State>)> {
+        std::mem::take(&mut self.override_changes)
+    }
+
+    /// Keeps an admin override (`None`: cleared) durably.
+    pub(crate) fn save_override(
+        &mut self,
+        endpoint: &str,
+        zone: &str,
+        state: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let id = format!("{endpoint}/{zone}");
+        let record = state.map(|s| OverrideRecord {
+            state: s.to_string(),
+        });
+        store_change(&mut *self.store, OVERRIDE, &id, record.as_ref())?;
+        match state.and_then(override_state) {
+            Some(s) => self.overrides.insert(id, s),
+            None => self.overrides.remove(&id),
+        };
+        Ok(())
     }
 
     pub(crate) fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {

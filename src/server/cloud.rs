@@ -16,7 +16,7 @@ use crate::cloudapi::plane::{Extension, Plane};
 use crate::cloudapi::record::View;
 use crate::model::Model;
 use crate::snapshot::Publisher;
-use crate::store::{StateLocation, StoreEvent, StoreHealth};
+use crate::store::{OverrideWrite, StateLocation, StoreEvent, StoreHealth};
 
 /// The desired state and where it is kept.
 pub(super) struct CloudPlane {
@@ -28,6 +28,8 @@ pub(super) struct CloudPlane {
     health: Option<Arc<StoreHealth>>,
     /// Other replicas' changes, until the control loop takes them.
     pub(super) events: Option<UnboundedReceiver<StoreEvent>>,
+    /// Admin overrides to keep, until the control loop takes them.
+    pub(super) override_writes: Option<tokio::sync::mpsc::Receiver<OverrideWrite>>,
 }
 
 impl CloudPlane {
@@ -46,7 +48,15 @@ impl CloudPlane {
             lifecycle,
             health: None,
             events: None,
+            override_writes: None,
         })
+    }
+
+    /// Where the admin API sends overrides to keep in the store.
+    pub fn override_sink(&mut self) -> tokio::sync::mpsc::Sender<OverrideWrite> {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        self.override_writes = Some(rx);
+        tx
     }
 
     /// Starts following other replicas' changes (a shared store only);

@@ -107,6 +107,7 @@ impl Control {
         let mut health_changes = self.health.subscribe();
         let mut calls = self.calls.take();
         let mut store_events = self.cloud.as_mut().and_then(|c| c.events.take());
+        let mut override_writes = self.cloud.as_mut().and_then(|c| c.override_writes.take());
         let mut job: Option<Job> = None;
         let mut again = false;
         loop {
@@ -135,6 +136,9 @@ impl Control {
                 }
                 Some(events) = next_events(&mut store_events), if idle => {
                     job = self.start_apply(events).map(Job::Api);
+                }
+                Some(write) = next_override(&mut override_writes), if idle => {
+                    job = self.start_override(write).map(Job::Api);
                 }
                 _ = sleep_until(lifecycle), if idle => {
                     job = self.start_lifecycle().map(Job::Api);
@@ -288,6 +292,16 @@ async fn next_events(
         all.push(more);
     }
     Some(all)
+}
+
+/// The next override to keep, or never without a state store.
+async fn next_override(
+    writes: &mut Option<tokio::sync::mpsc::Receiver<crate::store::OverrideWrite>>,
+) -> Option<crate::store::OverrideWrite> {
+    match writes {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Sleeps until `deadline`, or forever without one.

@@ -76,7 +76,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let fds = fds::raise_and_share();
     let (mut model, base) = load_with(&opts.source, None, None)?;
-    let cloud = match model.cloud_api.clone() {
+    let mut cloud = match model.cloud_api.clone() {
         Some(api) => {
             let Some(state) = opts.state.clone().or_else(|| api.state.clone()) else {
                 anyhow::bail!(
@@ -145,6 +145,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             forwards: InFlight::new(fds.forwards),
             metrics: Metrics::default(),
             runtime: io.handle().clone(),
+            override_writes: cloud.as_mut().map(|(cloud, ..)| cloud.override_sink()),
         });
         let (cloud, api) = match cloud {
             Some((cloud, handle, calls, listener)) => {
@@ -170,6 +171,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             inbound,
             served,
         };
+        // Before the first snapshot: a kept override is in force from the
+        // first answer on.
+        control.restore_overrides();
         control.publish();
         release_freed_memory();
         let mut ready = sockets.serve(&control.shared, &control.health, io.handle())?;

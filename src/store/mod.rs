@@ -100,6 +100,17 @@ pub(crate) enum StoreEvent {
     },
 }
 
+/// An admin override (`state` "up"/"down", `None`: cleared) that the admin
+/// API asks the control loop to keep in the store; the reply comes once it
+/// is stored (`Err`: why not, and the override was not kept).
+#[derive(Debug)]
+pub(crate) struct OverrideWrite {
+    pub(crate) endpoint: String,
+    pub(crate) zone: String,
+    pub(crate) state: Option<String>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
 /// Whether the shared store answers, for `/v1/status` and the metrics:
 /// set by the store's watcher, read by the admin API.
 #[derive(Debug, Default)]
