@@ -254,6 +254,13 @@ impl Plane {
         if !changed {
             return Ok(None);
         }
+        // Steps already due (a record written Creating that is Active by
+        // now) are taken before building, so that one build serves both.
+        if self.store.shared() {
+            for r in self.due(now_ms()) {
+                self.endpoints.insert(r.id.clone(), r);
+            }
+        }
         self.validated = None;
         self.published_model(ctx).map(Some)
     }
@@ -303,6 +310,28 @@ impl Plane {
             }
             _ => false,
         }
+    }
+
+    /// The endpoints whose lifecycle step is due by `now` (ms), as they
+    /// are after it.
+    fn due(&self, now: u64) -> Vec<EndpointRecord> {
+        let lifecycle = self.lifecycle.as_millis() as u64;
+        let mut moved = Vec::new();
+        for r in self.endpoints.values() {
+            let mut next = r.clone();
+            if next.status == EndpointStatus::Creating && r.created_ms + lifecycle <= now {
+                next.status = EndpointStatus::Active;
+            }
+            for z in &mut next.zones {
+                if z.status == ZoneStatus::Connecting && z.since_ms + lifecycle <= now {
+                    z.status = ZoneStatus::Connected;
+                }
+            }
+            if next != *r {
+                moved.push(next);
+            }
+        }
+        moved
     }
 
     /// Every admin override kept: (endpoint, zone, state).
@@ -530,22 +559,7 @@ impl Plane {
     /// Connected, durably; returns the model to publish when anything
     /// moved.
     pub(crate) fn advance(&mut self, ctx: &Ctx<'_>, now: u64) -> Result<Option<Model>, String> {
-        let lifecycle = self.lifecycle.as_millis() as u64;
-        let mut moved = Vec::new();
-        for r in self.endpoints.values() {
-            let mut next = r.clone();
-            if next.status == EndpointStatus::Creating && r.created_ms + lifecycle <= now {
-                next.status = EndpointStatus::Active;
-            }
-            for z in &mut next.zones {
-                if z.status == ZoneStatus::Connecting && z.since_ms + lifecycle <= now {
-                    z.status = ZoneStatus::Connected;
-                }
-            }
-            if next != *r {
-                moved.push(next);
-            }
-        }
+        let moved = self.due(now);
         if moved.is_empty() {
             return Ok(None);
         }
