@@ -66,8 +66,8 @@ pub(crate) struct Plane {
     validated: Option<(u64, Model)>,
 }
 
-/// Admin overrides (issue: kept across restarts, shared by replicas): id
-/// `endpoint/zone`, value `{"state": "up"|"down"}`.
+/// Admin overrides, kept so that they outlive a restart and reach every
+/// replica: id `endpoint/zone`, value `{"state": "up"|"down"}`.
 const OVERRIDE: &str = "override";
 
 #[derive(serde::Serialize, serde::Deserialize)]
