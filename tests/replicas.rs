@@ -64,6 +64,31 @@ fn create(sdk: &mut Sdk) -> Result<String, SdkError> {
         .map(|v| v["EndpointId"].as_str().unwrap().to_string())
 }
 
+/// The refusals a healthy lab may give now and then: etcd electing a
+/// leader (a loaded machine can starve one), or this replica not having
+/// applied another's last write yet. Nothing was written: try again.
+fn transient(e: &SdkError) -> bool {
+    e.code == "ServiceUnavailable" || e.code == "OperationConflict"
+}
+
+/// `create`, tried again after transient refusals (within `LIMIT`).
+fn create_acknowledged(sdk: &mut Sdk) -> String {
+    let mut id = None;
+    wait_until(
+        LIMIT,
+        "an acknowledged CreateVpcEndpoint",
+        || match create(sdk) {
+            Ok(v) => {
+                id = Some(v);
+                true
+            }
+            Err(e) if transient(&e) => false,
+            Err(e) => panic!("CreateVpcEndpoint refused: {e:?}"),
+        },
+    );
+    id.unwrap()
+}
+
 /// Polls `f` every 0.2 ms (finer than `wait_until`, for the printed
 /// timings) until it holds; panics after `LIMIT`.
 fn wait_fine(what: &str, mut f: impl FnMut() -> bool) {
@@ -162,7 +187,7 @@ fn a_write_through_one_replica_answers_on_all_and_a_failover_is_seen_by_all() {
     let mut all = Vec::new();
     for i in 0..20 {
         let sdk = lab.sdks[i % 3].as_mut().unwrap();
-        let id = create(sdk).unwrap();
+        let id = create_acknowledged(sdk);
         let replied = Instant::now();
         for s in lab.alive() {
             wait_fine("the new endpoint answers", || answers(s, &id));
@@ -176,7 +201,7 @@ fn a_write_through_one_replica_answers_on_all_and_a_failover_is_seen_by_all() {
     );
 
     // A change read through another replica's API: the record is the same.
-    let id = create(lab.sdks[0].as_mut().unwrap()).unwrap();
+    let id = create_acknowledged(lab.sdks[0].as_mut().unwrap());
     lab.wait_everywhere(&id);
     let get = |sdk: &mut Sdk| {
         sdk.call(
@@ -253,10 +278,7 @@ fn kill_9_of_a_replica_and_of_the_etcd_leader_during_writes_loses_nothing_acknow
             // while this replica has not yet seen another's last write
             // (conflict): not acknowledged, so not owed.
             Err(e) => {
-                assert!(
-                    e.code == "ServiceUnavailable" || e.code == "OperationConflict",
-                    "unexpected refusal: {e:?}"
-                );
+                assert!(transient(&e), "unexpected refusal: {e:?}");
                 refused.insert(e.code);
             }
         }
@@ -295,7 +317,7 @@ fn with_etcd_down_replicas_answer_report_it_refuse_writes_and_catch_up() {
     let Some(mut lab) = Lab::start(1, 2) else {
         return;
     };
-    let before = create(lab.sdks[0].as_mut().unwrap()).unwrap();
+    let before = create_acknowledged(lab.sdks[0].as_mut().unwrap());
     lab.wait_everywhere(&before);
 
     lab.etcd.kill_all();
@@ -327,23 +349,7 @@ fn with_etcd_down_replicas_answer_report_it_refuse_writes_and_catch_up() {
     }
     // Writes go through again (once this replica's watch has caught up),
     // and reach the other replica.
-    let mut after = None;
-    wait_until(LIMIT, "a write succeeds again", || {
-        match create(lab.sdks[1].as_mut().unwrap()) {
-            Ok(id) => {
-                after = Some(id);
-                true
-            }
-            Err(e) => {
-                assert!(
-                    e.code == "ServiceUnavailable" || e.code == "OperationConflict",
-                    "{e:?}"
-                );
-                false
-            }
-        }
-    });
-    let after = after.unwrap();
+    let after = create_acknowledged(lab.sdks[1].as_mut().unwrap());
     lab.wait_everywhere(&after);
     assert!(lab.alive().all(|s| answers(s, &before)));
 }

@@ -93,6 +93,10 @@ impl EtcdCluster {
             .arg(format!("--initial-cluster={}", self.initial))
             .arg("--initial-cluster-token=epdns-test")
             .arg("--initial-cluster-state=new")
+            // Twice etcd's defaults: a member starved of CPU by a loaded
+            // machine should not depose a healthy leader.
+            .arg("--heartbeat-interval=200")
+            .arg("--election-timeout=2000")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
