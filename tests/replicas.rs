@@ -404,3 +404,55 @@ fn an_admin_override_is_shared_by_replicas_and_kept_across_restarts() {
     assert!(body.contains("unreachable"), "{body}");
     assert_eq!(lab1(s0), PROBED_ENIS);
 }
+
+#[test]
+fn concurrent_creates_through_two_replicas_never_share_an_address() {
+    let Some(mut lab) = Lab::start(1, 2) else {
+        return;
+    };
+    // Two writers at once, one per replica: each replica picks free
+    // addresses from what it has applied, so without the store's
+    // whole-prefix condition both could hand out the same one.
+    let writers: Vec<std::thread::JoinHandle<(Vec<String>, usize)>> = (0..2)
+        .map(|i| {
+            let mut sdk = lab.sdks[i].take().unwrap();
+            std::thread::spawn(move || {
+                let (mut ids, mut refused) = (Vec::new(), 0);
+                while ids.len() < 10 {
+                    match create(&mut sdk) {
+                        Ok(id) => ids.push(id),
+                        Err(e) if transient(&e) => refused += 1,
+                        Err(e) => panic!("CreateVpcEndpoint refused: {e:?}"),
+                    }
+                }
+                (ids, refused)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut refused = 0;
+    for w in writers {
+        let (mine, r) = w.join().unwrap();
+        ids.extend(mine);
+        refused += r;
+    }
+    println!(
+        "20 concurrent creates through 2 replicas; {refused} refused as transient and retried"
+    );
+    let mut addresses = BTreeSet::new();
+    for id in &ids {
+        lab.wait_everywhere(id);
+        let answers: Vec<Vec<String>> = lab
+            .alive()
+            .map(|s| addrs(&s.udp(&api_domain(id), RecordType::A)))
+            .collect();
+        assert!(
+            answers.iter().all(|a| *a == answers[0]),
+            "{id}: {answers:?}"
+        );
+        for a in &answers[0] {
+            assert!(addresses.insert(a.clone()), "{a} given to two endpoints");
+        }
+    }
+    assert_eq!(addresses.len(), 40);
+}
