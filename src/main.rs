@@ -40,9 +40,11 @@ enum Command {
         /// lets the kernel choose; this file says what it chose.
         #[arg(long)]
         ready_file: Option<PathBuf>,
-        /// The control API's state folder; overrides `[state] dir`.
-        #[arg(long)]
-        state: Option<PathBuf>,
+        /// Where the control API's state lives: a folder, or
+        /// etcd://HOST:PORT[,HOST:PORT…]/PREFIX shared by replicas;
+        /// overrides `[state]`.
+        #[arg(long, value_parser = epdns::store::StateLocation::parse)]
+        state: Option<epdns::store::StateLocation>,
     },
     /// Validate a config and exit 0 when it would be served.
     Check {

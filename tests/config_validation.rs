@@ -1441,3 +1441,49 @@ fn privatezone_style_zone_files() {
         "{err}"
     );
 }
+
+/// The control API on, with `state` as its `[state]` section's body.
+fn with_state(state: &str) -> String {
+    append(&format!(
+        "\n[api]\nlisten = \"127.0.0.1:8080\"\n\n[[access_key]]\nid = \"lab-key\"\nsecret = \"lab-secret\"\n\n[state]\n{state}\n"
+    ))
+}
+
+#[test]
+fn state_in_etcd_is_accepted() {
+    assert_ok(&with_state(
+        r#"etcd = "etcd://127.0.0.1:2379,127.0.0.2:2379/epdns/lab""#,
+    ));
+}
+
+#[test]
+fn state_in_a_folder_and_in_etcd_at_once_is_refused() {
+    assert_only_error(
+        &with_state("dir = \"/tmp/x\"\netcd = \"etcd://127.0.0.1:2379/epdns\""),
+        "[state]",
+        "etcd",
+        "not both",
+    );
+}
+
+#[test]
+fn state_etcd_url_without_a_prefix_or_port_is_refused() {
+    assert_only_error(
+        &with_state(r#"etcd = "etcd://127.0.0.1:2379""#),
+        "[state]",
+        "etcd",
+        "no key prefix",
+    );
+    assert_only_error(
+        &with_state(r#"etcd = "etcd://localhost/epdns""#),
+        "[state]",
+        "etcd",
+        "is not HOST:PORT",
+    );
+    assert_only_error(
+        &with_state(r#"etcd = "http://127.0.0.1:2379/epdns""#),
+        "[state]",
+        "etcd",
+        "is not etcd://",
+    );
+}

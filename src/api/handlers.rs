@@ -19,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiState;
 use crate::probe::{Event, HealthError, Notice, ProbeResult, State as Health, TargetStatus};
+use crate::store::OverrideWrite;
 
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -132,8 +133,17 @@ pub(crate) async fn status(
         .collect();
     let end = offset.saturating_add(limit);
     let next_offset = (q.endpoint.is_none() && end < all.len()).then_some(end);
+    // Whether the shared state store answers (absent without one): when it
+    // does not, the last state keeps serving and API writes fail.
+    let state_store = st
+        .shared
+        .metrics
+        .state_store
+        .get()
+        .map(|up| json!({ "backend": "etcd", "up": up }));
     Json(json!({
         "serial": tables.serial,
+        "state_store": state_store,
         "total": all.len(),
         "next_offset": next_offset,
         "endpoints": endpoints,
@@ -232,7 +242,7 @@ pub(crate) async fn set_override(
             );
         }
     };
-    apply(&st, &endpoint, &zone, Some(state))
+    apply(&st, &endpoint, &zone, Some(state)).await
 }
 
 /// DELETE /v1/endpoints/{endpoint}/zones/{zone}/override
@@ -240,11 +250,28 @@ pub(crate) async fn clear_override(
     State(st): State<ApiState>,
     Path((endpoint, zone)): Path<(String, String)>,
 ) -> Response {
-    apply(&st, &endpoint, &zone, None)
+    apply(&st, &endpoint, &zone, None).await
 }
 
-fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>) -> Response {
-    match st.health.set_override(endpoint, zone, state) {
+/// Sets the override and, with a state store, keeps it there before
+/// answering; when the store refuses (e.g. etcd unreachable) the previous
+/// override is restored and the call fails with 503.
+async fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>) -> Response {
+    let before = st
+        .health
+        .overrides()
+        .into_iter()
+        .find(|(e, z, _)| e == endpoint && z == zone)
+        .map(|(_, _, s)| s);
+    let set = st.health.set_override(endpoint, zone, state);
+    if set.is_ok()
+        && let Some(writes) = &st.shared.override_writes
+        && let Err(e) = keep(writes, endpoint, zone, state).await
+    {
+        let _ = st.health.set_override(endpoint, zone, before);
+        return error(StatusCode::SERVICE_UNAVAILABLE, e);
+    }
+    match set {
         Ok(addresses) => Json(json!({
             "endpoint": endpoint,
             "zone": zone,
@@ -255,6 +282,25 @@ fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>) -> Re
         Err(e @ HealthError::NoSuchTarget { .. }) => error(StatusCode::NOT_FOUND, e.to_string()),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
+}
+
+/// Asks the control loop to store the override; waits until it is.
+async fn keep(
+    writes: &tokio::sync::mpsc::Sender<OverrideWrite>,
+    endpoint: &str,
+    zone: &str,
+    state: Option<Health>,
+) -> Result<(), String> {
+    let (reply, stored) = tokio::sync::oneshot::channel();
+    let write = OverrideWrite {
+        endpoint: endpoint.to_string(),
+        zone: zone.to_string(),
+        state: state.map(|s| s.as_str().to_string()),
+        reply,
+    };
+    let gone = || "the override was not kept: the server is stopping".to_string();
+    writes.send(write).await.map_err(|_| gone())?;
+    stored.await.map_err(|_| gone())?
 }
 
 /// GET /metrics: Prometheus text format.

@@ -8,13 +8,20 @@
 //! endpoints and their Connected zones). The lifecycle delays move
 //! endpoints from Creating to Active and zones from Connecting to
 //! Connected (`advance`).
+//!
+//! With a shared store (etcd) other replicas write too: their changes
+//! arrive through the store's watch and are applied here (`apply`), which
+//! gives the model to publish exactly as a call does. Lifecycle steps are
+//! then not written: every replica derives them from the timestamps in the
+//! record (`created_ms`, `since_ms`) and the same configured delay, so all
+//! replicas move an endpoint to Active at the same moment, and none waits
+//! on another (a writer that died would otherwise leave it Creating).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tracing::info;
+use tracing::{error, info};
 
 use hickory_proto::rr::Name;
 
@@ -29,7 +36,8 @@ use crate::config::file::{
 };
 use crate::model::validate::ZoneLoader;
 use crate::model::{self, Model, ValidationError};
-use crate::store::{RedbStore, Store, StoreError};
+use crate::probe::State;
+use crate::store::{StateLocation, Store, StoreError, StoreEvent, StoreHealth};
 use crate::zonefile::{PrivateZone, ZoneFileError, ZoneStyle};
 
 /// What a call sees besides the plane: the config file's inventory, the
@@ -45,14 +53,39 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) struct Plane {
     store: Box<dyn Store>,
+    /// The store's revision before the objects were read at open: a watch
+    /// starts after it.
+    opened: u64,
     endpoints: BTreeMap<String, EndpointRecord>,
     zones: BTreeMap<String, PvtzZone>,
     resolvers: BTreeMap<String, ResolverEndpointRecord>,
+    /// Admin overrides by `endpoint/zone`.
+    overrides: BTreeMap<String, State>,
+    /// Overrides another replica set or cleared, for the health table.
+    override_changes: Vec<(String, String, Option<State>)>,
     lifecycle: Duration,
     /// The model of the desired view as last validated, and the config
     /// generation it was validated against: once nothing is pending it is
     /// the model to publish, so a lifecycle step need not validate again.
     validated: Option<(u64, Model)>,
+}
+
+/// Admin overrides, kept so that they outlive a restart and reach every
+/// replica: id `endpoint/zone`, value `{"state": "up"|"down"}`.
+const OVERRIDE: &str = "override";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OverrideRecord {
+    state: String,
+}
+
+/// An override's state as stored.
+fn override_state(s: &str) -> Option<State> {
+    match s {
+        "up" => Some(State::Up),
+        "down" => Some(State::Down),
+        _ => None,
+    }
 }
 
 /// How a private zone of the API is named in a config's `file` field: a
@@ -129,9 +162,9 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl Plane {
-    /// The embedded store under `dir`, with every endpoint it holds.
-    pub(crate) fn open(dir: &Path, lifecycle: Duration) -> Result<Plane, StoreError> {
-        Plane::with_store(Box::new(RedbStore::open(dir)?), lifecycle)
+    /// The store at `state`, with every object it holds.
+    pub(crate) fn open(state: &StateLocation, lifecycle: Duration) -> Result<Plane, StoreError> {
+        Plane::with_store(state.open()?, lifecycle)
     }
 
     pub(crate) fn with_store(
@@ -139,9 +172,15 @@ impl Plane {
         lifecycle: Duration,
     ) -> Result<Plane, StoreError> {
         Ok(Plane {
+            opened: store.revision()?,
             endpoints: read_all(&*store, ENDPOINT)?,
             zones: read_all(&*store, PVTZ_ZONE)?,
             resolvers: read_all(&*store, RESOLVER_ENDPOINT)?,
+            overrides: read_all::<OverrideRecord>(&*store, OVERRIDE)?
+                .into_iter()
+                .filter_map(|(id, r)| Some((id, override_state(&r.state)?)))
+                .collect(),
+            override_changes: Vec::new(),
             store,
             lifecycle,
             validated: None,
@@ -163,6 +202,194 @@ impl Plane {
     /// The store's revision: how many changes it has committed.
     pub(crate) fn revision(&self) -> Result<u64, StoreError> {
         self.store.revision()
+    }
+
+    /// Starts following what other replicas write (`apply` takes it);
+    /// `None` when nobody else writes to the store.
+    pub(crate) fn watch(
+        &mut self,
+        health: Arc<StoreHealth>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<StoreEvent>> {
+        self.store.watch(self.opened, health)
+    }
+
+    /// Applies changes the store reported (other replicas' writes, or the
+    /// whole state read again); returns the model to publish when anything
+    /// this replica did not hold yet changed. Its own writes coming back
+    /// are skipped.
+    pub(crate) fn apply(
+        &mut self,
+        ctx: &Ctx<'_>,
+        events: Vec<StoreEvent>,
+    ) -> Result<Option<Model>, String> {
+        let mut changed = false;
+        for event in events {
+            match event {
+                StoreEvent::Put {
+                    kind,
+                    id,
+                    value,
+                    revision,
+                } => {
+                    if self.store.seen(&kind, &id, revision, true) {
+                        changed |= self.replace(&kind, &id, Some(&value));
+                    }
+                }
+                StoreEvent::Delete { kind, id, revision } => {
+                    if self.store.seen(&kind, &id, revision, false) {
+                        changed |= self.replace(&kind, &id, None);
+                    }
+                }
+                StoreEvent::Reset { objects, revision } => {
+                    self.store.forget(revision);
+                    self.endpoints.clear();
+                    self.zones.clear();
+                    self.resolvers.clear();
+                    let mut overrides = Vec::new();
+                    for (kind, id, value, revision) in objects {
+                        self.store.seen(&kind, &id, revision, true);
+                        self.replace(&kind, &id, Some(&value));
+                        if kind == OVERRIDE {
+                            overrides.push(id);
+                        }
+                    }
+                    let gone: Vec<String> = self
+                        .overrides
+                        .keys()
+                        .filter(|id| !overrides.contains(id))
+                        .cloned()
+                        .collect();
+                    for id in gone {
+                        self.replace(OVERRIDE, &id, None);
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        // Steps already due (a record written Creating that is Active by
+        // now) are taken before building, so that one build serves both.
+        if self.store.shared() {
+            for r in self.due(now_ms()) {
+                self.endpoints.insert(r.id.clone(), r);
+            }
+        }
+        self.validated = None;
+        self.published_model(ctx).map(Some)
+    }
+
+    /// Replaces (or removes) one object as another replica wrote it;
+    /// whether it was one the plane keeps.
+    fn replace(&mut self, kind: &str, id: &str, value: Option<&[u8]>) -> bool {
+        fn decode<T: serde::de::DeserializeOwned>(kind: &str, id: &str, v: &[u8]) -> Option<T> {
+            serde_json::from_slice(v)
+                .map_err(|e| error!(kind, id, error = %e, "unreadable record in the state store; skipped"))
+                .ok()
+        }
+        match (kind, value) {
+            (ENDPOINT, Some(v)) => match decode(kind, id, v) {
+                Some(r) => {
+                    self.endpoints.insert(id.to_string(), r);
+                    true
+                }
+                None => false,
+            },
+            (ENDPOINT, None) => self.endpoints.remove(id).is_some(),
+            (PVTZ_ZONE, Some(v)) => match decode(kind, id, v) {
+                Some(z) => {
+                    self.zones.insert(id.to_string(), z);
+                    true
+                }
+                None => false,
+            },
+            (PVTZ_ZONE, None) => self.zones.remove(id).is_some(),
+            (RESOLVER_ENDPOINT, Some(v)) => match decode(kind, id, v) {
+                Some(r) => {
+                    self.resolvers.insert(id.to_string(), r);
+                    true
+                }
+                None => false,
+            },
+            (RESOLVER_ENDPOINT, None) => self.resolvers.remove(id).is_some(),
+            (OVERRIDE, v) => {
+                let state = v
+                    .and_then(|v| decode::<OverrideRecord>(kind, id, v))
+                    .and_then(|r| override_state(&r.state));
+                let before = match state {
+                    Some(s) => self.overrides.insert(id.to_string(), s),
+                    None => self.overrides.remove(id),
+                };
+                if before != state
+                    && let Some((endpoint, zone)) = id.split_once('/')
+                {
+                    self.override_changes
+                        .push((endpoint.to_string(), zone.to_string(), state));
+                }
+                // The answers change through the health table, not the
+                // model.
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The endpoints whose lifecycle step is due by `now` (ms), as they
+    /// are after it.
+    fn due(&self, now: u64) -> Vec<EndpointRecord> {
+        let lifecycle = self.lifecycle.as_millis() as u64;
+        let mut moved = Vec::new();
+        for r in self.endpoints.values() {
+            let mut next = r.clone();
+            if next.status == EndpointStatus::Creating && r.created_ms + lifecycle <= now {
+                next.status = EndpointStatus::Active;
+            }
+            for z in &mut next.zones {
+                if z.status == ZoneStatus::Connecting && z.since_ms + lifecycle <= now {
+                    z.status = ZoneStatus::Connected;
+                }
+            }
+            if next != *r {
+                moved.push(next);
+            }
+        }
+        moved
+    }
+
+    /// Every admin override kept: (endpoint, zone, state).
+    pub(crate) fn overrides(&self) -> Vec<(String, String, State)> {
+        self.overrides
+            .iter()
+            .filter_map(|(id, s)| {
+                let (endpoint, zone) = id.split_once('/')?;
+                Some((endpoint.to_string(), zone.to_string(), *s))
+            })
+            .collect()
+    }
+
+    /// The overrides other replicas changed since the last call.
+    pub(crate) fn take_override_changes(&mut self) -> Vec<(String, String, Option<State>)> {
+        std::mem::take(&mut self.override_changes)
+    }
+
+    /// Keeps an admin override (`None`: cleared) durably.
+    pub(crate) fn save_override(
+        &mut self,
+        endpoint: &str,
+        zone: &str,
+        state: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let id = format!("{endpoint}/{zone}");
+        let record = state.map(|s| OverrideRecord {
+            state: s.to_string(),
+        });
+        store_change(&mut *self.store, OVERRIDE, &id, record.as_ref())?;
+        match state.and_then(override_state) {
+            Some(s) => self.overrides.insert(id, s),
+            None => self.overrides.remove(&id),
+        };
+        Ok(())
     }
 
     pub(crate) fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
@@ -367,7 +594,7 @@ impl Plane {
         let bytes = serde_json::to_vec(&r).expect("records serialize");
         self.store
             .put(ENDPOINT, &r.id, &bytes)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(store_failed)?;
         self.endpoints.insert(r.id.clone(), r);
         Ok(())
     }
@@ -405,30 +632,19 @@ impl Plane {
     /// Connected, durably; returns the model to publish when anything
     /// moved.
     pub(crate) fn advance(&mut self, ctx: &Ctx<'_>, now: u64) -> Result<Option<Model>, String> {
-        let lifecycle = self.lifecycle.as_millis() as u64;
-        let mut moved = Vec::new();
-        for r in self.endpoints.values() {
-            let mut next = r.clone();
-            if next.status == EndpointStatus::Creating && r.created_ms + lifecycle <= now {
-                next.status = EndpointStatus::Active;
-            }
-            for z in &mut next.zones {
-                if z.status == ZoneStatus::Connecting && z.since_ms + lifecycle <= now {
-                    z.status = ZoneStatus::Connected;
-                }
-            }
-            if next != *r {
-                moved.push(next);
-            }
-        }
+        let moved = self.due(now);
         if moved.is_empty() {
             return Ok(None);
         }
         for r in moved {
-            let bytes = serde_json::to_vec(&r).expect("records serialize");
-            self.store
-                .put(ENDPOINT, &r.id, &bytes)
-                .map_err(|e| e.to_string())?;
+            // A shared store keeps the timestamps the step derives from;
+            // every replica takes it by itself (see the module's note).
+            if !self.store.shared() {
+                let bytes = serde_json::to_vec(&r).expect("records serialize");
+                self.store
+                    .put(ENDPOINT, &r.id, &bytes)
+                    .map_err(|e| e.to_string())?;
+            }
             info!(endpoint = %r.id, status = r.status.as_str(), "endpoint lifecycle");
             self.endpoints.insert(r.id.clone(), r);
         }
@@ -471,9 +687,26 @@ fn store_change<T: serde::Serialize>(
         Some(v) => store.put(kind, id, &serde_json::to_vec(v).expect("records serialize")),
         None => store.delete(kind, id),
     };
-    stored
-        .map(|_| ())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    stored.map(|_| ()).map_err(store_failed)
+}
+
+/// The cloud's error for a write the store refused: etcd unreachable is the
+/// gateway's `ServiceUnavailable` (503: the SDKs raise a ServerException and
+/// may retry); a change another replica made first is `OperationConflict`.
+fn store_failed(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Unavailable { .. } => ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {e}"),
+        ),
+        StoreError::Conflict { .. } => ApiError::new(
+            409,
+            "OperationConflict",
+            format!("{e}; the request may be retried"),
+        ),
+        StoreError::Backend { .. } => ApiError::internal(e.to_string()),
+    }
 }
 
 fn section_eq(

@@ -73,11 +73,13 @@ impl std::fmt::Debug for AccessKeySection {
     }
 }
 
-/// `[state]`: the folder of the durable state store.
+/// `[state]`: where the durable state lives: a folder (`dir`, the embedded
+/// store) or etcd (`etcd = "etcd://HOST:PORT[,…]/PREFIX"`), one of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StateSection {
-    pub(crate) dir: String,
+    pub(crate) dir: Option<String>,
+    pub(crate) etcd: Option<String>,
 }
 
 /// Probe settings; every field optional so that levels can be layered:

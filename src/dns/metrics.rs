@@ -25,6 +25,8 @@ pub struct Metrics {
     contained_panics: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_rejected: AtomicU64,
+    /// Whether the shared state store (etcd) answers; unset without one.
+    pub(crate) state_store: std::sync::Arc<crate::store::StoreHealth>,
 }
 
 impl Metrics {
@@ -87,6 +89,15 @@ impl Metrics {
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_rejected.load(Ordering::Relaxed)
         );
+        if let Some(up) = self.state_store.get() {
+            let _ = writeln!(
+                out,
+                "# HELP epdns_state_store_up Whether the shared state store (etcd) answers a quorum read: 1 yes, 0 no (the last state keeps serving, API writes fail).\n\
+                 # TYPE epdns_state_store_up gauge\n\
+                 epdns_state_store_up {}",
+                u8::from(up)
+            );
+        }
         out.push_str("# HELP epdns_queries_total DNS responses sent, by RCODE.\n");
         out.push_str("# TYPE epdns_queries_total counter\n");
         for (i, (_, name)) in RCODES.iter().enumerate() {

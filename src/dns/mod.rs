@@ -28,4 +28,7 @@ pub(crate) struct Shared {
     pub(crate) forwards: upstream::InFlight,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Where the admin API sends overrides to keep, when a state store is
+    /// configured.
+    pub(crate) override_writes: Option<tokio::sync::mpsc::Sender<crate::store::OverrideWrite>>,
 }

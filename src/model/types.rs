@@ -100,8 +100,8 @@ pub struct CloudApi {
     pub listen: SocketAddr,
     pub lifecycle: std::time::Duration,
     pub keys: Vec<AccessKey>,
-    /// `[state] dir`; `--state` overrides it.
-    pub state_dir: Option<std::path::PathBuf>,
+    /// `[state] dir` or `[state] etcd`; `--state` overrides it.
+    pub state: Option<crate::store::StateLocation>,
 }
 
 /// An AccessKey pair that may sign control API calls.

@@ -20,6 +20,7 @@ use crate::load::{ConfigSource, load_with};
 use crate::model::{Forward, Model};
 use crate::probe::{HealthTable, ProbeSettings, Prober, TargetKey};
 use crate::snapshot::{Publisher, Tables};
+use crate::store::StoreEvent;
 
 /// What the control loop owns.
 pub(super) struct Control {
@@ -109,6 +110,8 @@ impl Control {
     pub(crate) async fn run(&mut self, signals: &mut Signals) {
         let mut health_changes = self.health.subscribe();
         let mut calls = self.calls.take();
+        let mut store_events = self.cloud.as_mut().and_then(|c| c.events.take());
+        let mut override_writes = self.cloud.as_mut().and_then(|c| c.override_writes.take());
         let mut job: Option<Job> = None;
         let mut again = false;
         loop {
@@ -135,6 +138,12 @@ impl Control {
                 Some(call) = next_call(&mut calls), if idle => {
                     job = self.start_call(call).map(Job::Api);
                 }
+                Some(events) = next_events(&mut store_events), if idle => {
+                    job = self.start_apply(events).map(Job::Api);
+                }
+                Some(write) = next_override(&mut override_writes), if idle => {
+                    job = self.start_override(write).map(Job::Api);
+                }
                 _ = sleep_until(lifecycle), if idle => {
                     job = self.start_lifecycle().map(Job::Api);
                 }
@@ -143,6 +152,10 @@ impl Control {
                     match done {
                         Done::Reload(built, started) => self.finish_reload(built, started),
                         Done::Api(finished) => self.finish_api(finished),
+                    }
+                    // A reopened state follows the store anew.
+                    if let Some(rx) = self.cloud.as_mut().and_then(|c| c.events.take()) {
+                        store_events = Some(rx);
                     }
                     if std::mem::take(&mut again) {
                         job = Some(Job::Reload(self.start_build()));
@@ -294,6 +307,32 @@ async fn wait(job: &mut Option<Job>) -> Done {
 /// The next call, or never without the control API.
 async fn next_call(calls: &mut Option<tokio::sync::mpsc::Receiver<Call>>) -> Option<Call> {
     match calls {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Every change a shared store has reported so far (at least one), or
+/// never without one.
+async fn next_events(
+    events: &mut Option<tokio::sync::mpsc::UnboundedReceiver<StoreEvent>>,
+) -> Option<Vec<StoreEvent>> {
+    let Some(rx) = events else {
+        return std::future::pending().await;
+    };
+    let first = rx.recv().await?;
+    let mut all = vec![first];
+    while let Ok(more) = rx.try_recv() {
+        all.push(more);
+    }
+    Some(all)
+}
+
+/// The next override to keep, or never without a state store.
+async fn next_override(
+    writes: &mut Option<tokio::sync::mpsc::Receiver<crate::store::OverrideWrite>>,
+) -> Option<crate::store::OverrideWrite> {
+    match writes {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }

@@ -17,6 +17,7 @@ use crate::cloudapi::plane::{Ctx, Plane, now_ms};
 use crate::cloudapi::{privatelink, privatezone};
 use crate::model::Model;
 use crate::snapshot::{Publisher, Tables};
+use crate::store::{OverrideWrite, StoreEvent};
 
 use super::cloud::{ApiJob, Finished, Output};
 use super::control::{Control, next_serial};
@@ -48,6 +49,81 @@ impl Control {
             Err(e) => {
                 let _ = reply.send(Err(e));
                 None
+            }
+        }
+    }
+
+    /// Applies what other replicas wrote (`Plane::apply`) and publishes
+    /// it as a call's change is published.
+    pub(super) fn start_apply(&mut self, events: Vec<StoreEvent>) -> Option<ApiJob> {
+        let task = self
+            .start(move |plane, ctx| match plane.apply(ctx, events) {
+                Ok(publish) => (Ok(Value::Null), publish),
+                Err(m) => (Err(ApiError::internal(m)), None),
+            })
+            .ok()?;
+        Some(ApiJob { task, reply: None })
+    }
+
+    /// Keeps an admin override in the store; the admin API answers once
+    /// it is kept (the health table has it already).
+    pub(super) fn start_override(&mut self, write: OverrideWrite) -> Option<ApiJob> {
+        let OverrideWrite {
+            endpoint,
+            zone,
+            state,
+            reply,
+        } = write;
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<Value, ApiError>>();
+        tokio::spawn(async move {
+            let kept = match rx.await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.message),
+                Err(_) => Err("the override was not kept: its job failed".to_string()),
+            };
+            let _ = reply.send(kept);
+        });
+        match self.start(move |plane, _| {
+            let saved = plane.save_override(&endpoint, &zone, state.as_deref());
+            (saved.map(|()| Value::Null), None)
+        }) {
+            Ok(task) => Some(ApiJob {
+                task,
+                reply: Some(tx),
+            }),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                None
+            }
+        }
+    }
+
+    /// Puts the kept overrides in the health table (at start).
+    pub(super) fn restore_overrides(&mut self) {
+        let Some(plane) = self.cloud.as_ref().and_then(|c| c.plane.as_ref()) else {
+            return;
+        };
+        for (endpoint, zone, state) in plane.overrides() {
+            match self.health.set_override(&endpoint, &zone, Some(state)) {
+                Ok(_) => info!(
+                    endpoint,
+                    zone,
+                    state = state.as_str(),
+                    "admin override restored"
+                ),
+                Err(e) => warn!(endpoint, zone, error = %e, "kept admin override not restored"),
+            }
+        }
+    }
+
+    /// Overrides another replica changed, into the health table.
+    fn apply_override_changes(&mut self) {
+        let Some(plane) = self.cloud.as_mut().and_then(|c| c.plane.as_mut()) else {
+            return;
+        };
+        for (endpoint, zone, state) in plane.take_override_changes() {
+            if let Err(e) = self.health.set_override(&endpoint, &zone, state) {
+                warn!(endpoint, zone, error = %e, "another replica's admin override not applied");
             }
         }
     }
@@ -123,6 +199,7 @@ impl Control {
         let result = match output {
             Ok((plane, result, built, took)) => {
                 self.cloud.as_mut().expect("a job had it").plane = Some(plane);
+                self.apply_override_changes();
                 self.publish_built(built, took).and(result)
             }
             Err(e) => {
@@ -130,9 +207,8 @@ impl Control {
                 // state is read again from it.
                 error!(error = %e, "control API job failed; reopening its state");
                 let cloud = self.cloud.as_mut().expect("a job had it");
-                match Plane::open(&cloud.dir, cloud.lifecycle) {
-                    Ok(p) => cloud.plane = Some(Box::new(p)),
-                    Err(e) => error!(error = %e, "control API state cannot be reopened"),
+                if let Err(e) = cloud.reopen() {
+                    error!(error = %format!("{e:#}"), "control API state cannot be reopened");
                 }
                 Err(ApiError::internal("the call failed; nothing was changed"))
             }
@@ -144,7 +220,7 @@ impl Control {
             }
             None => {
                 if let Err(e) = result {
-                    error!(error = %e, "control API lifecycle step failed");
+                    error!(error = %e, "control API lifecycle step or replica change failed");
                 }
             }
         }

@@ -44,8 +44,8 @@ pub struct Options {
     pub admin: Option<SocketAddr>,
     /// Written once every listener is open (see `ready`).
     pub ready_file: Option<PathBuf>,
-    /// The control API's state folder; overrides `[state] dir`.
-    pub state: Option<PathBuf>,
+    /// Where the control API's state lives; overrides `[state]`.
+    pub state: Option<crate::store::StateLocation>,
 }
 
 /// Loads the config, opens the listeners, probes every ENI once, starts
@@ -76,12 +76,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let fds = fds::raise_and_share();
     let (mut model, base) = load_with(&opts.source, None, None)?;
-    let cloud = match model.cloud_api.clone() {
+    let mut cloud = match model.cloud_api.clone() {
         Some(api) => {
-            let Some(dir) = opts.state.clone().or_else(|| api.state_dir.clone()) else {
-                anyhow::bail!("[api] needs a state folder: set [state] dir or pass --state DIR");
+            let Some(state) = opts.state.clone().or_else(|| api.state.clone()) else {
+                anyhow::bail!(
+                    "[api] needs a state store: set [state] dir or etcd, or pass --state DIR|etcd://HOST:PORT/PREFIX"
+                );
             };
-            let cloud = CloudPlane::open(dir, api.lifecycle)?;
+            let cloud = CloudPlane::open(state, api.lifecycle)?;
             // The objects the API created before this start: validated with
             // the pending ones, served without them (as a reload does).
             let (desired, published) = cloud.views();
@@ -146,6 +148,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             forwards: InFlight::new(fds.forwards),
             metrics: Metrics::default(),
             runtime: io.handle().clone(),
+            override_writes: cloud.as_mut().map(|(cloud, ..)| cloud.override_sink()),
         });
         let (cloud, api) = match cloud {
             Some((cloud, handle, calls, listener)) => {
@@ -153,7 +156,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
             None => (None, None),
         };
-        let (cloud, calls) = cloud.unzip();
+        let (mut cloud, calls) = cloud.unzip();
+        if let Some(cloud) = cloud.as_mut() {
+            cloud.watch(shared.metrics.state_store.clone());
+        }
         let verifier = api.as_ref().map(|(handle, _)| handle.verifier());
         let mut control = Control {
             source: opts.source,
@@ -170,6 +176,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             inbound,
             served,
         };
+        // Before the first snapshot: a kept override is in force from the
+        // first answer on.
+        control.restore_overrides();
         control.publish();
         release_freed_memory();
         let mut ready = sockets.serve(&control.shared, &control.health, io.handle())?;

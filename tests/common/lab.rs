@@ -122,6 +122,12 @@ impl LabConfig {
         self.section("state", &format!("dir = {}", Value::from(dir)))
     }
 
+    /// `[state] etcd`: the control API's state in etcd
+    /// (`etcd://HOST:PORT[,…]/PREFIX`), shared by replicas.
+    pub fn state_etcd(self, url: &str) -> LabConfig {
+        self.section("state", &format!("etcd = {}", Value::from(url)))
+    }
+
     /// An `[[access_key]]` the control API accepts.
     pub fn access_key(self, id: &str, secret: &str) -> LabConfig {
         self.add("access_key", [("id", id.into()), ("secret", secret.into())])

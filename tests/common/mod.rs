@@ -1,11 +1,13 @@
 //! Test harness: the real `epdns` binary on ports the kernel chooses, with a
 //! config built by the test (`lab`), real DNS messages (`dns`), stand-ins
-//! for ENI services (`fake`), the cloud's SDKs (`sdk`), private network namespaces (`netns`) and
+//! for ENI services (`fake`), the cloud's SDKs (`sdk`), private network namespaces (`netns`),
+//! an etcd cluster (`etcd`) and
 //! requirements that fail under CI instead of
 //! passing quietly (`skip`).
 #![allow(dead_code, unused_imports)] // each test file uses its own part of the harness
 
 pub mod dns;
+pub mod etcd;
 pub mod fake;
 pub mod lab;
 pub mod netns;
@@ -16,6 +18,7 @@ pub mod skip;
 use std::time::{Duration, Instant};
 
 pub use dns::*;
+pub use etcd::*;
 pub use fake::*;
 pub use lab::*;
 pub use netns::*;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{Errors, Obj};
 use crate::config::file::{AccessKeySection, ConfigFile};
 use crate::model::types::{AccessKey, CloudApi};
+use crate::store::{EtcdTarget, StateLocation};
 
 /// The control API when `[api]` is set; its keys are checked either way, so
 /// that a broken key is reported before anyone enables the API.
@@ -42,8 +43,44 @@ pub(super) fn cloud_api(cfg: &ConfigFile, errs: &mut Errors) -> Option<CloudApi>
         listen: listen?,
         lifecycle: Duration::from_millis(a.lifecycle_ms),
         keys,
-        state_dir: cfg.state.as_ref().map(|s| PathBuf::from(&s.dir)),
+        state: state(cfg, errs),
     })
+}
+
+/// `[state]`: a folder or an etcd URL, exactly one.
+fn state(cfg: &ConfigFile, errs: &mut Errors) -> Option<StateLocation> {
+    let s = cfg.state.as_ref()?;
+    let obj = Obj::section("state");
+    match (&s.dir, &s.etcd) {
+        (Some(dir), None) => Some(StateLocation::Dir(PathBuf::from(dir))),
+        (None, Some(url)) => match EtcdTarget::parse(url) {
+            Some(Ok(target)) => Some(StateLocation::Etcd(target)),
+            Some(Err(m)) => {
+                errs.push(&obj, "etcd", m);
+                None
+            }
+            None => {
+                errs.push(
+                    &obj,
+                    "etcd",
+                    format!("'{url}' is not etcd://HOST:PORT[,HOST:PORT…]/PREFIX"),
+                );
+                None
+            }
+        },
+        (Some(_), Some(_)) => {
+            errs.push(&obj, "etcd", "set dir or etcd, not both");
+            None
+        }
+        (None, None) => {
+            errs.push(
+                &obj,
+                "dir",
+                "set dir (a folder) or etcd (etcd://HOST:PORT/PREFIX)",
+            );
+            None
+        }
+    }
 }
 
 fn access_keys(sections: &[AccessKeySection], errs: &mut Errors) -> Vec<AccessKey> {
