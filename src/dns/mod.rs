@@ -1,5 +1,6 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
-//! back out. What to answer is decided in `snapshot/`.
+//! back out. What to answer is decided in `snapshot/`; a configured
+//! secondary's queries are answered by `xfr/`.
 
 pub mod client;
 pub(crate) mod contain;
@@ -28,4 +29,7 @@ pub(crate) struct Shared {
     pub(crate) forwards: upstream::InFlight,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Zone transfers, when `[[secondary]]` is configured: the queries of
+    /// secondaries go there.
+    pub(crate) xfr: Option<std::sync::Arc<crate::xfr::Transfers>>,
 }

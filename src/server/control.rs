@@ -94,6 +94,9 @@ impl Control {
         self.shared
             .metrics
             .snapshot_published(started.elapsed().as_micros() as u64);
+        if let Some(x) = &self.shared.xfr {
+            x.changed();
+        }
     }
 
     /// Until SIGTERM or SIGINT: republish on every health change, reload on
@@ -227,6 +230,11 @@ impl Control {
         self.health.prune_overrides();
         if new.server.listen != self.model.server.listen || new.inbound != self.model.inbound {
             warn!("reload: listen addresses changed; listeners change only on restart");
+        }
+        if self.shared.xfr.as_ref().map(|x| x.access()) != Some(&new.transfer)
+            && !(self.shared.xfr.is_none() && new.transfer.secondaries.is_empty())
+        {
+            warn!("reload: [[secondary]] or [[tsig_key]] changed; they change only on restart");
         }
         if new.admin != self.model.admin {
             warn!("reload: [admin] changed; the admin listener changes only on restart");

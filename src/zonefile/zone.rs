@@ -239,7 +239,6 @@ impl PrivateZone {
     }
 
     /// Every record of the zone, in no particular order (for AXFR or dumps).
-    #[cfg(test)]
     pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         self.nodes.values().flat_map(|node| node.all().iter())
     }

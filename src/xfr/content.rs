@@ -1,0 +1,184 @@
+//! What a zone transfer carries: each zone's records (its SOA apart), in
+//! canonical order, read from a published snapshot.
+//!
+//! The generated zone is transferred as its static view: what a client
+//! outside every VPC, with no zone affinity, is answered (endpoint domains
+//! with the ENIs that are up, zone domains, the apex NS and the name
+//! server's addresses). Private zones go whole, as loaded.
+
+use std::cmp::Ordering;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType};
+
+use crate::snapshot::{Client, Snapshot};
+
+/// One zone's content: its SOA as the source has it (the serial is the
+/// transfer engine's to set) and every other record, sorted and unique.
+#[derive(Debug, Clone)]
+pub(crate) struct ZoneContent {
+    pub(crate) apex: Name,
+    pub(crate) soa: Record,
+    pub(crate) records: Arc<Vec<Record>>,
+}
+
+impl ZoneContent {
+    /// The serial the source gave the SOA.
+    pub(crate) fn source_serial(&self) -> u32 {
+        soa_serial(&self.soa)
+    }
+}
+
+pub(crate) fn soa_serial(soa: &Record) -> u32 {
+    match &soa.data {
+        hickory_proto::rr::RData::SOA(s) => s.serial,
+        _ => 0,
+    }
+}
+
+/// Every zone a secondary may transfer, generated zone first.
+pub(crate) fn zones_of(snapshot: &Snapshot) -> Vec<ZoneContent> {
+    let mut out = vec![generated(snapshot)];
+    for view in &snapshot.tables.views {
+        for p in &view.private {
+            let apex = p.zone.origin().to_lowercase();
+            // The same private zone bound to several VPCs is one zone; two
+            // different zones of one name (bound to different VPCs) cannot
+            // both go to one secondary: the first in the config does.
+            if out.iter().any(|z| z.apex == apex) {
+                continue;
+            }
+            let records = p
+                .zone
+                .records()
+                .filter(|r| r.record_type() != RecordType::SOA)
+                .cloned()
+                .collect();
+            out.push(ZoneContent {
+                apex,
+                soa: p.zone.soa().clone(),
+                records: Arc::new(sorted(records)),
+            });
+        }
+    }
+    out
+}
+
+/// The generated zone's static view.
+fn generated(snapshot: &Snapshot) -> ZoneContent {
+    let t = &snapshot.tables;
+    let zone = &t.zone;
+    let mut records: Vec<Record> = zone.ns.clone();
+    if zone.apex.zone_of(&zone.ns_host) {
+        records.extend(zone.ns_host_a.iter().cloned());
+        records.extend(zone.ns_host_aaaa.iter().cloned());
+    }
+    // Outside every VPC and every vSwitch: no view, no affinity.
+    let outside = Client {
+        addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        source_prefix: None,
+        vpc: None,
+        may_forward: false,
+    };
+    let names = t
+        .endpoint_domains
+        .iter()
+        .map(|(_, n)| n)
+        .chain(t.zone_domains.iter().map(|z| &z.name));
+    for name in names {
+        for qtype in [RecordType::A, RecordType::AAAA] {
+            let answer = snapshot.answer(name, qtype, &outside);
+            if answer.rcode != ResponseCode::NoError {
+                continue;
+            }
+            records.extend(
+                answer
+                    .answers
+                    .iter()
+                    .filter(|r| r.record_type() == qtype && r.name == *name)
+                    .map(|r| r.as_ref().clone()),
+            );
+        }
+    }
+    ZoneContent {
+        apex: zone.apex.to_lowercase(),
+        soa: zone.soa.clone(),
+        records: Arc::new(sorted(records)),
+    }
+}
+
+fn sorted(mut records: Vec<Record>) -> Vec<Record> {
+    records.sort();
+    records.dedup_by(|a, b| (*a).cmp(b) == Ordering::Equal);
+    records
+}
+
+/// What changed from `old` to `new` (both sorted): (removed, added).
+pub(crate) fn diff(old: &[Record], new: &[Record]) -> (Vec<Record>, Vec<Record>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() && j < new.len() {
+        match old[i].cmp(&new[j]) {
+            Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            Ordering::Less => {
+                removed.push(old[i].clone());
+                i += 1;
+            }
+            Ordering::Greater => {
+                added.push(new[j].clone());
+                j += 1;
+            }
+        }
+    }
+    removed.extend_from_slice(&old[i..]);
+    added.extend_from_slice(&new[j..]);
+    (removed, added)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::rdata::A;
+
+    use super::*;
+
+    fn a(name: &str, ip: [u8; 4], ttl: u32) -> Record {
+        Record::from_rdata(
+            Name::from_str(name).unwrap(),
+            ttl,
+            RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+        )
+    }
+
+    #[test]
+    fn diff_finds_removed_added_and_ttl_changes() {
+        let old = sorted(vec![
+            a("x.lab.", [1, 1, 1, 1], 60),
+            a("x.lab.", [1, 1, 1, 2], 60),
+            a("y.lab.", [2, 2, 2, 2], 60),
+        ]);
+        let new = sorted(vec![
+            a("x.lab.", [1, 1, 1, 1], 60),
+            a("y.lab.", [2, 2, 2, 2], 5),
+            a("z.lab.", [3, 3, 3, 3], 60),
+        ]);
+        let (removed, added) = diff(&old, &new);
+        assert_eq!(
+            removed,
+            [a("x.lab.", [1, 1, 1, 2], 60), a("y.lab.", [2, 2, 2, 2], 60)]
+        );
+        assert_eq!(
+            added,
+            [a("y.lab.", [2, 2, 2, 2], 5), a("z.lab.", [3, 3, 3, 3], 60)]
+        );
+        assert_eq!(added[0].ttl, 5, "a TTL change is a removal and an addition");
+        assert_eq!(diff(&new, &new), (vec![], vec![]));
+    }
+}
