@@ -121,7 +121,7 @@ impl Transfers {
             };
             let moved = *self.serials.borrow() != serials;
             if moved {
-                debug!(zones = serials.len(), "transferred zones changed");
+                debug!(serials = ?serials.iter().map(|s| s.2).collect::<Vec<_>>(), "transferred zones changed");
                 self.serials.send_replace(serials);
             }
         }

@@ -1,9 +1,11 @@
 //! NOTIFY (RFC 1996) to one secondary: for each zone whose serial is not
 //! the one it acknowledged last, one NOTIFY at a time, signed with its key,
 //! retried until acknowledged (`TRIES` at most, the interval doubling).
-//! Changes during a NOTIFY in flight are coalesced: when it is answered and
-//! the serial has moved on, one more NOTIFY goes; a burst of changes costs
-//! the secondary at most two.
+//! A change while a NOTIFY is in flight replaces it with one for the new
+//! serial, no sooner than `MIN_GAP` after the last send: a burst of changes
+//! costs the secondary at most one NOTIFY per zone per `MIN_GAP`, and a
+//! failover does not wait behind the retries of an older NOTIFY (e.g. one
+//! sent while the secondary was still starting).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -26,6 +28,8 @@ pub(crate) const TRIES: u32 = 5;
 /// The first retry interval; it doubles (RFC 1996 §3.6 leaves it to us;
 /// its 60 s suits the Internet, not a lab that fails over in a second).
 pub(crate) const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// The least time between two NOTIFYs for one zone to one secondary.
+pub(crate) const MIN_GAP: Duration = Duration::from_millis(50);
 
 /// Each zone's apex, current SOA and serial, as the engine last published.
 pub(crate) type Serials = Arc<Vec<(Name, Record, u32)>>;
@@ -34,7 +38,9 @@ pub(crate) type Serials = Arc<Vec<(Name, Record, u32)>>;
 struct Flight<'k> {
     id: u16,
     serial: u32,
+    /// Sends so far; 0 when a newer serial waits for `due` to replace it.
     tries: u32,
+    sent: Instant,
     due: Instant,
     signer: Option<StreamSigner<'k>>,
 }
@@ -68,7 +74,14 @@ pub(crate) async fn run(
     loop {
         let current = serials.borrow_and_update().clone();
         for (apex, soa, serial) in current.iter() {
-            if done.get(apex) == Some(serial) || flights.contains_key(apex) {
+            if let Some(f) = flights.get_mut(apex) {
+                if f.serial != *serial && f.tries > 0 {
+                    f.due = f.due.min(f.sent + MIN_GAP);
+                    f.tries = 0;
+                }
+                continue;
+            }
+            if done.get(apex) == Some(serial) {
                 continue;
             }
             let flight = send(&socket, key, apex, soa, *serial, 1).await;
@@ -127,14 +140,17 @@ async fn send<'k>(
         s.sign(&mut msg, None, Vec::new());
         s
     });
-    if let Err(e) = socket.send(&msg).await {
-        debug!(zone = %apex, error = %e, "NOTIFY not sent; will retry");
+    match socket.send(&msg).await {
+        Ok(_) => debug!(zone = %apex, serial, tries, "NOTIFY sent"),
+        Err(e) => debug!(zone = %apex, error = %e, "NOTIFY not sent; will retry"),
     }
+    let sent = Instant::now();
     Flight {
         id,
         serial,
         tries,
-        due: Instant::now() + FIRST_RETRY * 2u32.pow(tries - 1),
+        sent,
+        due: sent + FIRST_RETRY * 2u32.pow(tries - 1),
         signer,
     }
 }
@@ -174,6 +190,7 @@ fn acknowledged(
         return;
     }
     let f = flights.remove(&apex).expect("found above");
+    debug!(secondary = %address, zone = %apex, serial = f.serial, "NOTIFY acknowledged");
     done.insert(apex, f.serial);
 }
 

@@ -129,6 +129,7 @@ pub(crate) fn handle(
                 }
             };
             drop(zones);
+            tracing::debug!(zone = %apex, kind = %q.query_type(), records = records.len(), "transfer");
             Handling::Reply(signer(pack(&reply(ResponseCode::NoError), q, &records)))
         }
         // The serial a secondary checks is the transfer serial.
