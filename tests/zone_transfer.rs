@@ -208,8 +208,8 @@ impl Secondary {
 /// `kdig` with `args`: (whether it succeeded, stdout).
 fn kdig(args: &[&str]) -> (bool, String) {
     let out = Command::new("kdig").args(args).output().expect("run kdig");
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -220,7 +220,9 @@ fn axfr(server: SocketAddr, zone: &str, src: &str, key: Option<&str>) -> Vec<Str
     let port = server.port().to_string();
     let at = format!("@{}", server.ip());
     let tsig;
-    let mut args = vec!["-p", &port, &at, "-b", src, "AXFR", zone, "+noall", "+answer"];
+    let mut args = vec![
+        "-p", &port, &at, "-b", src, "AXFR", zone, "+noall", "+answer",
+    ];
     if let Some(secret) = key {
         tsig = format!("hmac-sha256:{KEY}:{secret}");
         args.extend(["-y", &tsig]);
@@ -412,10 +414,21 @@ fn transfers_are_signed_and_refused_to_strangers_and_wrong_keys() {
     // The right key from the secondary's address: the whole zone over
     // many messages, each signed (kdig checks every MAC of the stream).
     let (ok, text) = kdig(&[
-        "-p", &port, &at, "-b", KNOT_IP, "-y", &format!("hmac-sha256:{KEY}:{SECRET}"),
-        "AXFR", CORP, "+stat",
+        "-p",
+        &port,
+        &at,
+        "-b",
+        KNOT_IP,
+        "-y",
+        &format!("hmac-sha256:{KEY}:{SECRET}"),
+        "AXFR",
+        CORP,
+        "+stat",
     ]);
-    assert!(ok && !text.contains(";; WARNING") && !text.contains(";; ERROR"), "{text}");
+    assert!(
+        ok && !text.contains(";; WARNING") && !text.contains(";; ERROR"),
+        "{text}"
+    );
     let messages = text
         .lines()
         .find(|l| l.contains("Received") && l.contains("messages"))
@@ -424,10 +437,18 @@ fn transfers_are_signed_and_refused_to_strangers_and_wrong_keys() {
         .split_whitespace()
         .skip_while(|w| *w != "(")
         .nth(1)
-        .or_else(|| messages.split('(').nth(1).and_then(|r| r.split_whitespace().next()))
+        .or_else(|| {
+            messages
+                .split('(')
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+        })
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{messages}"));
-    assert!(count > 5, "a 2000-record zone in {count} messages: {messages}");
+    assert!(
+        count > 5,
+        "a 2000-record zone in {count} messages: {messages}"
+    );
     assert_eq!(axfr(s.addr, CORP, KNOT_IP, Some(SECRET)).len(), 2000 + 4);
 
     // A host that is no secondary: REFUSED; signed, even with a secondary's
@@ -435,7 +456,17 @@ fn transfers_are_signed_and_refused_to_strangers_and_wrong_keys() {
     let (_, text) = kdig(&["-p", &port, &at, "-b", "127.0.0.9", "AXFR", CORP]);
     assert!(text.contains("REFUSED") && !text.contains("TXT"), "{text}");
     let tsig = format!("hmac-sha256:{KEY}:{SECRET}");
-    let (_, text) = kdig(&["-p", &port, &at, "-b", "127.0.0.9", "-y", &tsig, "AXFR", CORP]);
+    let (_, text) = kdig(&[
+        "-p",
+        &port,
+        &at,
+        "-b",
+        "127.0.0.9",
+        "-y",
+        &tsig,
+        "AXFR",
+        CORP,
+    ]);
     assert!(text.contains("BADKEY") && !text.contains("TXT"), "{text}");
     // The secondary's address without its key: REFUSED.
     let (_, text) = kdig(&["-p", &port, &at, "-b", KNOT_IP, "AXFR", CORP]);
@@ -450,11 +481,24 @@ fn transfers_are_signed_and_refused_to_strangers_and_wrong_keys() {
     assert!(text.contains("BADKEY") && !text.contains("TXT"), "{text}");
     // An IXFR over UDP for an old serial: the SOA alone (use TCP).
     let (ok, text) = kdig(&[
-        "-p", &port, &at, "-b", KNOT_IP, "-y", &format!("hmac-sha256:{KEY}:{SECRET}"),
-        "+notcp", "IXFR=0", CORP, "+noall", "+answer",
+        "-p",
+        &port,
+        &at,
+        "-b",
+        KNOT_IP,
+        "-y",
+        &format!("hmac-sha256:{KEY}:{SECRET}"),
+        "+notcp",
+        "IXFR=0",
+        CORP,
+        "+noall",
+        "+answer",
     ]);
     assert!(ok, "{text}");
-    let answers: Vec<&str> = text.lines().filter(|l| !l.starts_with(';') && !l.is_empty()).collect();
+    let answers: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.is_empty())
+        .collect();
     assert_eq!(answers.len(), 1, "{text}");
     assert!(answers[0].contains("SOA"), "{text}");
     // Ordinary clients still get REFUSED for AXFR, over both transports.

@@ -310,3 +310,116 @@ impl Hmacs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use base64::Engine;
+
+    use super::*;
+    use crate::xfr::stream::{message, reply_meta};
+    use hickory_proto::op::{Message, MessageType, Metadata, OpCode, ResponseCode};
+    use hickory_proto::rr::RecordType;
+
+    /// `kdig -y hmac-sha256:xfr-key:<SECRET> SOA corp.lab`, as it went out.
+    const KDIG_QUERY: &str = "70c60120000100000000000104636f7270036c61620000060001077866722d6b\
+        65790000fa00ff00000000003d0b686d61632d7368613235360000006b0f01e3012c00207df123c2c859f8d1c2\
+        58332e197d2739726e165d31c2cfa984af8c54d82625ee70c600000000";
+    const SECRET: &str = "ZXBkbnMtdGVzdC10c2lnLXNlY3JldC0zMi1ieXRlcyE=";
+    /// The query's time signed.
+    const SIGNED_AT: u64 = 0x6b0f_01e3;
+
+    fn key(name: &str, algorithm: TsigAlgorithm, secret: &str) -> TsigKey {
+        TsigKey {
+            name: Name::from_str(name).unwrap(),
+            algorithm,
+            secret: base64::engine::general_purpose::STANDARD
+                .decode(secret)
+                .unwrap()
+                .into(),
+        }
+    }
+
+    fn kdig_query() -> (Vec<u8>, Signed) {
+        let bytes = hex::decode(KDIG_QUERY).unwrap();
+        let signed = find(&bytes).unwrap().expect("signed");
+        (bytes, signed)
+    }
+
+    #[test]
+    fn a_query_kdig_signed_verifies_and_every_fault_is_named() {
+        let (q, signed) = kdig_query();
+        assert_eq!(signed.key.to_string(), "xfr-key.");
+        let right = key("xfr-key.", TsigAlgorithm::HmacSha256, SECRET);
+        assert_eq!(verify_request(&q, &signed, Some(&right), SIGNED_AT), Ok(()));
+        assert_eq!(
+            verify_request(&q, &signed, Some(&right), SIGNED_AT + 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify_request(&q, &signed, Some(&right), SIGNED_AT + 301),
+            Err(Refusal::BadTime)
+        );
+        let wrong = key("xfr-key.", TsigAlgorithm::HmacSha256, "d3Jvbmc=");
+        assert_eq!(
+            verify_request(&q, &signed, Some(&wrong), SIGNED_AT),
+            Err(Refusal::BadSig)
+        );
+        let other = key("other.", TsigAlgorithm::HmacSha256, SECRET);
+        assert_eq!(
+            verify_request(&q, &signed, Some(&other), SIGNED_AT),
+            Err(Refusal::BadKey)
+        );
+        let sha512 = key("xfr-key.", TsigAlgorithm::HmacSha512, SECRET);
+        assert_eq!(
+            verify_request(&q, &signed, Some(&sha512), SIGNED_AT),
+            Err(Refusal::BadKey)
+        );
+        assert_eq!(
+            verify_request(&q, &signed, None, SIGNED_AT),
+            Err(Refusal::BadKey)
+        );
+        // One bit of the question changed.
+        let mut tampered = q.clone();
+        tampered[14] ^= 0x20;
+        let signed = find(&tampered).unwrap().unwrap();
+        assert_eq!(
+            verify_request(&tampered, &signed, Some(&right), SIGNED_AT),
+            Err(Refusal::BadSig)
+        );
+    }
+
+    #[test]
+    fn an_answer_signed_over_the_request_mac_verifies_and_a_changed_one_does_not() {
+        for algorithm in [TsigAlgorithm::HmacSha256, TsigAlgorithm::HmacSha512] {
+            let k = key("xfr-key.", algorithm, SECRET);
+            let meta = Metadata::new(77, MessageType::Query, OpCode::Notify);
+            let query = hickory_proto::op::Query::query(
+                Name::from_str("corp.lab.").unwrap(),
+                RecordType::SOA,
+            );
+            let mut request = message(&meta, Some(&query), &[]);
+            let mut ours = StreamSigner::request(&k, 77, SIGNED_AT);
+            ours.sign(&mut request, None, Vec::new());
+            // The peer checks our request ...
+            let signed = find(&request).unwrap().unwrap();
+            assert_eq!(
+                verify_request(&request, &signed, Some(&k), SIGNED_AT),
+                Ok(())
+            );
+            // ... and answers over its MAC.
+            let parsed = Message::from_vec(&request).unwrap();
+            let mut answer = message(
+                &reply_meta(&parsed.metadata, ResponseCode::NoError),
+                Some(&query),
+                &[],
+            );
+            StreamSigner::new(&k, &signed.tsig, SIGNED_AT).sign(&mut answer, None, Vec::new());
+            assert_eq!(ours.verify_answer(&answer), Ok(()));
+            let mut changed = answer.clone();
+            changed[3] ^= 0x01;
+            assert!(ours.verify_answer(&changed).is_err());
+        }
+    }
+}
