@@ -35,7 +35,7 @@ pub(crate) fn respond_or_transfer(
         return Outcome::Reply;
     }
     match xfr {
-        Some(x) if x.from_secondary(origin.src) => {
+        Some(x) if x.is_secondary(origin.src) => {
             match secondary(x, snapshot, metrics, packet, origin, out) {
                 Secondary::Messages(mut messages) => {
                     // Over UDP `xfr` answers with one message.

@@ -206,7 +206,7 @@ async fn read_queries(
             let snapshot = shared.snapshot.load();
             // A secondary's queries (transfers: several messages) go to `xfr`.
             match &shared.xfr {
-                Some(x) if x.from_secondary(origin.src) => {
+                Some(x) if x.is_secondary(origin.src) => {
                     secondary(x, &snapshot, &shared.metrics, &query, origin, &mut out)
                 }
                 _ => Secondary::Outcome(respond(

@@ -231,9 +231,7 @@ impl Control {
         if new.server.listen != self.model.server.listen || new.inbound != self.model.inbound {
             warn!("reload: listen addresses changed; listeners change only on restart");
         }
-        if self.shared.xfr.as_ref().map(|x| x.access()) != Some(&new.transfer)
-            && !(self.shared.xfr.is_none() && new.transfer.secondaries.is_empty())
-        {
+        if new.transfer != self.model.transfer {
             warn!("reload: [[secondary]] or [[tsig_key]] changed; they change only on restart");
         }
         if new.admin != self.model.admin {

@@ -11,7 +11,7 @@
 //! The engine (`Transfers::run`) wakes after every publish (`changed`),
 //! reads the new snapshot's content on the blocking pool, and when a zone
 //! changed gives it a new serial, a journal step and a NOTIFY. The query
-//! path only takes a secondary's queries here (`from_secondary`), after
+//! path only takes a secondary's queries here (`is_secondary`), after
 //! the fast path has declined them.
 
 pub(crate) mod content;
@@ -36,7 +36,8 @@ use crate::snapshot::Snapshot;
 use notify::Serials;
 use zones::Zones;
 
-/// The transfer engine: who may transfer, and what.
+/// The transfer engine: who may transfer (the secondaries and keys it was
+/// started with: they change only on restart), and what.
 pub(crate) struct Transfers {
     access: Transfer,
     zones: Mutex<Zones>,
@@ -62,14 +63,8 @@ impl Transfers {
         }))
     }
 
-    /// The secondaries and keys this engine was started with (they change
-    /// only on restart).
-    pub(crate) fn access(&self) -> &Transfer {
-        &self.access
-    }
-
     /// Whether `ip` is a configured secondary's.
-    pub(crate) fn from_secondary(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_secondary(&self, ip: IpAddr) -> bool {
         self.access.secondaries.iter().any(|s| s.address.ip() == ip)
     }
 
@@ -83,7 +78,7 @@ impl Transfers {
             .find(|s| s.address.ip() == src)
         {
             Some(secondary) => request::handle(&self.access, secondary, &self.zones, packet, tcp),
-            None => Handling::General(General::plain()),
+            None => Handling::General(Box::new(General::plain())),
         }
     }
 

@@ -18,7 +18,7 @@ pub(crate) enum Handling {
     /// These messages, in order (over UDP there is one).
     Reply(Vec<Vec<u8>>),
     /// Answer it as any query, from `General::query`, then `General::finish`.
-    General(General),
+    General(Box<General>),
 }
 
 /// A query for the general path; when it was signed, the TSIG record is
@@ -57,7 +57,7 @@ pub(crate) fn handle(
     packet: &[u8],
     tcp: bool,
 ) -> Handling {
-    let general = || Handling::General(General::plain());
+    let general = || Handling::General(Box::new(General::plain()));
     // Whatever cannot be read is the general path's to refuse (FORMERR).
     let Ok(signed) = tsig::find(packet) else {
         return general();
@@ -137,7 +137,7 @@ pub(crate) fn handle(
             let zones = zones.lock().unwrap_or_else(|e| e.into_inner());
             match zones.get(&apex) {
                 Some(zone) if q.name().num_labels() == zone.apex.num_labels() => {
-                    let m = message(&reply(ResponseCode::NoError), Some(q), &[zone.soa.clone()]);
+                    let m = message(&reply(ResponseCode::NoError), Some(q), std::slice::from_ref(&zone.soa));
                     Handling::Reply(signer(vec![m]))
                 }
                 _ => general_of(packet, key, signed),
@@ -150,12 +150,12 @@ pub(crate) fn handle(
 /// A query for the general path, signed or not.
 fn general_of(packet: &[u8], key: Option<&TsigKey>, signed: Option<Signed>) -> Handling {
     let (Some(key), Some(signed)) = (key, signed) else {
-        return Handling::General(General::plain());
+        return Handling::General(Box::new(General::plain()));
     };
-    Handling::General(General {
+    Handling::General(Box::new(General {
         unsigned: Some(signed.unsigned_query(packet)),
         signing: Some((key.clone(), signed.tsig)),
-    })
+    }))
 }
 
 fn sign_all(
@@ -185,14 +185,14 @@ fn refused(
     let meta = reply_meta(&msg.metadata, ResponseCode::NotAuth);
     let mut m = message(&meta, msg.queries.first(), &[]);
     match (refusal, key) {
-        (Refusal::BadTime, Some(key)) => {
+        (Refusal::OutOfTime, Some(key)) => {
             StreamSigner::new(key, &signed.tsig, now).sign(
                 &mut m,
                 Some(TsigError::BadTime),
                 tsig::time_other(now),
             );
         }
-        (Refusal::BadSig, _) => tsig::append_unsigned(&mut m, signed, TsigError::BadSig),
+        (Refusal::WrongMac, _) => tsig::append_unsigned(&mut m, signed, TsigError::BadSig),
         _ => tsig::append_unsigned(&mut m, signed, TsigError::BadKey),
     }
     Handling::Reply(vec![m])

@@ -49,11 +49,11 @@ impl Signed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// Not a key we have for this peer: NOTAUTH, BADKEY, unsigned.
-    BadKey,
+    UnknownKey,
     /// The MAC is wrong: NOTAUTH, BADSIG, unsigned.
-    BadSig,
+    WrongMac,
     /// Signed outside the fudge: NOTAUTH, BADTIME, signed, with our time.
-    BadTime,
+    OutOfTime,
 }
 
 /// The TSIG record of `msg`, when its last additional record is one.
@@ -97,17 +97,17 @@ pub(crate) fn verify_request(
     let Some(key) =
         key.filter(|k| k.name == signed.key && wire(k.algorithm) == signed.tsig.algorithm)
     else {
-        return Err(Refusal::BadKey);
+        return Err(Refusal::UnknownKey);
     };
     // A truncated MAC (§5.2.2.1) is not offered by the servers we talk to.
     let mut mac = Hmacs::new(key);
     mac.update(&unsigned_part(msg, signed, signed.tsig.oid));
     mac.update(&variables(&signed.key, &signed.tsig));
     if !mac.verify(&signed.tsig.mac) {
-        return Err(Refusal::BadSig);
+        return Err(Refusal::WrongMac);
     }
     if now.abs_diff(signed.tsig.time) > u64::from(signed.tsig.fudge) {
-        return Err(Refusal::BadTime);
+        return Err(Refusal::OutOfTime);
     }
     Ok(())
 }
@@ -359,26 +359,26 @@ mod tests {
         );
         assert_eq!(
             verify_request(&q, &signed, Some(&right), SIGNED_AT + 301),
-            Err(Refusal::BadTime)
+            Err(Refusal::OutOfTime)
         );
         let wrong = key("xfr-key.", TsigAlgorithm::HmacSha256, "d3Jvbmc=");
         assert_eq!(
             verify_request(&q, &signed, Some(&wrong), SIGNED_AT),
-            Err(Refusal::BadSig)
+            Err(Refusal::WrongMac)
         );
         let other = key("other.", TsigAlgorithm::HmacSha256, SECRET);
         assert_eq!(
             verify_request(&q, &signed, Some(&other), SIGNED_AT),
-            Err(Refusal::BadKey)
+            Err(Refusal::UnknownKey)
         );
         let sha512 = key("xfr-key.", TsigAlgorithm::HmacSha512, SECRET);
         assert_eq!(
             verify_request(&q, &signed, Some(&sha512), SIGNED_AT),
-            Err(Refusal::BadKey)
+            Err(Refusal::UnknownKey)
         );
         assert_eq!(
             verify_request(&q, &signed, None, SIGNED_AT),
-            Err(Refusal::BadKey)
+            Err(Refusal::UnknownKey)
         );
         // One bit of the question changed.
         let mut tampered = q.clone();
@@ -386,7 +386,7 @@ mod tests {
         let signed = find(&tampered).unwrap().unwrap();
         assert_eq!(
             verify_request(&tampered, &signed, Some(&right), SIGNED_AT),
-            Err(Refusal::BadSig)
+            Err(Refusal::WrongMac)
         );
     }
 
