@@ -137,7 +137,11 @@ pub(crate) fn handle(
             let zones = zones.lock().unwrap_or_else(|e| e.into_inner());
             match zones.get(&apex) {
                 Some(zone) if q.name().num_labels() == zone.apex.num_labels() => {
-                    let m = message(&reply(ResponseCode::NoError), Some(q), std::slice::from_ref(&zone.soa));
+                    let m = message(
+                        &reply(ResponseCode::NoError),
+                        Some(q),
+                        std::slice::from_ref(&zone.soa),
+                    );
                     Handling::Reply(signer(vec![m]))
                 }
                 _ => general_of(packet, key, signed),
