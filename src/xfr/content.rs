@@ -14,6 +14,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use crate::snapshot::{Client, Snapshot};
+use crate::zonefile::PrivateZone;
 
 /// One zone's content: its SOA as the source has it (the serial is the
 /// transfer engine's to set) and every other record, sorted and unique.
@@ -38,32 +39,52 @@ pub(crate) fn soa_serial(soa: &Record) -> u32 {
     }
 }
 
-/// Every zone a secondary may transfer, generated zone first.
-pub(crate) fn zones_of(snapshot: &Snapshot) -> Vec<ZoneContent> {
-    let mut out = vec![generated(snapshot)];
-    for view in &snapshot.tables.views {
-        for p in &view.private {
-            let apex = p.zone.origin().to_lowercase();
-            // The same private zone bound to several VPCs is one zone; two
-            // different zones of one name (bound to different VPCs) cannot
-            // both go to one secondary: the first in the config does.
-            if out.iter().any(|z| z.apex == apex) {
-                continue;
+/// Reads what a snapshot transfers. A private zone's sorted records are
+/// kept while the same loaded zone is served, so that a health change (or
+/// a change elsewhere) re-reads only the generated zone.
+#[derive(Default)]
+pub(crate) struct Reader {
+    private: Vec<(Arc<PrivateZone>, Arc<Vec<Record>>)>,
+}
+
+impl Reader {
+    /// Every zone a secondary may transfer, generated zone first.
+    pub(crate) fn zones_of(&mut self, snapshot: &Snapshot) -> Vec<ZoneContent> {
+        let mut out = vec![generated(snapshot)];
+        let mut kept = Vec::new();
+        for view in &snapshot.tables.views {
+            for p in &view.private {
+                let apex = p.zone.origin().to_lowercase();
+                // The same private zone bound to several VPCs is one zone;
+                // of two different zones of one name (bound to different
+                // VPCs) only the one of the VPC listed first is transferred.
+                if out.iter().any(|z| z.apex == apex) {
+                    continue;
+                }
+                let known = self.private.iter().find(|(z, _)| Arc::ptr_eq(z, &p.zone));
+                let records = match known {
+                    Some((_, records)) => records.clone(),
+                    None => {
+                        let records = p
+                            .zone
+                            .records()
+                            .filter(|r| r.record_type() != RecordType::SOA)
+                            .cloned()
+                            .collect();
+                        Arc::new(sorted(records))
+                    }
+                };
+                kept.push((p.zone.clone(), records.clone()));
+                out.push(ZoneContent {
+                    apex,
+                    soa: p.zone.soa().clone(),
+                    records,
+                });
             }
-            let records = p
-                .zone
-                .records()
-                .filter(|r| r.record_type() != RecordType::SOA)
-                .cloned()
-                .collect();
-            out.push(ZoneContent {
-                apex,
-                soa: p.zone.soa().clone(),
-                records: Arc::new(sorted(records)),
-            });
         }
+        self.private = kept;
+        out
     }
-    out
 }
 
 /// The generated zone's static view.

@@ -41,6 +41,8 @@ use zones::Zones;
 pub(crate) struct Transfers {
     access: Transfer,
     zones: Mutex<Zones>,
+    /// What read the first snapshot's zones, until `run` takes it.
+    reader: Mutex<Option<content::Reader>>,
     changed: Notify,
     serials: watch::Sender<Serials>,
 }
@@ -52,12 +54,14 @@ impl Transfers {
         if access.secondaries.is_empty() {
             return None;
         }
+        let mut reader = content::Reader::default();
         let mut zones = Zones::default();
-        zones.update(content::zones_of(first));
+        zones.update(reader.zones_of(first));
         let (serials, _) = watch::channel(serials_of(&zones));
         Some(Arc::new(Transfers {
             access: access.clone(),
             zones: Mutex::new(zones),
+            reader: Mutex::new(Some(reader)),
             changed: Notify::new(),
             serials,
         }))
@@ -98,12 +102,22 @@ impl Transfers {
             let key = s.key.map(|k| self.access.keys[k].clone());
             tokio::spawn(notify::run(s.address, key, self.serials.subscribe()));
         }
+        let taken = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut reader = taken.unwrap_or_default();
         loop {
             self.changed.notified().await;
             let snapshot = current();
-            let read = tokio::task::spawn_blocking(move || content::zones_of(&snapshot)).await;
+            let mut taken = std::mem::take(&mut reader);
+            let read = tokio::task::spawn_blocking(move || {
+                let contents = taken.zones_of(&snapshot);
+                (taken, contents)
+            })
+            .await;
             let contents = match read {
-                Ok(c) => c,
+                Ok((back, c)) => {
+                    reader = back;
+                    c
+                }
                 Err(e) => {
                     warn!(error = %e, "reading the zones to transfer failed");
                     continue;
