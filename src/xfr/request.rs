@@ -137,6 +137,7 @@ pub(crate) fn handle(
             let zones = zones.lock().unwrap_or_else(|e| e.into_inner());
             match zones.get(&apex) {
                 Some(zone) if q.name().num_labels() == zone.apex.num_labels() => {
+                    tracing::debug!(zone = %apex, serial = zone.serial(), tcp, "SOA to a secondary");
                     let m = message(
                         &reply(ResponseCode::NoError),
                         Some(q),
