@@ -13,7 +13,10 @@ use std::sync::Arc;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
+use hickory_proto::serialize::binary::BinEncodable;
+
 use crate::snapshot::{Client, Snapshot};
+use crate::wire::WireName;
 use crate::zonefile::PrivateZone;
 
 /// One zone's content: its SOA as the source has it (the serial is the
@@ -22,7 +25,7 @@ use crate::zonefile::PrivateZone;
 pub(crate) struct ZoneContent {
     pub(crate) apex: Name,
     pub(crate) soa: Record,
-    pub(crate) records: Arc<Vec<Record>>,
+    pub(crate) records: Arc<RecordSet>,
 }
 
 impl ZoneContent {
@@ -44,7 +47,7 @@ pub(crate) fn soa_serial(soa: &Record) -> u32 {
 /// a change elsewhere) re-reads only the generated zone.
 #[derive(Default)]
 pub(crate) struct Reader {
-    private: Vec<(Arc<PrivateZone>, Arc<Vec<Record>>)>,
+    private: Vec<(Arc<PrivateZone>, Arc<RecordSet>)>,
 }
 
 impl Reader {
@@ -71,7 +74,7 @@ impl Reader {
                             .filter(|r| r.record_type() != RecordType::SOA)
                             .cloned()
                             .collect();
-                        Arc::new(sorted(records))
+                        Arc::new(RecordSet::new(records))
                     }
                 };
                 kept.push((p.zone.clone(), records.clone()));
@@ -126,39 +129,74 @@ fn generated(snapshot: &Snapshot) -> ZoneContent {
     ZoneContent {
         apex: zone.apex.to_lowercase(),
         soa: zone.soa.clone(),
-        records: Arc::new(sorted(records)),
+        records: Arc::new(RecordSet::new(records)),
     }
 }
 
-fn sorted(mut records: Vec<Record>) -> Vec<Record> {
-    records.sort();
-    records.dedup_by(|a, b| (*a).cmp(b) == Ordering::Equal);
-    records
+/// A zone's records (its SOA aside) in one fixed order, each with the
+/// bytes that order and compare it: owner (lowercase wire form), type,
+/// class, TTL and RDATA as encoded. Equal bytes are the same record, TTL
+/// included (`Record`'s own `==` leaves the TTL out, and its canonical
+/// order encodes RDATA again at every comparison).
+#[derive(Debug, Default)]
+pub(crate) struct RecordSet {
+    keyed: Vec<(Box<[u8]>, Record)>,
 }
 
-/// What changed from `old` to `new` (both sorted): (removed, added).
-pub(crate) fn diff(old: &[Record], new: &[Record]) -> (Vec<Record>, Vec<Record>) {
-    let (mut removed, mut added) = (Vec::new(), Vec::new());
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() && j < new.len() {
-        match old[i].cmp(&new[j]) {
-            Ordering::Equal => {
-                i += 1;
-                j += 1;
-            }
-            Ordering::Less => {
-                removed.push(old[i].clone());
-                i += 1;
-            }
-            Ordering::Greater => {
-                added.push(new[j].clone());
-                j += 1;
+impl RecordSet {
+    pub(crate) fn new(records: Vec<Record>) -> Self {
+        let mut keyed: Vec<(Box<[u8]>, Record)> =
+            records.into_iter().map(|r| (key(&r), r)).collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        RecordSet { keyed }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keyed.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Record> {
+        self.keyed.iter().map(|(_, r)| r)
+    }
+
+    /// What changed from `self` to `new`: (removed, added).
+    pub(crate) fn diff(&self, new: &RecordSet) -> (Vec<Record>, Vec<Record>) {
+        let (old, new) = (&self.keyed, &new.keyed);
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < new.len() {
+            match old[i].0.cmp(&new[j].0) {
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                }
+                Ordering::Less => {
+                    removed.push(old[i].1.clone());
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    added.push(new[j].1.clone());
+                    j += 1;
+                }
             }
         }
+        removed.extend(old[i..].iter().map(|(_, r)| r.clone()));
+        added.extend(new[j..].iter().map(|(_, r)| r.clone()));
+        (removed, added)
     }
-    removed.extend_from_slice(&old[i..]);
-    added.extend_from_slice(&new[j..]);
-    (removed, added)
+}
+
+fn key(r: &Record) -> Box<[u8]> {
+    let rdata = r.data.to_bytes().unwrap_or_default();
+    let owner = WireName::new(&r.name);
+    let mut k = Vec::with_capacity(owner.bytes().len() + 8 + rdata.len());
+    k.extend_from_slice(owner.bytes());
+    k.extend_from_slice(&u16::from(r.record_type()).to_be_bytes());
+    k.extend_from_slice(&u16::from(r.dns_class).to_be_bytes());
+    k.extend_from_slice(&r.ttl.to_be_bytes());
+    k.extend_from_slice(&rdata);
+    k.into_boxed_slice()
 }
 
 #[cfg(test)]
@@ -180,17 +218,17 @@ mod tests {
 
     #[test]
     fn diff_finds_removed_added_and_ttl_changes() {
-        let old = sorted(vec![
+        let old = RecordSet::new(vec![
             a("x.lab.", [1, 1, 1, 1], 60),
             a("x.lab.", [1, 1, 1, 2], 60),
             a("y.lab.", [2, 2, 2, 2], 60),
         ]);
-        let new = sorted(vec![
+        let new = RecordSet::new(vec![
             a("x.lab.", [1, 1, 1, 1], 60),
             a("y.lab.", [2, 2, 2, 2], 5),
             a("z.lab.", [3, 3, 3, 3], 60),
         ]);
-        let (removed, added) = diff(&old, &new);
+        let (removed, added) = old.diff(&new);
         assert_eq!(
             removed,
             [a("x.lab.", [1, 1, 1, 2], 60), a("y.lab.", [2, 2, 2, 2], 60)]
@@ -200,6 +238,8 @@ mod tests {
             [a("y.lab.", [2, 2, 2, 2], 5), a("z.lab.", [3, 3, 3, 3], 60)]
         );
         assert_eq!(added[0].ttl, 5, "a TTL change is a removal and an addition");
-        assert_eq!(diff(&new, &new), (vec![], vec![]));
+        assert_eq!(new.diff(&new), (vec![], vec![]));
+        let twice = RecordSet::new(vec![a("x.lab.", [1, 1, 1, 1], 60); 2]);
+        assert_eq!(twice.len(), 1, "duplicates are one record");
     }
 }

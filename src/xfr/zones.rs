@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::content::{ZoneContent, diff, soa_serial};
+use super::content::{RecordSet, ZoneContent, soa_serial};
 use super::journal::{Delta, Journal};
 use super::serial;
 
@@ -16,7 +16,7 @@ pub(crate) struct Zone {
     pub(crate) apex: Name,
     /// The SOA with the transfer serial.
     pub(crate) soa: Record,
-    pub(crate) records: Arc<Vec<Record>>,
+    pub(crate) records: Arc<RecordSet>,
     journal: Journal,
 }
 
@@ -108,9 +108,7 @@ impl Zones {
                 }
                 Some(mut z) => {
                     let soa_changed = !same_soa(&z.soa, &c.soa);
-                    // By canonical order, TTL included (`Record`'s `==`
-                    // leaves the TTL out).
-                    let (removed, added) = diff(&z.records, &c.records);
+                    let (removed, added) = z.records.diff(&c.records);
                     let records_changed = !removed.is_empty() || !added.is_empty();
                     let source_ahead = serial::newer(c.source_serial(), z.serial());
                     if soa_changed || records_changed || source_ahead {
@@ -182,7 +180,7 @@ mod tests {
         ZoneContent {
             apex: apex(),
             soa,
-            records: Arc::new(records),
+            records: Arc::new(RecordSet::new(records)),
         }
     }
 
