@@ -1381,3 +1381,41 @@ fn probe_expect_lists_codes_and_ranges_and_https_is_a_kind() {
         "200-700 is outside the HTTP statuses 100-599",
     );
 }
+
+#[test]
+fn tsig_keys_and_secondaries_are_checked_with_their_lines() {
+    let ok = append(
+        "[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n\
+         [[secondary]]\naddress = \"127.0.0.20:53\"\ntsig_key = \"xfr-key\"",
+    );
+    assert_ok(&ok);
+    let bad_secret = append(
+        "[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"not base64!\"",
+    );
+    assert_rejected_at(
+        &bad_secret,
+        line_of(&bad_secret, "not base64!"),
+        "tsig_key 'xfr-key' (tsig_key[0])",
+        "secret",
+        "the secret is not base64",
+    );
+    let bad_algorithm =
+        append("[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-md5\"\nsecret = \"c2VjcmV0\"");
+    assert_rejected_at(
+        &bad_algorithm,
+        line_of(&bad_algorithm, "hmac-md5"),
+        "tsig_key 'xfr-key' (tsig_key[0])",
+        "algorithm",
+        "'hmac-md5' is not supported",
+    );
+    let missing_key = append("[[secondary]]\naddress = \"127.0.0.20:53\"\ntsig_key = \"nobody\"");
+    assert_rejected_at(
+        &missing_key,
+        line_of(&missing_key, "\"nobody\""),
+        "secondary '127.0.0.20:53' (secondary[0])",
+        "tsig_key",
+        "no [[tsig_key]] is named 'nobody'",
+    );
+    let unknown_field = append("[[secondary]]\naddress = \"127.0.0.20:53\"\nkey = \"k\"");
+    assert_toml_error(&unknown_field, line_of(&unknown_field, "key = \"k\""));
+}
