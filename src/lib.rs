@@ -12,4 +12,5 @@ pub mod server;
 pub mod snapshot;
 pub mod store;
 pub(crate) mod wire;
+pub(crate) mod xfr;
 pub mod zonefile;

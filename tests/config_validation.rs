@@ -1487,3 +1487,41 @@ fn state_etcd_url_without_a_prefix_or_port_is_refused() {
         "is not etcd://",
     );
 }
+
+#[test]
+fn tsig_keys_and_secondaries_are_checked_with_their_lines() {
+    let ok = append(
+        "[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n\
+         [[secondary]]\naddress = \"127.0.0.20:53\"\ntsig_key = \"xfr-key\"",
+    );
+    assert_ok(&ok);
+    let bad_secret = append(
+        "[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"not base64!\"",
+    );
+    assert_rejected_at(
+        &bad_secret,
+        line_of(&bad_secret, "not base64!"),
+        "tsig_key 'xfr-key' (tsig_key[0])",
+        "secret",
+        "the secret is not base64",
+    );
+    let bad_algorithm =
+        append("[[tsig_key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-md5\"\nsecret = \"c2VjcmV0\"");
+    assert_rejected_at(
+        &bad_algorithm,
+        line_of(&bad_algorithm, "hmac-md5"),
+        "tsig_key 'xfr-key' (tsig_key[0])",
+        "algorithm",
+        "'hmac-md5' is not supported",
+    );
+    let missing_key = append("[[secondary]]\naddress = \"127.0.0.20:53\"\ntsig_key = \"nobody\"");
+    assert_rejected_at(
+        &missing_key,
+        line_of(&missing_key, "\"nobody\""),
+        "secondary '127.0.0.20:53' (secondary[0])",
+        "tsig_key",
+        "no [[tsig_key]] is named 'nobody'",
+    );
+    let unknown_field = append("[[secondary]]\naddress = \"127.0.0.20:53\"\nkey = \"k\"");
+    assert_toml_error(&unknown_field, line_of(&unknown_field, "key = \"k\""));
+}

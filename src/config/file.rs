@@ -34,6 +34,47 @@ pub(crate) struct ConfigFile {
     pub(crate) access_key: Vec<AccessKeySection>,
     /// Where the control API's durable state lives.
     pub(crate) state: Option<StateSection>,
+    /// TSIG keys for zone transfers and NOTIFY.
+    #[serde(default)]
+    pub(crate) tsig_key: Vec<TsigKeySection>,
+    /// Standard secondaries: they get NOTIFY and may transfer.
+    #[serde(default)]
+    pub(crate) secondary: Vec<SecondarySection>,
+}
+
+/// `[[tsig_key]]`: a shared secret that signs transfers and NOTIFY (RFC 8945).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TsigKeySection {
+    pub(crate) name: String,
+    /// "hmac-sha256" or "hmac-sha512".
+    pub(crate) algorithm: String,
+    /// Base64, as `tsig-keygen` and `keymgr -t` print it.
+    pub(crate) secret: Option<String>,
+    /// The name of an environment variable holding the base64 secret.
+    pub(crate) secret_env: Option<String>,
+}
+
+impl std::fmt::Debug for TsigKeySection {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsigKeySection")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &self.secret.as_ref().map(|_| "<set>"))
+            .field("secret_env", &self.secret_env)
+            .finish()
+    }
+}
+
+/// `[[secondary]]`: a standard secondary name server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SecondarySection {
+    /// Where NOTIFY goes (ip:port); transfers are allowed from this IP.
+    pub(crate) address: String,
+    /// The `[[tsig_key]]` that signs its transfers and NOTIFY.
+    pub(crate) tsig_key: Option<String>,
 }
 
 /// `[api]`: where the cloud-compatible control API listens.

@@ -249,7 +249,8 @@ fn question<'s>(snapshot: &'s Snapshot, q: &Query, client: &Client) -> Answer<'s
             rcode: ResponseCode::FormErr,
             ..Answer::refused()
         },
-        // Zone transfers are not offered.
+        // Zone transfers go only to configured secondaries, whose queries
+        // `xfr/` takes before this path.
         RecordType::AXFR | RecordType::IXFR => Answer::refused(),
         _ => snapshot.answer(q.name(), qtype, client),
     }
@@ -280,8 +281,9 @@ struct Reply<'a> {
     answer: Option<Answer<'a>>,
 }
 
-/// A signed query. No TSIG key is configured, so every key is unknown: RFC
-/// 8945 §5.2 wants NOTAUTH with TSIG error BADKEY, and the reply unsigned
+/// A signed query from a client that is not a configured secondary (their
+/// queries go to `xfr/`): epdns holds no key for it, so the key is unknown:
+/// RFC 8945 §5.2 wants NOTAUTH with TSIG error BADKEY, and the reply unsigned
 /// (§5.3.2): the query's key name, algorithm, time and fudge, an empty
 /// MAC, the query's ID as the original ID. Nothing else is answered.
 fn unknown_tsig_key(

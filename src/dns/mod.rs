@@ -1,5 +1,6 @@
 //! The DNS transports: packets in, `(question, client)` to the snapshot, answers
-//! back out. What to answer is decided in `snapshot/`.
+//! back out. What to answer is decided in `snapshot/`; a configured
+//! secondary's queries are answered by `xfr/`.
 
 pub mod client;
 pub(crate) mod contain;
@@ -31,4 +32,7 @@ pub(crate) struct Shared {
     /// Where the admin API sends overrides to keep, when a state store is
     /// configured.
     pub(crate) override_writes: Option<tokio::sync::mpsc::Sender<crate::store::OverrideWrite>>,
+    /// Zone transfers, when `[[secondary]]` is configured: the queries of
+    /// secondaries go there.
+    pub(crate) xfr: Option<std::sync::Arc<crate::xfr::Transfers>>,
 }

@@ -1,10 +1,11 @@
 //! The one entry point both transports call: the wire-level fast path for
 //! the common question, else the general path.
 
-use super::client::Origin;
+use super::client::{Origin, Transport};
 use super::message::{Outcome, respond_general};
 use super::metrics::Metrics;
 use crate::snapshot::Snapshot;
+use crate::xfr::{Handling, Transfers};
 
 /// Answers one query message into `out` (cleared first).
 pub fn respond(
@@ -18,6 +19,70 @@ pub fn respond(
         return Outcome::Reply;
     }
     respond_general(snapshot, metrics, packet, origin, out)
+}
+
+/// `respond`, with the queries of a configured secondary that the fast
+/// path declines answered through `xfr` (the fast path is the same).
+pub(crate) fn respond_or_transfer(
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    packet: &[u8],
+    origin: Origin,
+    out: &mut Vec<u8>,
+    xfr: Option<&Transfers>,
+) -> Outcome {
+    if super::fast::respond(snapshot, metrics, packet, origin, out) {
+        return Outcome::Reply;
+    }
+    match xfr {
+        Some(x) if x.is_secondary(origin.src) => {
+            match secondary(x, snapshot, metrics, packet, origin, out) {
+                Secondary::Messages(mut messages) => {
+                    // Over UDP `xfr` answers with one message.
+                    out.clear();
+                    out.append(&mut messages[0]);
+                    Outcome::Reply
+                }
+                Secondary::Outcome(o) => o,
+            }
+        }
+        _ => respond_general(snapshot, metrics, packet, origin, out),
+    }
+}
+
+/// What a secondary's query gets.
+pub(crate) enum Secondary {
+    /// A transfer (several messages over TCP), a refusal, or a zone's SOA.
+    Messages(Vec<Vec<u8>>),
+    /// What the general path answered into `out` (signed when the query was).
+    Outcome(Outcome),
+}
+
+/// Answers a query from a configured secondary.
+pub(crate) fn secondary(
+    xfr: &Transfers,
+    snapshot: &Snapshot,
+    metrics: &Metrics,
+    packet: &[u8],
+    origin: Origin,
+    out: &mut Vec<u8>,
+) -> Secondary {
+    let tcp = matches!(origin.transport, Transport::Tcp);
+    match xfr.handle(packet, origin.src, tcp) {
+        Handling::Reply(messages) => {
+            for m in &messages {
+                metrics.count(crate::xfr::stream::rcode_of(m));
+            }
+            Secondary::Messages(messages)
+        }
+        Handling::General(general) => {
+            let outcome = respond_general(snapshot, metrics, general.query(packet), origin, out);
+            if let Outcome::Reply = outcome {
+                general.finish(out);
+            }
+            Secondary::Outcome(outcome)
+        }
+    }
 }
 
 #[cfg(test)]

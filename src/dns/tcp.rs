@@ -32,7 +32,7 @@ use super::client::{Origin, Transport};
 use super::contain::contained;
 use super::log_gate::LogGate;
 use super::message::Outcome;
-use super::respond::respond;
+use super::respond::{Secondary, respond, secondary};
 use super::upstream;
 
 /// Connections from one source (an IPv4 address, an IPv6 /64). Knot and
@@ -204,7 +204,19 @@ async fn read_queries(
         let mut out = Vec::with_capacity(512);
         let outcome = contained(&shared.metrics, "TCP query", origin.listener, || {
             let snapshot = shared.snapshot.load();
-            respond(&snapshot, &shared.metrics, &query, origin, &mut out)
+            // A secondary's queries (transfers: several messages) go to `xfr`.
+            match &shared.xfr {
+                Some(x) if x.is_secondary(origin.src) => {
+                    secondary(x, &snapshot, &shared.metrics, &query, origin, &mut out)
+                }
+                _ => Secondary::Outcome(respond(
+                    &snapshot,
+                    &shared.metrics,
+                    &query,
+                    origin,
+                    &mut out,
+                )),
+            }
         });
         // A query that made the answer path panic ends its connection.
         let Some(outcome) = outcome else {
@@ -214,6 +226,23 @@ async fn read_queries(
         if query.capacity() > 4096 {
             query = Vec::new();
         }
+        let outcome = match outcome {
+            Secondary::Outcome(o) => o,
+            Secondary::Messages(messages) => {
+                let mut framed_all = Vec::with_capacity(messages.iter().map(|m| m.len() + 2).sum());
+                for m in &messages {
+                    framed_all.extend_from_slice(&framed(m));
+                }
+                let reply = Reply {
+                    framed: framed_all,
+                    _pending: permit,
+                };
+                if replies.send(reply).is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
         match outcome {
             Outcome::Reply => {
                 let reply = Reply {

@@ -20,7 +20,7 @@ use super::log_gate::LogGate;
 use super::message::Outcome;
 use super::metrics::Metrics;
 use super::mmsg::Batch;
-use super::respond::respond;
+use super::respond::respond_or_transfer;
 use super::upstream;
 
 /// The default 208 KB receive buffer drops queries under load: dnsperf at
@@ -61,7 +61,8 @@ pub(crate) fn spawn(socket: UdpSocket, shared: Arc<Shared>) -> std::io::Result<(
                         listener,
                         transport: Transport::Udp,
                     };
-                    match respond(snapshot, &shared.metrics, packet, origin, out) {
+                    let xfr = shared.xfr.as_deref();
+                    match respond_or_transfer(snapshot, &shared.metrics, packet, origin, out, xfr) {
                         Outcome::Reply => true,
                         Outcome::Drop => false,
                         Outcome::Forward(pending) => {

@@ -31,6 +31,50 @@ pub struct ModelParts {
     pub(crate) admin: Option<Admin>,
     /// The cloud-compatible control API, when enabled.
     pub(crate) cloud_api: Option<CloudApi>,
+    /// Zone transfers to standard secondaries (empty: none).
+    pub(crate) transfer: Transfer,
+}
+
+/// `[[tsig_key]]` and `[[secondary]]`: who gets NOTIFY and may transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Transfer {
+    pub(crate) keys: Vec<TsigKey>,
+    pub(crate) secondaries: Vec<Secondary>,
+}
+
+/// A TSIG key (RFC 8945).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct TsigKey {
+    /// Lowercase, fully qualified: the key name on the wire.
+    pub(crate) name: Name,
+    pub(crate) algorithm: TsigAlgorithm,
+    pub(crate) secret: std::sync::Arc<[u8]>,
+}
+
+impl std::fmt::Debug for TsigKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsigKey")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &"<set>")
+            .finish()
+    }
+}
+
+/// The TSIG algorithms epdns signs and verifies with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TsigAlgorithm {
+    HmacSha256,
+    HmacSha512,
+}
+
+/// A standard secondary: NOTIFY goes to `address`, transfers are allowed
+/// from its IP, signed with `key` (an index into `Transfer::keys`) when set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Secondary {
+    pub(crate) address: SocketAddr,
+    pub(crate) key: Option<usize>,
 }
 
 impl Model {

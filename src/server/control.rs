@@ -99,6 +99,9 @@ impl Control {
         self.shared
             .metrics
             .snapshot_published(started.elapsed().as_micros() as u64);
+        if let Some(x) = &self.shared.xfr {
+            x.changed();
+        }
     }
 
     /// Until SIGTERM or SIGINT: republish on every health change, reload on
@@ -249,6 +252,9 @@ impl Control {
                 "reload: listen addresses changed; listeners change only on restart \
                  (inbound listeners with a port given open at once)"
             );
+        }
+        if new.transfer != self.model.transfer {
+            warn!("reload: [[secondary]] or [[tsig_key]] changed; they change only on restart");
         }
         if new.admin != self.model.admin {
             warn!("reload: [admin] changed; the admin listener changes only on restart");

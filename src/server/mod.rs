@@ -28,6 +28,7 @@ use crate::load::{ConfigSource, load_with};
 use crate::model::{Admin, admin_reachable};
 use crate::probe::{HealthTable, Prober};
 use crate::snapshot::{Publisher, Tables};
+use crate::xfr::Transfers;
 use cloud::CloudPlane;
 use control::{
     Control, Signals, probe_targets, release_freed_memory, serial, unprobed_targets, upstream_of,
@@ -138,8 +139,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         if !prober.first_round().await {
             warn!("some probes had no result in time; they count as up until they report");
         }
+        let first = publisher.first(&health);
+        let xfr = Transfers::new(&model.transfer, &first);
         let shared = Arc::new(Shared {
-            snapshot: ArcSwap::from_pointee(publisher.first(&health)),
+            snapshot: ArcSwap::from_pointee(first),
             upstream: ArcSwapOption::new(upstream),
             tcp: tcp::Conns::new(tcp::Limits {
                 max: fds.tcp,
@@ -149,7 +152,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             metrics: Metrics::default(),
             runtime: io.handle().clone(),
             override_writes: cloud.as_mut().map(|(cloud, ..)| cloud.override_sink()),
+            xfr,
         });
+        if let Some(x) = shared.xfr.clone() {
+            let shared = shared.clone();
+            tokio::spawn(x.run(move || shared.snapshot.load_full()));
+        }
         let (cloud, api) = match cloud {
             Some((cloud, handle, calls, listener)) => {
                 (Some((cloud, calls)), Some((handle, listener)))

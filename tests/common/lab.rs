@@ -199,6 +199,26 @@ impl LabConfig {
         )
     }
 
+    /// A `[[tsig_key]]` (secret in base64).
+    pub fn tsig_key(self, name: &str, algorithm: &str, secret: &str) -> LabConfig {
+        self.add(
+            "tsig_key",
+            [
+                ("name", name.into()),
+                ("algorithm", algorithm.into()),
+                ("secret", secret.into()),
+            ],
+        )
+    }
+
+    /// A `[[secondary]]` at `address`, signing with `tsig_key`.
+    pub fn secondary(self, address: &str, tsig_key: &str) -> LabConfig {
+        self.add(
+            "secondary",
+            [("address", address.into()), ("tsig_key", tsig_key.into())],
+        )
+    }
+
     /// An inbound listener for `vpc` on `listen` (port 0: any port; the
     /// server's ready file says which).
     pub fn inbound(self, listen: &str, vpc: &str) -> LabConfig {

@@ -3,7 +3,7 @@
 //! error naming the object, the field, and where in the file it is written.
 //! One file per kind of object: `network` (VPCs, vSwitches), `service`,
 //! `endpoint`, `names` (generated names), `cloud_api` (`[api]`, access keys,
-//! `[state]`), `private_dns` (private zones,
+//! `[state]`), `transfer` (`[[tsig_key]]`, `[[secondary]]`), `private_dns` (private zones,
 //! inbound listeners, forwarding), `server` (`[server]`, `[admin]`).
 
 mod cloud_api;
@@ -13,6 +13,7 @@ mod network;
 mod private_dns;
 mod server;
 mod service;
+mod transfer;
 
 pub(crate) use server::admin_reachable;
 
@@ -155,6 +156,7 @@ pub(crate) fn build(
         private_dns::private_zones(&cfg.private_zone, &vpcs, &server, load_zone, &mut errs);
     let admin = cfg.admin.as_ref().and_then(|a| server::admin(a, &mut errs));
     let cloud_api = cloud_api::cloud_api(cfg, &mut errs);
+    let transfer = transfer::transfer(cfg, &mut errs);
     if !errs.0.is_empty() {
         return Err(errs.0);
     }
@@ -169,6 +171,7 @@ pub(crate) fn build(
         private_zones,
         admin,
         cloud_api,
+        transfer,
     }))
 }
 
