@@ -302,7 +302,7 @@ pub(super) fn probe_targets(model: &Model, tables: &Tables) -> Vec<(TargetKey, P
         .collect();
     tables
         .targets
-        .iter()
+        .values()
         .filter_map(|t| {
             by_endpoint
                 .get(t.endpoint.as_str())
@@ -321,7 +321,7 @@ pub(super) fn unprobed_targets(model: &Model, tables: &Tables) -> Vec<TargetKey>
         .collect();
     tables
         .targets
-        .iter()
+        .values()
         .filter(|t| !probed.contains(t.endpoint.as_str()))
         .cloned()
         .collect()

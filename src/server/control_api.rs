@@ -80,6 +80,7 @@ impl Control {
             (self.base.clone(), self.model.clone(), self.source.clone());
         let inbound = self.inbound.clone();
         let served = self.served.clone();
+        let publisher = self.publisher.clone();
         let generation = self.generation;
         let serial = next_serial(self.publisher.tables().serial);
         Ok(tokio::task::spawn_blocking(move || -> Output {
@@ -109,9 +110,17 @@ impl Control {
             let (reply, publish) = work(&mut plane, &ctx);
             let built = publish.map(|mut m| {
                 m.bind_inbound(&inbound);
-                let mut tables = Tables::build(&m, serial);
-                tables.serve_on(&served);
-                (m, Publisher::new(Arc::new(tables)))
+                // A change of endpoints updates the serving tables (what
+                // it did not touch is shared); anything else rebuilds.
+                let publisher = match publisher.tables().update(&published, &m, serial) {
+                    Some(updated) => publisher.derive(updated),
+                    None => {
+                        let mut tables = Tables::build(&m, serial);
+                        tables.serve_on(&served);
+                        Publisher::new(Arc::new(tables))
+                    }
+                };
+                (m, publisher)
             });
             (plane, reply, built, started.elapsed())
         }))
