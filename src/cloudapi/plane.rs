@@ -10,6 +10,7 @@
 //! Connected (`advance`).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -215,8 +216,51 @@ impl Plane {
         new: Option<&EndpointRecord>,
         param_of: &dyn Fn(&str) -> String,
     ) -> Result<Model, ApiError> {
-        self.build(ctx, View::Desired, Some(Change::Endpoint(id, new)))
-            .map_err(|errors| refusal(id, &errors, param_of))
+        let checked = match self.desired_model(ctx) {
+            // Only the change is checked, against the desired model's
+            // claims (O(change)); the same rules and errors as a full
+            // build of the same change (`model::change_endpoint`).
+            Some(current) => {
+                let section = new.and_then(|r| r.section(View::Desired));
+                let index_of = |other: &str| self.full_build_index(ctx, id, other);
+                model::change_endpoint(
+                    current,
+                    ctx.base,
+                    Some(ctx.published),
+                    id,
+                    section.as_ref(),
+                    &index_of,
+                )
+            }
+            None => self.build(ctx, View::Desired, Some(Change::Endpoint(id, new))),
+        };
+        checked.map_err(|errors| refusal(id, &errors, param_of))
+    }
+
+    /// The validated model of the desired view against this config, when
+    /// one is at hand: the last change's, or the published one when
+    /// nothing is pending (then the views are the same).
+    fn desired_model<'c>(&'c self, ctx: &'c Ctx<'_>) -> Option<&'c Model> {
+        match &self.validated {
+            Some((generation, m)) if *generation == ctx.generation => Some(m),
+            _ if !self.endpoints.values().any(EndpointRecord::pending) => Some(ctx.published),
+            _ => None,
+        }
+    }
+
+    /// Where a full build of a change to endpoint `changed` places endpoint
+    /// `other` (config endpoints first, then the API's by id, the changed
+    /// one last): what an error that names `other` says.
+    fn full_build_index(&self, ctx: &Ctx<'_>, changed: &str, other: &str) -> usize {
+        if let Some(i) = ctx.base.endpoint.iter().position(|e| e.id == other) {
+            return i;
+        }
+        ctx.base.endpoint.len()
+            + self
+                .endpoints
+                .range::<str, _>((Bound::Unbounded, Bound::Excluded(other)))
+                .filter(|(id, r)| *id != changed && r.section(View::Desired).is_some())
+                .count()
     }
 
     /// Validates the desired state with private zone `id` replaced by `new`;

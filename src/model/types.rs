@@ -23,7 +23,9 @@ pub struct ModelParts {
     pub(crate) vpcs: Vec<Vpc>,
     pub(crate) vswitches: Vec<VSwitch>,
     pub(crate) services: Vec<Service>,
-    pub endpoints: Vec<Endpoint>,
+    /// Persistent and shared: a model changed by one API write shares
+    /// every other endpoint with the model before.
+    pub endpoints: imbl::Vector<std::sync::Arc<Endpoint>>,
     pub(crate) inbound: Vec<Inbound>,
     pub(crate) forward: Option<Forward>,
     pub(crate) private_zones: Vec<PrivateZoneDef>,
@@ -31,6 +33,9 @@ pub struct ModelParts {
     pub(crate) admin: Option<Admin>,
     /// The cloud-compatible control API, when enabled.
     pub(crate) cloud_api: Option<CloudApi>,
+    /// What the endpoints claim (ids, ENI addresses, generated names,
+    /// custom domains): what one endpoint's change is checked against.
+    pub(crate) claims: super::validate::Claims,
 }
 
 impl Model {
@@ -51,7 +56,7 @@ impl Model {
     }
 
     pub(crate) fn endpoint(&self, id: &str) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| e.id == id)
+        self.endpoints.iter().find(|e| e.id == id).map(|e| &**e)
     }
 }
 

@@ -26,13 +26,18 @@ impl Tables {
         if !only_endpoints_differ(old, new) {
             return None;
         }
-        let before: HashMap<&str, &Endpoint> =
+        // O(n) pointer compares: a changed model shares its unchanged
+        // endpoints with the one before (`model::change_endpoint`).
+        let before: HashMap<&str, &Arc<Endpoint>> =
             old.endpoints.iter().map(|e| (e.id.as_str(), e)).collect();
         let mut gone: HashMap<&str, ()> = before.keys().map(|id| (*id, ())).collect();
         let mut changed = Vec::new();
         for ep in &new.endpoints {
             gone.remove(ep.id.as_str());
-            if before.get(ep.id.as_str()) != Some(&ep) {
+            let same = before
+                .get(ep.id.as_str())
+                .is_some_and(|old| Arc::ptr_eq(old, ep) || ***old == **ep);
+            if !same {
                 changed.push(ep);
             }
         }

@@ -1,9 +1,11 @@
-//! Tables updated change by change answer exactly as tables built from
-//! scratch: random sequences of endpoint changes (some refused by
-//! validation, which then changes nothing), each accepted one applied with
-//! `Tables::update` to the previous tables, and every name either could
-//! hold asked of both, by both answer paths, from inside and outside the
-//! VPCs. And what a change does not touch is shared, not copied.
+//! A change checked and applied on its own gives what a full rebuild
+//! gives: random sequences of endpoint changes, each validated by
+//! `model::change_endpoint` against the model before and by `model::build`
+//! of the whole config (the same verdict, the same errors, the same
+//! endpoints), each accepted one applied with `Tables::update` to the
+//! previous tables, and every name either could hold asked of both, by
+//! both answer paths, from inside and outside the VPCs. And what a change
+//! does not touch is shared, not copied.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,8 +17,9 @@ use hickory_proto::rr::{Name, RecordType};
 
 use super::answer::{Client, Snapshot};
 use super::tables::{Tables, wire_name};
+use crate::config::file::ConfigFile;
 use crate::load::load_str;
-use crate::model::Model;
+use crate::model::{Endpoint, Model, ValidationError};
 
 const SUFFIX: &str = "privatelink.aliyuncs.com";
 
@@ -214,44 +217,102 @@ fn answers(t: &Arc<Tables>, names: &[Name], clients: &[Client]) -> String {
     out
 }
 
+fn parse(text: &str) -> ConfigFile {
+    crate::config::parse(text, Path::new("t.toml")).expect("parses")
+}
+
+/// The full build of the base config with `endpoints` in this order.
+fn full_build(endpoints: &[&str]) -> Result<Model, Vec<ValidationError>> {
+    let cfg = parse(&format!("{BASE}{}", endpoints.concat()));
+    crate::model::build(&cfg, None, &|_, file| {
+        panic!("no zone files here, asked for {file}")
+    })
+}
+
+fn endpoints_of(m: &Model) -> Vec<Endpoint> {
+    m.endpoints.iter().map(|e| (**e).clone()).collect()
+}
+
 #[test]
-fn updated_tables_answer_as_built_ones() {
+fn changes_checked_alone_and_tables_updated_match_a_full_rebuild() {
     let (names, clients) = (names(), clients());
+    let base = parse(BASE);
     for seed in 1..=12u64 {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
-        let mut endpoints: BTreeMap<&str, String> = BTreeMap::new();
-        let mut current = model(&endpoints).expect("the base config is valid");
+        // The endpoints in the model's order, and their config text.
+        let mut order: Vec<&str> = Vec::new();
+        let mut text: BTreeMap<&str, String> = BTreeMap::new();
+        let mut current = model(&BTreeMap::new()).expect("the base config is valid");
         let mut tables = Arc::new(Tables::build(&current, 1));
         let (mut accepted, mut refused) = (0, 0);
         for step in 0..40u32 {
             let id = IDS[rng.below(IDS.len())];
-            let mut next = endpoints.clone();
-            if rng.below(4) == 0 {
-                next.remove(id);
-            } else {
-                next.insert(id, endpoint(&mut rng, id));
-            }
-            let Some(new) = model(&next) else {
-                refused += 1;
-                continue;
+            let new = (rng.below(4) != 0).then(|| endpoint(&mut rng, id));
+            // A full build of the same change places it after the others.
+            let others: Vec<&str> = order.iter().copied().filter(|o| *o != id).collect();
+            let mut all: Vec<&str> = others.iter().map(|o| text[o].as_str()).collect();
+            all.extend(new.as_deref());
+            let full = full_build(&all);
+            let section = new
+                .as_ref()
+                .map(|t| parse(&format!("{BASE}{t}")).endpoint.remove(0));
+            let index_of = |o: &str| others.iter().position(|x| *x == o).expect("an other");
+            let alone = crate::model::change_endpoint(
+                &current,
+                &base,
+                None,
+                id,
+                section.as_ref(),
+                &index_of,
+            );
+            let changed = match (full, alone) {
+                (Err(full), Err(alone)) => {
+                    assert_eq!(full, alone, "seed {seed} step {step}: the same errors");
+                    refused += 1;
+                    continue;
+                }
+                (Ok(full), Ok(alone)) => {
+                    assert_eq!(
+                        endpoints_of(&full),
+                        endpoints_of(&alone),
+                        "seed {seed} step {step}"
+                    );
+                    (full, alone)
+                }
+                (full, alone) => panic!(
+                    "seed {seed} step {step}: full build {:?}, alone {:?}",
+                    full.err(),
+                    alone.err()
+                ),
             };
             accepted += 1;
+            let (full, alone) = changed;
             let serial = step + 2;
             let updated = tables
-                .update(&current, &new, serial)
+                .update(&current, &alone, serial)
                 .expect("only endpoints changed");
             let updated = Arc::new(updated.tables);
-            let built = Arc::new(Tables::build(&new, serial));
+            let built = Arc::new(Tables::build(&full, serial));
             assert_eq!(
                 answers(&updated, &names, &clients),
                 answers(&built, &names, &clients),
-                "seed {seed} step {step}: after {next:#?}"
+                "seed {seed} step {step}: after {all:#?}"
             );
             assert_eq!(updated.target_count(), built.target_count());
-            (endpoints, current, tables) = (next, new, updated);
+            order = others;
+            match new {
+                Some(t) => {
+                    order.push(id);
+                    text.insert(id, t);
+                }
+                None => {
+                    text.remove(id);
+                }
+            }
+            (current, tables) = (alone, updated);
         }
         assert!(
-            accepted > 5 && refused > 0,
+            accepted > 5 && refused > 5,
             "seed {seed}: {accepted} accepted, {refused} refused"
         );
     }
