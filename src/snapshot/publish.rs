@@ -21,7 +21,7 @@ use crate::probe::{Changes, HealthTable};
 pub struct Publisher {
     tables: Arc<Tables>,
     /// Target → its slot; persistent, so a derived publisher shares it.
-    slots: imbl::HashMap<Arc<Target>, usize>,
+    slots: crate::cow::CowMap<Arc<Target>, usize>,
     /// The tables these were derived from and the slots they added: a
     /// snapshot of those keeps its health bits for every other slot.
     base: Option<(Arc<Tables>, Vec<usize>)>,

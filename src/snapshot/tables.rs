@@ -23,13 +23,11 @@ use crate::zonefile::PrivateZone;
 /// name maps. Shared, so a map chunk copied on write copies no bytes.
 pub(crate) type NameKey = Arc<[u8]>;
 
-/// A persistent map by wire name (an `imbl` hash trie with the fast
-/// non-cryptographic hasher): cloning is O(1), a change copies O(log n).
-pub(crate) type NameMap<V> =
-    imbl::GenericHashMap<NameKey, V, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
+/// A map by wire name that changed copies share (`CowMap`).
+pub(crate) type NameMap<V> = crate::cow::CowMap<NameKey, V>;
 
 pub(crate) fn name_map<V: Clone>() -> NameMap<V> {
-    NameMap::with_hasher(rustc_hash::FxBuildHasher)
+    NameMap::default()
 }
 
 /// Index of one ENI address in the health vector.
@@ -77,7 +75,7 @@ pub struct Tables {
     pub(crate) endpoint_domains: Slab<(String, Name)>,
     /// Where each endpoint's entries are, by endpoint id: what removing it
     /// takes out.
-    pub(crate) placed: imbl::HashMap<Arc<str>, Arc<super::place::Placed>>,
+    pub(crate) placed: crate::cow::CowMap<Arc<str>, Arc<super::place::Placed>>,
     /// The SOA serial: when these tables were built.
     pub(crate) serial: u32,
     /// TTL of endpoint and zone domain answers, and while degraded.
@@ -359,7 +357,7 @@ impl Tables {
             fast_path: true,
             private_shadows: model.private_zones.iter().any(|pz| apex.zone_of(&pz.name)),
             endpoint_domains: Slab::default(),
-            placed: imbl::HashMap::new(),
+            placed: Default::default(),
             serial,
             ttl: s.ttl,
             degraded_ttl: s.degraded_ttl,

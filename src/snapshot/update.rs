@@ -52,7 +52,14 @@ impl Tables {
         let mut fresh = Vec::new();
         for ep in changed {
             t.add_endpoint(ep);
-            fresh.extend(t.placed[ep.id.as_str()].slots.iter().copied());
+            fresh.extend(
+                t.placed
+                    .get(ep.id.as_str())
+                    .expect("just added")
+                    .slots
+                    .iter()
+                    .copied(),
+            );
         }
         t.fast_path = !t.shadows_generated_zone();
         Some(Updated {

@@ -332,7 +332,7 @@ fn an_update_shares_what_it_did_not_touch() {
     endpoints.insert("e1", e1.replace("127.0.1.20", "127.0.1.21"));
     let after = model(&endpoints).expect("valid");
     let updated = tables.update(&before, &after, 2).unwrap().tables;
-    let e0 = tables.placed["e0"].answers;
+    let e0 = tables.placed.get("e0").unwrap().answers;
     assert!(
         Arc::ptr_eq(
             tables.endpoints.get(e0).unwrap(),
@@ -340,9 +340,12 @@ fn an_update_shares_what_it_did_not_touch() {
         ),
         "the unchanged endpoint's answers are shared"
     );
-    assert!(Arc::ptr_eq(&tables.placed["e0"], &updated.placed["e0"]));
-    let e1_before = tables.placed["e1"].slots.clone();
-    let e1_after = updated.placed["e1"].slots.clone();
+    assert!(Arc::ptr_eq(
+        tables.placed.get("e0").unwrap(),
+        updated.placed.get("e0").unwrap()
+    ));
+    let e1_before = tables.placed.get("e1").unwrap().slots.clone();
+    let e1_after = updated.placed.get("e1").unwrap().slots.clone();
     assert_eq!(e1_before.len(), e1_after.len());
     assert_eq!(updated.targets.live(), tables.targets.live());
     assert_eq!(

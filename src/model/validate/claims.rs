@@ -1,7 +1,7 @@
 //! What the endpoints of a valid model claim: their ids, ENI addresses,
 //! generated names and custom domains, each with its one owner. A full
 //! build fills these as it checks each endpoint; the model keeps them
-//! (persistent maps: a changed model shares them), so that one changed
+//! (`CowMap`s: a changed model shares them), so that one changed
 //! endpoint is checked against them alone, by the same rule code
 //! (`change_endpoint`).
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
+use crate::cow::CowMap;
 use crate::model::types::Endpoint;
 
 /// An endpoint that claims something: its id and its place in the config
@@ -37,12 +38,12 @@ pub(crate) struct NameOwner {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Claims {
-    pub(super) ids: imbl::HashSet<String>,
+    pub(super) ids: CowMap<String, ()>,
     /// (VPC, address) → the endpoint whose ENI has it.
-    pub(super) addresses: imbl::HashMap<(String, IpAddr), Owner>,
-    pub(super) names: imbl::HashMap<Name, NameOwner>,
+    pub(super) addresses: CowMap<(String, IpAddr), Owner>,
+    pub(super) names: CowMap<Name, NameOwner>,
     /// (VPC, custom domain) → the endpoint that enabled it there.
-    pub(super) custom: imbl::HashMap<(String, Name), Arc<str>>,
+    pub(super) custom: CowMap<(String, Name), Arc<str>>,
 }
 
 impl Claims {

@@ -72,7 +72,7 @@ impl<'a> EndpointCheck<'a> {
         let probe = probe(self.refs.cfg, e, &obj, errs);
         id_checks(
             &e.id,
-            self.claims.ids.insert(e.id.clone()).is_none(),
+            self.claims.ids.insert(e.id.clone(), ()).is_none(),
             &obj,
             errs,
         );

@@ -6,6 +6,7 @@ use hickory_proto::rr::Name;
 
 use super::claims::{NameOwner, Owner};
 use super::{Errors, Obj};
+use crate::cow::CowMap;
 use crate::model::names::{self, NameResult};
 use crate::model::types::*;
 
@@ -13,7 +14,7 @@ pub(super) struct GeneratedNames<'c> {
     suffix: Name,
     apex: Vec<Name>,
     /// Who generated each name.
-    owners: &'c mut imbl::HashMap<Name, NameOwner>,
+    owners: &'c mut CowMap<Name, NameOwner>,
     /// How an owner is named in an error.
     name_of: &'c dyn Fn(&Owner) -> String,
 }
@@ -21,7 +22,7 @@ pub(super) struct GeneratedNames<'c> {
 impl<'c> GeneratedNames<'c> {
     pub(crate) fn new(
         server: &ServerSettings,
-        owners: &'c mut imbl::HashMap<Name, NameOwner>,
+        owners: &'c mut CowMap<Name, NameOwner>,
         name_of: &'c dyn Fn(&Owner) -> String,
     ) -> Self {
         Self {
