@@ -156,6 +156,7 @@ impl Control {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
         let served = self.served.clone();
+        let serving = self.publisher.clone();
         let serial = next_serial(self.publisher.tables().serial);
         // The control API's objects join the new file, so that a reload
         // keeps them: validated with the pending ones too (a config that
@@ -172,9 +173,16 @@ impl Control {
                 m = load_with(&source, Some(&previous), Some(published))?.0;
             }
             m.bind_inbound(&inbound);
-            let mut tables = Tables::build(&m, serial);
-            tables.serve_on(&served);
-            let publisher = Publisher::new(Arc::new(tables));
+            // When only endpoints changed, the serving tables are updated:
+            // the unchanged endpoints' answers are shared, not built again.
+            let publisher = match serving.tables().update(&previous, &m, serial) {
+                Some(updated) => serving.derive(updated),
+                None => {
+                    let mut tables = Tables::build(&m, serial);
+                    tables.serve_on(&served);
+                    Publisher::new(Arc::new(tables))
+                }
+            };
             Ok((m, base, publisher))
         });
         Building {
