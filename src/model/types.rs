@@ -7,7 +7,8 @@ use std::ops::Deref;
 use hickory_proto::rr::Name;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-/// A config that passed every rule. Only `model::build` makes one, and nothing
+/// A config that passed every rule. Only validation makes one (`model::build`,
+/// or `model::change_endpoint` from another valid model), and nothing
 /// changes it afterwards, so what validation established holds wherever a
 /// `Model` goes: every reference is resolved (`*_index` fields index the
 /// model's own lists) and every generated name is built (`domain` fields,

@@ -25,6 +25,15 @@ pub struct Publisher {
     /// The tables these were derived from and the slots they added: a
     /// snapshot of those keeps its health bits for every other slot.
     base: Option<(Arc<Tables>, Vec<usize>)>,
+    /// What derived tables changed in the set of ENI addresses.
+    delta: Option<Arc<TargetDelta>>,
+}
+
+/// The ENI addresses that tables derived by an update took out and added
+/// (an address of a changed endpoint may be in both).
+pub(crate) struct TargetDelta {
+    pub(crate) removed: Vec<Arc<Target>>,
+    pub(crate) added: Vec<Arc<Target>>,
 }
 
 impl Publisher {
@@ -38,6 +47,7 @@ impl Publisher {
             tables,
             slots,
             base: None,
+            delta: None,
         }
     }
 
@@ -48,16 +58,28 @@ impl Publisher {
             slots.remove(&**t);
         }
         let fresh: Vec<usize> = updated.fresh.iter().map(|&s| s as usize).collect();
+        let mut added = Vec::new();
         for &s in &fresh {
             if let Some(t) = updated.tables.targets.get(s as u32) {
                 slots.insert(t.clone(), s);
+                added.push(t.clone());
             }
         }
         Publisher {
             tables: Arc::new(updated.tables),
             slots,
             base: Some((self.tables.clone(), fresh)),
+            delta: Some(Arc::new(TargetDelta {
+                removed: updated.freed,
+                added,
+            })),
         }
+    }
+
+    /// What these tables changed in the ENI addresses of the tables they
+    /// were derived from; `None` for built tables.
+    pub(crate) fn target_delta(&self) -> Option<&Arc<TargetDelta>> {
+        self.delta.as_ref()
     }
 
     pub(crate) fn tables(&self) -> &Arc<Tables> {
