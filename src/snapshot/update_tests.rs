@@ -354,3 +354,55 @@ fn an_update_shares_what_it_did_not_touch() {
         "the changed endpoint's freed slot is reused"
     );
 }
+
+#[test]
+fn a_derived_publish_keeps_the_health_of_unchanged_enis_and_reads_the_new_ones() {
+    use crate::probe::{HealthTable, State};
+    use arc_swap::ArcSwap;
+
+    let e = |id: &str, ip: &str| {
+        format!(
+            "[[endpoint]]\nid = \"{id}\"\nvpc = \"v1\"\nservice = \"s2\"\n\
+             zones = [ {{ vswitch = \"sa\", ip = \"{ip}\" }} ]\n"
+        )
+    };
+    let mut endpoints = BTreeMap::new();
+    endpoints.insert("e0", e("e0", "127.0.1.10"));
+    let before = model(&endpoints).expect("valid");
+    let publisher = super::Publisher::new(Arc::new(Tables::build(&before, 1)));
+    let health = HealthTable::default();
+    health.set_unprobed(publisher.tables().targets().cloned());
+    health.set_override("e0", "za", Some(State::Down)).unwrap();
+    let into = ArcSwap::from_pointee(publisher.first(&health));
+    let down = |s: &Snapshot, id: &str| {
+        let (slot, _) = s
+            .tables
+            .targets
+            .iter()
+            .find(|(_, t)| t.endpoint == id)
+            .unwrap();
+        !s.up[slot as usize]
+    };
+    assert!(down(&into.load(), "e0"));
+
+    endpoints.insert("e1", e("e1", "127.0.1.11"));
+    let after = model(&endpoints).expect("valid");
+    let updated = publisher.tables().update(&before, &after, 2).unwrap();
+    let derived = publisher.derive(updated);
+    let delta = derived.target_delta().expect("derived").clone();
+    assert_eq!(delta.added.len(), 1);
+    assert!(delta.removed.is_empty());
+    health.change_unprobed(
+        delta.removed.iter().map(|t| &**t),
+        delta.added.iter().map(|t| &**t),
+    );
+    // A new ENI already forced down (an override outlives its endpoint
+    // until pruned) is read as down: its slot is read, not assumed.
+    health.set_override("e1", "za", Some(State::Down)).unwrap();
+    health.take_changes();
+    derived.publish(&into, &health);
+    let s = into.load();
+    assert!(Arc::ptr_eq(&s.tables, derived.tables()));
+    assert!(down(&s, "e0"), "the unchanged ENI keeps its health");
+    assert!(down(&s, "e1"), "the new ENI's health is read");
+}
