@@ -303,7 +303,8 @@ impl Plane {
             self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.model_to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired, Some((id, after)))
+            .map(Some)
     }
 
     /// Makes a private zone change durable and in memory; returns the model
@@ -326,19 +327,59 @@ impl Plane {
             self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.model_to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired, None).map(Some)
     }
 
-    /// The model to publish after a change whose desired model is `desired`.
-    fn model_to_publish(&mut self, ctx: &Ctx<'_>, desired: Model) -> Result<Model, ApiError> {
+    /// The model to publish after a change whose desired model is
+    /// `desired`; `endpoint`: the change was to this endpoint, whose
+    /// published section is now this.
+    fn model_to_publish(
+        &mut self,
+        ctx: &Ctx<'_>,
+        desired: Model,
+        endpoint: Option<(&str, Option<EndpointSection>)>,
+    ) -> Result<Model, ApiError> {
         if !self.endpoints.values().any(EndpointRecord::pending) {
             // The desired view is the published one: validated already.
             self.validated = None;
             return Ok(desired);
         }
-        let published = self.published_model(ctx).map_err(ApiError::internal)?;
+        let published = match endpoint {
+            Some(change) => self.published_with(ctx, vec![change]),
+            None => self.published_model(ctx),
+        }
+        .map_err(ApiError::internal)?;
         self.validated = Some((ctx.generation, desired));
         Ok(published)
+    }
+
+    /// The published model with these endpoints' published sections
+    /// changed, each checked alone (`model::change_endpoint`); should one
+    /// not pass alone (the published view is part of the validated desired
+    /// one, so none should), the whole published view is validated.
+    fn published_with(
+        &self,
+        ctx: &Ctx<'_>,
+        changes: Vec<(&str, Option<EndpointSection>)>,
+    ) -> Result<Model, String> {
+        let mut m = ctx.published.clone();
+        for (id, section) in &changes {
+            // An error falls back to a full build, which names every
+            // endpoint as it should: no index is needed here.
+            let index_of = |_: &str| 0;
+            match model::change_endpoint(
+                &m,
+                ctx.base,
+                Some(ctx.published),
+                id,
+                section.as_ref(),
+                &index_of,
+            ) {
+                Ok(next) => m = next,
+                Err(_) => return self.published_model(ctx),
+            }
+        }
+        Ok(m)
     }
 
     /// Stores a change that does not touch what is validated or answered
@@ -404,6 +445,7 @@ impl Plane {
         if moved.is_empty() {
             return Ok(None);
         }
+        let ids: Vec<String> = moved.iter().map(|r| r.id.clone()).collect();
         for r in moved {
             let bytes = serde_json::to_vec(&r).expect("records serialize");
             self.store
@@ -420,7 +462,13 @@ impl Plane {
             // model the last change validated against this same config.
             return Ok(Some(model));
         }
-        self.published_model(ctx).map(Some)
+        // The endpoints that moved change in the published view; the
+        // others are as published.
+        let changes = ids
+            .iter()
+            .map(|id| (id.as_str(), self.endpoints[id].section(View::Published)))
+            .collect();
+        self.published_with(ctx, changes).map(Some)
     }
 }
 
