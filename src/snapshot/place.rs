@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::tables::{
-    CustomDomain, EndpointAnswers, FamilyAnswers, GeneratedNode, NameKey, PtrAnswer, PtrTarget,
-    Slot, Tables, Target, ZoneDomainAnswers, wire_name,
+    CustomDomain, EndpointAnswers, FamilyAnswers, GeneratedNode, PtrAnswer, PtrTarget, Slot,
+    Tables, Target, ZoneDomainAnswers, wire_name,
 };
 use crate::model::{self, IpVersion};
 
@@ -23,10 +23,9 @@ pub(crate) struct Placed {
     pub(crate) domain: u32,
     /// In `zone_domains`.
     pub(crate) zone_domains: Vec<u32>,
-    /// Health slots of its addresses.
+    /// Health slots of its addresses (whose reverse names are in its VPC's
+    /// view).
     pub(crate) slots: Vec<Slot>,
-    /// Its reverse names in its VPC's view.
-    pub(crate) ptrs: Vec<NameKey>,
 }
 
 impl Tables {
@@ -51,7 +50,6 @@ impl Tables {
             domain,
             zone_domains: Vec::new(),
             slots: Vec::new(),
-            ptrs: Vec::new(),
         };
         for z in &ep.zones {
             self.add_eni(ep, z, &mut answers, &mut placed);
@@ -94,8 +92,8 @@ impl Tables {
             .filter_map(|&slot| self.targets.remove(slot))
             .collect();
         let ptr = &mut self.views[answers.vpc as usize].ptr;
-        for key in &placed.ptrs {
-            ptr.remove(&**key);
+        for ip in answers.a.ips.iter().chain(&answers.aaaa.ips) {
+            ptr.remove(&*wire_name(&crate::zonefile::ptr_name(*ip)));
         }
         freed
     }
@@ -138,15 +136,13 @@ impl Tables {
             fam.slots.push(slot);
             fam.zones.push(z.zone_index);
             placed.slots.push(slot);
-            let key = wire_name(&crate::zonefile::ptr_name(ip));
             self.views[answers.vpc as usize].ptr.insert(
-                key.clone(),
+                wire_name(&crate::zonefile::ptr_name(ip)),
                 PtrAnswer {
                     target,
                     ttl: self.ttl,
                 },
             );
-            placed.ptrs.push(key);
         }
         if let (Some(i), Some(name)) = (zone_domain, &z.domain) {
             placed.zone_domains.push(i);

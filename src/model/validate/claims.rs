@@ -41,9 +41,16 @@ pub(crate) struct Claims {
     pub(super) ids: CowMap<String, ()>,
     /// (VPC, address) → the endpoint whose ENI has it.
     pub(super) addresses: CowMap<(String, IpAddr), Owner>,
-    pub(super) names: CowMap<Name, NameOwner>,
+    /// Generated names by their lowercase wire form (a quarter of a
+    /// `Name`'s size).
+    pub(super) names: CowMap<Box<[u8]>, NameOwner>,
     /// (VPC, custom domain) → the endpoint that enabled it there.
     pub(super) custom: CowMap<(String, Name), Arc<str>>,
+}
+
+/// The key of a generated name in `Claims::names`.
+pub(super) fn name_key(name: &Name) -> Box<[u8]> {
+    crate::wire::WireName::new(name).bytes().into()
 }
 
 impl Claims {
@@ -51,14 +58,14 @@ impl Claims {
     /// belong to, claims: in a valid model each claim has one owner.
     pub(super) fn release(&mut self, ep: &Endpoint) {
         self.ids.remove(&ep.id);
-        self.names.remove(&ep.domain);
+        self.names.remove(&*name_key(&ep.domain));
         for z in &ep.zones {
             let v6 = z.ipv6.map(IpAddr::V6);
             for addr in std::iter::once(IpAddr::V4(z.ip)).chain(v6) {
                 self.addresses.remove(&(ep.vpc.clone(), addr));
             }
             if let Some(d) = &z.domain {
-                self.names.remove(d);
+                self.names.remove(&*name_key(d));
             }
         }
         if let Some(d) = &ep.custom_domain {

@@ -4,7 +4,7 @@
 
 use hickory_proto::rr::Name;
 
-use super::claims::{NameOwner, Owner};
+use super::claims::{NameOwner, Owner, name_key};
 use super::{Errors, Obj};
 use crate::cow::CowMap;
 use crate::model::names::{self, NameResult};
@@ -14,7 +14,7 @@ pub(super) struct GeneratedNames<'c> {
     suffix: Name,
     apex: Vec<Name>,
     /// Who generated each name.
-    owners: &'c mut CowMap<Name, NameOwner>,
+    owners: &'c mut CowMap<Box<[u8]>, NameOwner>,
     /// How an owner is named in an error.
     name_of: &'c dyn Fn(&Owner) -> String,
 }
@@ -22,7 +22,7 @@ pub(super) struct GeneratedNames<'c> {
 impl<'c> GeneratedNames<'c> {
     pub(crate) fn new(
         server: &ServerSettings,
-        owners: &'c mut CowMap<Name, NameOwner>,
+        owners: &'c mut CowMap<Box<[u8]>, NameOwner>,
         name_of: &'c dyn Fn(&Owner) -> String,
     ) -> Self {
         Self {
@@ -90,7 +90,7 @@ impl<'c> GeneratedNames<'c> {
                 "id",
                 format!("generates {name}, a name of the zone apex"),
             );
-        } else if let Some(first) = self.owners.insert(name.clone(), who.clone())
+        } else if let Some(first) = self.owners.insert(name_key(&name), who.clone())
             // The same zone twice in one endpoint is already reported as
             // "one ENI per zone"; it is not a collision with another object.
             && first != who
