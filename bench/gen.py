@@ -56,8 +56,8 @@ def parse_args():
         p.error("--zones must be 1..%d" % len(ZONE_LETTERS))
     if a.admin and not (a.admin.startswith("127.") or a.admin.startswith("[::1]")):
         p.error("--admin must be a loopback address")
-    if not 1 <= a.endpoints <= 60000:
-        p.error("--endpoints must be 1..60000 (one /16 per vSwitch)")
+    if not 1 <= a.endpoints <= 250000:
+        p.error("--endpoints must be 1..250000 (one /16 per vSwitch up to 60000, a /14 above)")
     a.services = max(1, min(a.services, a.endpoints))
     return a
 
@@ -68,10 +68,13 @@ class Model:
         self.region = a.region
         self.suffix = a.suffix.rstrip(".")
         self.vswitches = []  # (id, zone, cidr4, cidr6)
+        # Above 60000 endpoints a /16 per vSwitch is too small: 127.4k.0.0/14.
+        wide = a.endpoints > 60000
         for k in range(1, a.zones + 1):
             zone = "%s-%s" % (a.region, ZONE_LETTERS[k - 1])
             self.vswitches.append(("vsw-%s" % zone, zone,
-                                   ipaddress.ip_network("127.%d.0.0/16" % k),
+                                   ipaddress.ip_network("127.%d.0.0/14" % (4 * k) if wide
+                                                        else "127.%d.0.0/16" % k),
                                    ipaddress.ip_network("fd00:%x::/64" % k)))
         self.services = ["epsrv-bench%03d" % s for s in range(a.services)]
         self.endpoints = []  # (id, service, [(vsw, zone, ip4, ip6)])
@@ -325,7 +328,7 @@ def main():
     gen_nsd(m, a.out)
     counts = gen_queries(m, a.out)
     ecs_name, ecs_ip = gen_check(m, a.out)
-    ecs_net = "127.1.0.0/24"
+    ecs_net = "%s/24" % m.vswitches[0][2].network_address
     env = {
         "GEN_ENDPOINTS": a.endpoints, "GEN_ZONES": a.zones, "GEN_SUFFIX": m.suffix,
         "EPDNS_PORT": a.epdns_port, "KNOT_PORT": a.knot_port, "NSD_PORT": a.nsd_port,

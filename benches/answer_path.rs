@@ -132,9 +132,9 @@ fn rebuild(c: &mut Criterion) {
     });
     // After a reload: read every ENI's state.
     let health = HealthTable::default();
-    health.set_unprobed(snap.tables.targets.iter().cloned());
+    health.set_unprobed(snap.tables.targets().cloned());
     g.bench_function("health_bits_full_read", |b| {
-        b.iter(|| black_box(health.effective_up_of(snap.tables.targets.iter())))
+        b.iter(|| black_box(health.effective_up_of(snap.tables.targets())))
     });
     // A failover: one zone of one endpoint goes down (or up), and the server
     // patches the published bits (what the control loop does on every change).

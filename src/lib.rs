@@ -3,6 +3,7 @@
 pub(crate) mod api;
 pub(crate) mod cloudapi;
 pub(crate) mod config;
+pub(crate) mod cow;
 pub mod dns;
 pub mod forward;
 pub mod load;

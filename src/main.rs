@@ -94,7 +94,7 @@ fn main() -> ExitCode {
                         "{}: ok: {} endpoints, {} ENI addresses",
                         source.name().display(),
                         model.endpoints.len(),
-                        tables.targets.len()
+                        tables.target_count()
                     );
                     ExitCode::SUCCESS
                 }

@@ -89,8 +89,8 @@ pub(crate) async fn status(
     let offset = q.offset.unwrap_or(0);
     let snapshot = st.shared.snapshot.load();
     let tables = &snapshot.tables;
-    let all = &tables.endpoint_domains;
-    let page: &[(String, hickory_proto::rr::Name)] = match &q.endpoint {
+    let all: Vec<&(String, hickory_proto::rr::Name)> = tables.endpoint_domains.values().collect();
+    let page: &[&(String, hickory_proto::rr::Name)] = match &q.endpoint {
         Some(id) => match all.iter().position(|(e, _)| e == id) {
             Some(i) => &all[i..=i],
             None => return error(StatusCode::NOT_FOUND, format!("no endpoint '{id}'")),
@@ -101,7 +101,7 @@ pub(crate) async fn status(
     let mut by_endpoint: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
     for key in tables
         .targets
-        .iter()
+        .values()
         .filter(|t| wanted.contains(t.endpoint.as_str()))
     {
         if let Some(s) = st.health.status(key) {

@@ -18,6 +18,7 @@
 //! on another (a writer that died would otherwise leave it Creating).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -473,8 +474,51 @@ impl Plane {
         new: Option<&EndpointRecord>,
         param_of: &dyn Fn(&str) -> String,
     ) -> Result<Model, ApiError> {
-        self.build(ctx, View::Desired, Some(Change::Endpoint(id, new)))
-            .map_err(|errors| refusal(id, &errors, param_of))
+        let checked = match self.desired_model(ctx) {
+            // Only the change is checked, against the desired model's
+            // claims (O(change)); the same rules and errors as a full
+            // build of the same change (`model::change_endpoint`).
+            Some(current) => {
+                let section = new.and_then(|r| r.section(View::Desired));
+                let index_of = |other: &str| self.full_build_index(ctx, id, other);
+                model::change_endpoint(
+                    current,
+                    ctx.base,
+                    Some(ctx.published),
+                    id,
+                    section.as_ref(),
+                    &index_of,
+                )
+            }
+            None => self.build(ctx, View::Desired, Some(Change::Endpoint(id, new))),
+        };
+        checked.map_err(|errors| refusal(id, &errors, param_of))
+    }
+
+    /// The validated model of the desired view against this config, when
+    /// one is at hand: the last change's, or the published one when
+    /// nothing is pending (then the views are the same).
+    fn desired_model<'c>(&'c self, ctx: &'c Ctx<'_>) -> Option<&'c Model> {
+        match &self.validated {
+            Some((generation, m)) if *generation == ctx.generation => Some(m),
+            _ if !self.endpoints.values().any(EndpointRecord::pending) => Some(ctx.published),
+            _ => None,
+        }
+    }
+
+    /// Where a full build of a change to endpoint `changed` places endpoint
+    /// `other` (config endpoints first, then the API's by id, the changed
+    /// one last): what an error that names `other` says.
+    fn full_build_index(&self, ctx: &Ctx<'_>, changed: &str, other: &str) -> usize {
+        if let Some(i) = ctx.base.endpoint.iter().position(|e| e.id == other) {
+            return i;
+        }
+        ctx.base.endpoint.len()
+            + self
+                .endpoints
+                .range::<str, _>((Bound::Unbounded, Bound::Excluded(other)))
+                .filter(|(id, r)| *id != changed && r.section(View::Desired).is_some())
+                .count()
     }
 
     /// Validates the desired state with private zone `id` replaced by `new`;
@@ -523,7 +567,7 @@ impl Plane {
             Some(r) => self.resolvers.insert(id.to_string(), r),
             None => self.resolvers.remove(id),
         };
-        self.model_to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired, None).map(Some)
     }
 
     /// Makes an endpoint change durable and in memory; returns the model to
@@ -550,7 +594,8 @@ impl Plane {
             self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.model_to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired, Some((id, after)))
+            .map(Some)
     }
 
     /// Makes a private zone change durable and in memory; returns the model
@@ -573,19 +618,59 @@ impl Plane {
             self.validated = Some((ctx.generation, desired));
             return Ok(None);
         }
-        self.model_to_publish(ctx, desired).map(Some)
+        self.model_to_publish(ctx, desired, None).map(Some)
     }
 
-    /// The model to publish after a change whose desired model is `desired`.
-    fn model_to_publish(&mut self, ctx: &Ctx<'_>, desired: Model) -> Result<Model, ApiError> {
+    /// The model to publish after a change whose desired model is
+    /// `desired`; `endpoint`: the change was to this endpoint, whose
+    /// published section is now this.
+    fn model_to_publish(
+        &mut self,
+        ctx: &Ctx<'_>,
+        desired: Model,
+        endpoint: Option<(&str, Option<EndpointSection>)>,
+    ) -> Result<Model, ApiError> {
         if !self.endpoints.values().any(EndpointRecord::pending) {
             // The desired view is the published one: validated already.
             self.validated = None;
             return Ok(desired);
         }
-        let published = self.published_model(ctx).map_err(ApiError::internal)?;
+        let published = match endpoint {
+            Some(change) => self.published_with(ctx, vec![change]),
+            None => self.published_model(ctx),
+        }
+        .map_err(ApiError::internal)?;
         self.validated = Some((ctx.generation, desired));
         Ok(published)
+    }
+
+    /// The published model with these endpoints' published sections
+    /// changed, each checked alone (`model::change_endpoint`); should one
+    /// not pass alone (the published view is part of the validated desired
+    /// one, so none should), the whole published view is validated.
+    fn published_with(
+        &self,
+        ctx: &Ctx<'_>,
+        changes: Vec<(&str, Option<EndpointSection>)>,
+    ) -> Result<Model, String> {
+        let mut m = ctx.published.clone();
+        for (id, section) in &changes {
+            // An error falls back to a full build, which names every
+            // endpoint as it should: no index is needed here.
+            let index_of = |_: &str| 0;
+            match model::change_endpoint(
+                &m,
+                ctx.base,
+                Some(ctx.published),
+                id,
+                section.as_ref(),
+                &index_of,
+            ) {
+                Ok(next) => m = next,
+                Err(_) => return self.published_model(ctx),
+            }
+        }
+        Ok(m)
     }
 
     /// Stores a change that does not touch what is validated or answered
@@ -636,6 +721,7 @@ impl Plane {
         if moved.is_empty() {
             return Ok(None);
         }
+        let ids: Vec<String> = moved.iter().map(|r| r.id.clone()).collect();
         for r in moved {
             // A shared store keeps the timestamps the step derives from;
             // every replica takes it by itself (see the module's note).
@@ -656,7 +742,13 @@ impl Plane {
             // model the last change validated against this same config.
             return Ok(Some(model));
         }
-        self.published_model(ctx).map(Some)
+        // The endpoints that moved change in the published view; the
+        // others are as published.
+        let changes = ids
+            .iter()
+            .map(|id| (id.as_str(), self.endpoints[id].section(View::Published)))
+            .collect();
+        self.published_with(ctx, changes).map(Some)
     }
 }
 

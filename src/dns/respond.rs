@@ -154,7 +154,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
         let tables = Arc::new(tables);
         let up = tables
             .targets
-            .iter()
+            .values()
             .map(|t| !down.contains(&t.ip.to_string().as_str()))
             .collect();
         Snapshot { tables, up }
@@ -372,8 +372,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.12" }, { vswitch = "sb", ip = "127.0.2
             !tables.fast_path,
             "a private zone at {pz_name} shadows the apex"
         );
-        let up = vec![true; tables.targets.len()].into_boxed_slice();
-        Snapshot { tables, up }
+        Snapshot::all_up(tables)
     }
 
     /// With a VPC's private zone at or below the generated zone's apex the

@@ -8,4 +8,4 @@ pub(crate) mod validate;
 
 pub(crate) use types::*;
 pub use types::{Endpoint, Model, ModelParts, ServerSettings};
-pub(crate) use validate::{ValidationError, admin_reachable, build};
+pub(crate) use validate::{ValidationError, admin_reachable, build, change_endpoint};

@@ -7,7 +7,8 @@ use std::ops::Deref;
 use hickory_proto::rr::Name;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-/// A config that passed every rule. Only `model::build` makes one, and nothing
+/// A config that passed every rule. Only validation makes one (`model::build`,
+/// or `model::change_endpoint` from another valid model), and nothing
 /// changes it afterwards, so what validation established holds wherever a
 /// `Model` goes: every reference is resolved (`*_index` fields index the
 /// model's own lists) and every generated name is built (`domain` fields,
@@ -23,7 +24,9 @@ pub struct ModelParts {
     pub(crate) vpcs: Vec<Vpc>,
     pub(crate) vswitches: Vec<VSwitch>,
     pub(crate) services: Vec<Service>,
-    pub endpoints: Vec<Endpoint>,
+    /// Persistent and shared: a model changed by one API write shares
+    /// every other endpoint with the model before.
+    pub endpoints: imbl::Vector<std::sync::Arc<Endpoint>>,
     pub(crate) inbound: Vec<Inbound>,
     pub(crate) forward: Option<Forward>,
     pub(crate) private_zones: Vec<PrivateZoneDef>,
@@ -31,6 +34,9 @@ pub struct ModelParts {
     pub(crate) admin: Option<Admin>,
     /// The cloud-compatible control API, when enabled.
     pub(crate) cloud_api: Option<CloudApi>,
+    /// What the endpoints claim (ids, ENI addresses, generated names,
+    /// custom domains): what one endpoint's change is checked against.
+    pub(crate) claims: super::validate::Claims,
     /// Zone transfers to standard secondaries (empty: none).
     pub(crate) transfer: Transfer,
 }
@@ -95,7 +101,7 @@ impl Model {
     }
 
     pub(crate) fn endpoint(&self, id: &str) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| e.id == id)
+        self.endpoints.iter().find(|e| e.id == id).map(|e| &**e)
     }
 }
 

@@ -327,6 +327,38 @@ impl HealthTable {
         }
     }
 
+    /// Takes out and adds ENI addresses that no probe watches, leaving every
+    /// other target alone: what one control API change does, without
+    /// `set_unprobed`'s walk over every target. It marks no health change
+    /// (an unprobed address's state is `Unknown` from the start); the
+    /// publisher of the changed tables reads the added addresses itself.
+    pub(crate) fn change_unprobed<'a>(
+        &self,
+        removed: impl IntoIterator<Item = &'a TargetKey>,
+        added: impl IntoIterator<Item = &'a TargetKey>,
+    ) {
+        let mut inner = self.lock();
+        for key in removed {
+            if inner.targets.get(key).is_some_and(|e| !e.probed) {
+                inner.targets.remove(key);
+            }
+        }
+        for key in added {
+            if !inner.targets.contains_key(key) {
+                inner.targets.insert(
+                    key.clone(),
+                    Entry {
+                        probed: false,
+                        threshold: Threshold::new(1, 1),
+                        since: SystemTime::now(),
+                        last: None,
+                        epoch: 0,
+                    },
+                );
+            }
+        }
+    }
+
     /// Drops overrides whose endpoint+zone has no target left (after a reload
     /// removed it), so that a later endpoint of the same name starts clean.
     pub(crate) fn prune_overrides(&self) {

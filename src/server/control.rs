@@ -176,6 +176,7 @@ impl Control {
         let (source, previous) = (self.source.clone(), self.model.clone());
         let inbound = self.inbound.clone();
         let served = self.served.clone();
+        let serving = self.publisher.clone();
         let serial = next_serial(self.publisher.tables().serial);
         // The control API's objects join the new file, so that a reload
         // keeps them: validated with the pending ones too (a config that
@@ -192,9 +193,16 @@ impl Control {
                 m = load_with(&source, Some(&previous), Some(published))?.0;
             }
             m.bind_inbound(&inbound);
-            let mut tables = Tables::build(&m, serial);
-            tables.serve_on(&served);
-            let publisher = Publisher::new(Arc::new(tables));
+            // When only endpoints changed, the serving tables are updated:
+            // the unchanged endpoints' answers are shared, not built again.
+            let publisher = match serving.tables().update(&previous, &m, serial) {
+                Some(updated) => serving.derive(updated),
+                None => {
+                    let mut tables = Tables::build(&m, serial);
+                    tables.serve_on(&served);
+                    Publisher::new(Arc::new(tables))
+                }
+            };
             Ok((m, base, publisher))
         });
         Building {
@@ -381,7 +389,7 @@ pub(super) fn probe_targets(model: &Model, tables: &Tables) -> Vec<(TargetKey, P
         .collect();
     tables
         .targets
-        .iter()
+        .values()
         .filter_map(|t| {
             by_endpoint
                 .get(t.endpoint.as_str())
@@ -400,7 +408,7 @@ pub(super) fn unprobed_targets(model: &Model, tables: &Tables) -> Vec<TargetKey>
         .collect();
     tables
         .targets
-        .iter()
+        .values()
         .filter(|t| !probed.contains(t.endpoint.as_str()))
         .cloned()
         .collect()

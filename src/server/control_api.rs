@@ -16,6 +16,7 @@ use crate::cloudapi::http::Call;
 use crate::cloudapi::plane::{Ctx, Plane, now_ms};
 use crate::cloudapi::{privatelink, privatezone};
 use crate::model::Model;
+use crate::snapshot::publish::TargetDelta;
 use crate::snapshot::{Publisher, Tables};
 use crate::store::{OverrideWrite, StoreEvent};
 
@@ -156,6 +157,7 @@ impl Control {
             (self.base.clone(), self.model.clone(), self.source.clone());
         let inbound = self.inbound.clone();
         let served = self.served.clone();
+        let publisher = self.publisher.clone();
         let generation = self.generation;
         let serial = next_serial(self.publisher.tables().serial);
         Ok(tokio::task::spawn_blocking(move || -> Output {
@@ -185,9 +187,17 @@ impl Control {
             let (reply, publish) = work(&mut plane, &ctx);
             let built = publish.map(|mut m| {
                 m.bind_inbound(&inbound);
-                let mut tables = Tables::build(&m, serial);
-                tables.serve_on(&served);
-                (m, Publisher::new(Arc::new(tables)))
+                // A change of endpoints updates the serving tables (what
+                // it did not touch is shared); anything else rebuilds.
+                let publisher = match publisher.tables().update(&published, &m, serial) {
+                    Some(updated) => publisher.derive(updated),
+                    None => {
+                        let mut tables = Tables::build(&m, serial);
+                        tables.serve_on(&served);
+                        Publisher::new(Arc::new(tables))
+                    }
+                };
+                (m, publisher)
             });
             (plane, reply, built, started.elapsed())
         }))
@@ -234,19 +244,57 @@ impl Control {
         let Some((model, publisher)) = built else {
             return Ok(());
         };
-        if let Err(e) = self.swap_in(model, publisher) {
+        let swapped = match publisher.target_delta().cloned() {
+            Some(delta) if !self.touches_probes(&model, &delta) => {
+                self.swap_in_update(model, publisher, &delta);
+                Ok(())
+            }
+            _ => self.swap_in(model, publisher),
+        };
+        if let Err(e) = swapped {
             warn!(error = %format!("{e:#}"), "control API change stored but not published");
             return Err(ApiError::internal(format!(
                 "the change is stored but could not be published: {e:#}"
             )));
         }
-        // Validation and table building: the whole rebuild a change costs
-        // until tables are updated incrementally.
+        // Validation and the table update (or build) on the blocking pool.
         info!(
             endpoints = self.model.endpoints.len(),
             took_ms = took.as_millis() as u64,
             "control API change published"
         );
         Ok(())
+    }
+
+    /// Whether a change of ENI addresses involves a probed endpoint (before
+    /// or after): then the prober's target set is replaced (`swap_in`).
+    fn touches_probes(&self, new: &Model, delta: &TargetDelta) -> bool {
+        let probed = |m: &Model, id: &str| m.endpoint(id).is_some_and(|e| e.probe.is_some());
+        let mut ids: Vec<&str> = delta
+            .removed
+            .iter()
+            .chain(&delta.added)
+            .map(|t| t.endpoint.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter()
+            .any(|id| probed(&self.model, id) || probed(new, id))
+    }
+
+    /// Swaps in tables updated from the serving ones with unprobed ENI
+    /// addresses changed: only those addresses are touched in the health
+    /// table (`swap_in` walks every target, and then every health bit is
+    /// read again), and only the endpoints changed (`Tables::update`), so
+    /// forwarding and listeners are as they were.
+    fn swap_in_update(&mut self, new: Model, publisher: Publisher, delta: &TargetDelta) {
+        self.health.change_unprobed(
+            delta.removed.iter().map(|t| &**t),
+            delta.added.iter().map(|t| &**t),
+        );
+        self.health.prune_overrides();
+        self.publisher = publisher;
+        self.model = Arc::new(new);
+        self.publish();
     }
 }

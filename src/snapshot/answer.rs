@@ -313,7 +313,7 @@ impl Snapshot {
                     ans.answers.push(record(IpAddr::V6(v6)));
                 }
             }
-            GeneratedNode::EmptyNonTerminal => {}
+            GeneratedNode::EmptyNonTerminal(_) => {}
         }
         if ans.answers.len() == before {
             // NODATA: the name exists but not with this type (or every ENI
@@ -647,7 +647,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
         let mut tables = Tables::build(&model, 1);
         tables.all_down = policy;
         let tables = Arc::new(tables);
-        let up = vec![true; tables.targets.len()].into_boxed_slice();
+        let up = vec![true; tables.targets.capacity()].into_boxed_slice();
         Snapshot { tables, up }
     }
 
@@ -677,7 +677,7 @@ zones = [ { vswitch = "sa", ip = "127.0.1.10", ipv6 = "fd00:0:1::10" },
 
     fn set_down(s: &mut Snapshot, ip: &str) {
         let ip = IpAddr::from_str(ip).unwrap();
-        let slot = s.tables.targets.iter().position(|t| t.ip == ip).unwrap();
+        let slot = s.tables.targets.values().position(|t| t.ip == ip).unwrap();
         s.up[slot] = false;
     }
 

@@ -12,6 +12,7 @@ use super::answer::{Choice, Client, Snapshot};
 use super::tables::{FamilyAnswers, GeneratedNode};
 use crate::wire::name::under;
 
+#[derive(Debug)]
 pub(crate) enum FastAnswer {
     /// A (or AAAA) records of these addresses, owned by the question's name;
     /// `affinity` as `Depends::affinity` (the fast path's answers never

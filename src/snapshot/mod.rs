@@ -3,11 +3,16 @@
 
 pub(crate) mod answer;
 pub(crate) mod fast_answer;
+pub(crate) mod place;
 pub(crate) mod publish;
+pub(crate) mod slab;
 pub(crate) mod tables;
+pub(crate) mod update;
 
 #[cfg(test)]
 mod cname_tests;
+#[cfg(test)]
+mod update_tests;
 
 pub use answer::Snapshot;
 pub(crate) use answer::{Answer, Client, Depends};

@@ -1,8 +1,11 @@
 //! The immutable answer tables built from a validated model: every name epdns
 //! owns, with its records ready to send. Health is kept apart (`Snapshot::up`),
 //! so a probe transition swaps a small bit vector and shares these tables.
+//! What grows with the endpoints is held in persistent structures (`Slab`,
+//! `NameMap`): tables derived from others by a change (`update.rs`) share
+//! everything the change did not touch, and one endpoint is added to or
+//! removed from them in `place.rs`, the same code a full build runs.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -10,25 +13,37 @@ use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
+use super::slab::Slab;
 pub(crate) use crate::model::AllDownPolicy;
-use crate::model::{self, IpVersion, Model, ServerSettings};
+use crate::model::{Model, ServerSettings};
 use crate::wire::{NegativeSoa, WireName};
 use crate::zonefile::PrivateZone;
+
+/// A name in lowercase wire form (root octet included): the key of the
+/// name maps. Shared, so a map chunk copied on write copies no bytes.
+pub(crate) type NameKey = Arc<[u8]>;
+
+/// A map by wire name that changed copies share (`CowMap`).
+pub(crate) type NameMap<V> = crate::cow::CowMap<NameKey, V>;
+
+pub(crate) fn name_map<V: Clone>() -> NameMap<V> {
+    NameMap::default()
+}
 
 /// Index of one ENI address in the health vector.
 pub(crate) type Slot = u32;
 
 /// Who a health slot stands for: one address of one ENI (the probe engine's
 /// key, so health reads need no translation).
-pub(crate) use crate::probe::TargetKey as Target;
+pub use crate::probe::TargetKey as Target;
 
 pub struct Tables {
     pub(crate) zone: GeneratedZone,
-    pub(crate) endpoints: Vec<EndpointAnswers>,
-    pub(crate) zone_domains: Vec<ZoneDomainAnswers>,
-    pub(crate) vpcs: Vec<VpcSubnets>,
-    /// Slot → target, in slot order.
-    pub targets: Vec<Target>,
+    pub(crate) endpoints: Slab<EndpointAnswers>,
+    pub(crate) zone_domains: Slab<ZoneDomainAnswers>,
+    pub(crate) vpcs: Arc<[VpcSubnets]>,
+    /// Slot → target; a slot's index is its place in `Snapshot::up`.
+    pub(crate) targets: Slab<Target>,
     pub(crate) all_down: AllDownPolicy,
     pub(crate) ecs: bool,
     /// Sources whose ECS address chooses the VPC view (`dns/client.rs`).
@@ -36,7 +51,7 @@ pub struct Tables {
     pub(crate) udp_payload: u16,
     /// Every VPC CIDR with its VPC, longest prefix first: which VPC a client
     /// address belongs to.
-    pub(crate) vpc_nets: Vec<(IpNet, u32)>,
+    pub(crate) vpc_nets: Arc<[(IpNet, u32)]>,
     /// What each VPC sees beyond the generated zone, by VPC index.
     pub(crate) views: Vec<View>,
     /// Inbound listeners: queries arriving on this address are from the VPC.
@@ -46,15 +61,21 @@ pub struct Tables {
     /// Every name of the generated zone by its lowercase wire form (root
     /// octet included), so that both answer paths look names up without
     /// allocating.
-    pub(crate) wire_names: HashMap<Box<[u8]>, GeneratedNode, rustc_hash::FxBuildHasher>,
+    pub(crate) wire_names: NameMap<GeneratedNode>,
     /// The apex in the same form.
     pub(crate) apex_wire: Box<[u8]>,
     /// False when some VPC sees a custom domain or private zone at or below
     /// the apex: such a view may answer names of the generated zone, which
     /// only the general path knows.
     pub(crate) fast_path: bool,
-    /// Every endpoint's id and domain, in config order (for the admin API).
-    pub(crate) endpoint_domains: Vec<(String, Name)>,
+    /// Whether a private zone lies at or below the apex (which turns the
+    /// fast path off whatever the endpoints do).
+    pub(crate) private_shadows: bool,
+    /// Every endpoint's id and domain (for the admin API and PTRs).
+    pub(crate) endpoint_domains: Slab<(String, Name)>,
+    /// Where each endpoint's entries are, by endpoint id: what removing it
+    /// takes out.
+    pub(crate) placed: crate::cow::CowMap<Arc<str>, Arc<super::place::Placed>>,
     /// The SOA serial: when these tables were built.
     pub(crate) serial: u32,
     /// TTL of endpoint and zone domain answers, and while degraded.
@@ -63,14 +84,24 @@ pub struct Tables {
 }
 
 /// The names only one VPC sees: custom service domains and private zones.
-#[derive(Default)]
+#[derive(Clone)]
 pub(crate) struct View {
     pub(crate) custom: Vec<CustomDomain>,
     pub(crate) private: Vec<PrivateView>,
     /// Reverse names of the VPC's ENI addresses (by wire form), each a
     /// one-name zone answering PTR to its zone domain (or, cross-region,
     /// its endpoint domain).
-    pub(crate) ptr: HashMap<Box<[u8]>, PtrAnswer, rustc_hash::FxBuildHasher>,
+    pub(crate) ptr: NameMap<PtrAnswer>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            custom: Vec::new(),
+            private: Vec::new(),
+            ptr: name_map(),
+        }
+    }
 }
 
 /// What an ENI's reverse name points to; the PTR record (and the SOA of a
@@ -91,6 +122,16 @@ pub(crate) enum PtrTarget {
 }
 
 impl Tables {
+    /// Every ENI address the tables answer with, in slot order.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.targets.values()
+    }
+
+    /// How many ENI addresses the tables answer with.
+    pub fn target_count(&self) -> usize {
+        self.targets.live()
+    }
+
     /// The TTL of an endpoint answer, shorter while it is degraded.
     pub(crate) fn answer_ttl(&self, degraded: bool) -> u32 {
         match self.degraded_ttl {
@@ -109,6 +150,7 @@ impl Tables {
 
 /// A custom service domain enabled by an endpoint of the VPC: answers like
 /// the endpoint domain. It is a zone of its own in the VPC's view.
+#[derive(Clone)]
 pub(crate) struct CustomDomain {
     pub(crate) name: Name,
     /// Index into `endpoints`: the endpoint's records owned by this name.
@@ -116,6 +158,7 @@ pub(crate) struct CustomDomain {
     pub(crate) soa_negative: Record,
 }
 
+#[derive(Clone)]
 pub(crate) struct PrivateView {
     pub(crate) zone: Arc<PrivateZone>,
     pub(crate) soa_negative: Record,
@@ -136,7 +179,7 @@ pub(crate) struct GeneratedZone {
 }
 
 impl GeneratedZone {
-    fn new(s: &ServerSettings, serial: u32) -> GeneratedZone {
+    pub(crate) fn new(s: &ServerSettings, serial: u32) -> GeneratedZone {
         let apex = s.suffix.clone();
         let ns_host = s.ns_host.clone();
         let soa_rdata = SOA::new(
@@ -217,15 +260,16 @@ pub(crate) enum GeneratedNode {
     Endpoint(u32),
     ZoneDomain(u32),
     /// A name that exists only because names below it do (RFC 8020: NODATA,
-    /// never NXDOMAIN).
-    EmptyNonTerminal,
+    /// never NXDOMAIN): how many names below it hold data, so that it goes
+    /// when the last one does.
+    EmptyNonTerminal(u32),
 }
 
 /// One address family of an endpoint's ENIs. Only addresses are kept: each
 /// answer path writes its records from them (the general path as `Record`s,
 /// the fast path straight onto the wire), which keeps a 10,000-endpoint
 /// table small.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq)]
 pub(crate) struct FamilyAnswers {
     pub(crate) ips: Vec<IpAddr>,
     pub(crate) slots: Vec<Slot>,
@@ -233,7 +277,7 @@ pub(crate) struct FamilyAnswers {
     pub(crate) zones: Vec<u32>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct EndpointAnswers {
     /// The name the records are owned by: the endpoint domain, or a custom
     /// domain answering like it.
@@ -245,6 +289,7 @@ pub(crate) struct EndpointAnswers {
     pub(crate) dual_stack: bool,
 }
 
+#[derive(Clone, PartialEq)]
 pub(crate) struct ZoneDomainAnswers {
     pub(crate) name: Name,
     pub(crate) a: std::net::Ipv4Addr,
@@ -274,22 +319,33 @@ impl Tables {
     /// Builds the tables. The model carries every name and resolved
     /// reference they need, so building cannot fail.
     pub fn build(model: &Model, serial: u32) -> Tables {
+        let mut t = Tables::without_endpoints(model, serial);
+        for ep in &model.endpoints {
+            t.add_endpoint(ep);
+        }
+        t.fast_path = !t.shadows_generated_zone();
+        t
+    }
+
+    /// Everything but the endpoints: the generated zone's apex and name
+    /// server, the VPCs and their private zones.
+    fn without_endpoints(model: &Model, serial: u32) -> Tables {
         let s = &model.server;
         let zone = GeneratedZone::new(s, serial);
         let apex = zone.apex.clone();
         let ns_host = zone.ns_host.clone();
         let mut t = Tables {
-            apex_wire: wire_name(&apex),
+            apex_wire: wire_name(&apex).to_vec().into_boxed_slice(),
             zone,
-            endpoints: Vec::new(),
-            zone_domains: Vec::new(),
-            vpcs: vpc_subnets(model),
-            targets: Vec::new(),
+            endpoints: Slab::default(),
+            zone_domains: Slab::default(),
+            vpcs: vpc_subnets(model).into(),
+            targets: Slab::default(),
             all_down: s.all_down,
             ecs: s.ecs,
             ecs_trusted: s.ecs_trusted.clone(),
             udp_payload: s.udp_payload,
-            vpc_nets: vpc_nets(model),
+            vpc_nets: vpc_nets(model).into(),
             views: model.vpcs.iter().map(|_| View::default()).collect(),
             inbound: model
                 .inbound
@@ -297,20 +353,18 @@ impl Tables {
                 .map(|i| (i.listen, i.vpc_index))
                 .collect(),
             forward: model.forward.is_some(),
-            wire_names: HashMap::default(),
+            wire_names: name_map(),
             fast_path: true,
-            endpoint_domains: Vec::new(),
+            private_shadows: model.private_zones.iter().any(|pz| apex.zone_of(&pz.name)),
+            endpoint_domains: Slab::default(),
+            placed: Default::default(),
             serial,
             ttl: s.ttl,
             degraded_ttl: s.degraded_ttl,
         };
         t.wire_names.insert(wire_name(&apex), GeneratedNode::Apex);
-        t.insert_with_parents(ns_host, GeneratedNode::NsHost);
-        for ep in &model.endpoints {
-            t.add_endpoint(ep);
-        }
+        t.insert_with_parents(&ns_host, GeneratedNode::NsHost);
         t.add_private_zones(model);
-        t.fast_path = !t.views_shadow_generated_zone(model);
         t
     }
 
@@ -324,91 +378,6 @@ impl Tables {
             .iter()
             .find(|(net, _)| net.contains(&addr))
             .map(|(_, vpc)| *vpc)
-    }
-
-    /// The endpoint domain's answers, with its ENIs, zone domains and
-    /// custom domain.
-    fn add_endpoint(&mut self, ep: &model::Endpoint) {
-        let mut answers = EndpointAnswers {
-            owner: ep.domain.clone(),
-            vpc: ep.vpc_index,
-            affinity: ep.zone_affinity,
-            dual_stack: ep.ip_version == IpVersion::DualStack,
-            a: FamilyAnswers::default(),
-            aaaa: FamilyAnswers::default(),
-        };
-        for z in &ep.zones {
-            self.add_eni(ep, z, &mut answers);
-        }
-        self.endpoint_domains
-            .push((ep.id.clone(), ep.domain.clone()));
-        if let Some(domain) = &ep.custom_domain {
-            self.add_custom_domain(domain, &answers);
-        }
-        self.endpoints.push(answers);
-        let idx = (self.endpoints.len() - 1) as u32;
-        self.insert_with_parents(ep.domain.clone(), GeneratedNode::Endpoint(idx));
-    }
-
-    /// The ENI of one zone of `ep`: a health slot per address (shared by
-    /// every name that answers with it), its reverse names, and its zone
-    /// domain.
-    fn add_eni(
-        &mut self,
-        ep: &model::Endpoint,
-        z: &model::EndpointZone,
-        answers: &mut EndpointAnswers,
-    ) {
-        let v6 = z.ipv6.filter(|_| answers.dual_stack);
-        let addrs = std::iter::once(IpAddr::V4(z.ip)).chain(v6.map(IpAddr::V6));
-        // Its reverse names point at the zone domain, or, for a
-        // cross-region endpoint (no zone domains), at the endpoint domain.
-        let target = match z.domain {
-            Some(_) => PtrTarget::ZoneDomain(self.zone_domains.len() as u32),
-            None => PtrTarget::Endpoint(self.endpoint_domains.len() as u32),
-        };
-        for ip in addrs {
-            let fam = if ip.is_ipv4() {
-                &mut answers.a
-            } else {
-                &mut answers.aaaa
-            };
-            fam.ips.push(ip);
-            fam.slots.push(self.slot(ep, &z.zone, ip));
-            fam.zones.push(z.zone_index);
-            self.views[answers.vpc as usize].ptr.insert(
-                wire_name(&crate::zonefile::ptr_name(ip)),
-                PtrAnswer {
-                    target,
-                    ttl: self.ttl,
-                },
-            );
-        }
-        if let Some(name) = &z.domain {
-            self.zone_domains.push(ZoneDomainAnswers {
-                name: name.clone(),
-                a: z.ip,
-                aaaa: v6,
-            });
-            let idx = (self.zone_domains.len() - 1) as u32;
-            self.insert_with_parents(name.clone(), GeneratedNode::ZoneDomain(idx));
-        }
-    }
-
-    /// A custom service domain: a zone of its own in the VPC's view, owning
-    /// a copy of the endpoint's answers.
-    fn add_custom_domain(&mut self, domain: &Name, answers: &EndpointAnswers) {
-        self.endpoints.push(EndpointAnswers {
-            owner: domain.clone(),
-            ..answers.clone()
-        });
-        let mut soa_negative = self.zone.soa_negative.clone();
-        soa_negative.name = domain.clone();
-        self.views[answers.vpc as usize].custom.push(CustomDomain {
-            name: domain.clone(),
-            endpoint: (self.endpoints.len() - 1) as u32,
-            soa_negative,
-        });
     }
 
     /// Each private zone in the view of every VPC it is bound to.
@@ -427,30 +396,54 @@ impl Tables {
 
     /// A view zone at or below the apex may shadow generated names for its
     /// VPC; then every query takes the general path.
-    fn views_shadow_generated_zone(&self, model: &Model) -> bool {
+    pub(crate) fn shadows_generated_zone(&self) -> bool {
         let apex = &self.zone.apex;
-        self.views
-            .iter()
-            .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
-            || model.private_zones.iter().any(|pz| apex.zone_of(&pz.name))
+        self.private_shadows
+            || self
+                .views
+                .iter()
+                .any(|v| v.custom.iter().any(|c| apex.zone_of(&c.name)))
     }
 
-    fn slot(&mut self, ep: &model::Endpoint, zone: &str, ip: IpAddr) -> Slot {
-        self.targets.push(Target::new(ep.id.clone(), zone, ip));
-        (self.targets.len() - 1) as Slot
+    /// Adds `name` and counts it in the names between it and the apex,
+    /// which are empty non-terminals unless they already hold data.
+    pub(crate) fn insert_with_parents(&mut self, name: &Name, node: GeneratedNode) {
+        self.wire_names.insert(wire_name(name), node);
+        self.for_parents(name, |names, key| match names.get_mut(&key) {
+            Some(GeneratedNode::EmptyNonTerminal(below)) => *below += 1,
+            Some(_) => {}
+            None => {
+                names.insert(key, GeneratedNode::EmptyNonTerminal(1));
+            }
+        });
     }
 
-    /// Adds `name` and marks the names between it and the apex as empty
-    /// non-terminals unless they already hold data.
-    fn insert_with_parents(&mut self, name: Name, node: GeneratedNode) {
+    /// Takes `name` out, and the empty non-terminals above it that no
+    /// other name needs any more.
+    pub(crate) fn remove_with_parents(&mut self, name: &Name) {
+        self.wire_names.remove(&*wire_name(name));
+        self.for_parents(name, |names, key| {
+            if let Some(GeneratedNode::EmptyNonTerminal(below)) = names.get_mut(&key) {
+                *below -= 1;
+                if *below == 0 {
+                    names.remove(&key);
+                }
+            }
+        });
+    }
+
+    /// Runs `f` on the wire name of each name strictly between `name` and
+    /// the apex.
+    fn for_parents(
+        &mut self,
+        name: &Name,
+        mut f: impl FnMut(&mut NameMap<GeneratedNode>, NameKey),
+    ) {
         let apex_labels = self.zone.apex.num_labels();
         let mut parent = name.base_name();
-        self.wire_names.insert(wire_name(&name), node);
         while parent.num_labels() > apex_labels {
             let next = parent.base_name();
-            self.wire_names
-                .entry(wire_name(&parent))
-                .or_insert(GeneratedNode::EmptyNonTerminal);
+            f(&mut self.wire_names, wire_name(&parent));
             parent = next;
         }
     }
@@ -458,7 +451,7 @@ impl Tables {
 
 /// A name's lowercase wire form (the zone file index's key form): the key
 /// of `Tables::wire_names` and of the PTR views.
-pub(crate) fn wire_name(name: &Name) -> Box<[u8]> {
+pub(crate) fn wire_name(name: &Name) -> NameKey {
     WireName::new(name).bytes().into()
 }
 

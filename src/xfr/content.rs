@@ -108,9 +108,9 @@ fn generated(snapshot: &Snapshot) -> ZoneContent {
     };
     let names = t
         .endpoint_domains
-        .iter()
-        .map(|(_, n)| n)
-        .chain(t.zone_domains.iter().map(|z| &z.name));
+        .values()
+        .map(|e| &e.1)
+        .chain(t.zone_domains.values().map(|z| &z.name));
     for name in names {
         for qtype in [RecordType::A, RecordType::AAAA] {
             let answer = snapshot.answer(name, qtype, &outside);

@@ -158,7 +158,7 @@ fn list(plane: &Plane, ctx: &Ctx<'_>, params: &Params) -> Result<Value, ApiError
         .endpoints
         .iter()
         .filter(|e| plane.endpoint(&e.id).is_none())
-        .map(view::of_config)
+        .map(|e| view::of_config(e))
         .chain(plane.endpoints().values().map(view::of_record))
         .collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));

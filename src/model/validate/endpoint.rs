@@ -1,14 +1,16 @@
 //! Interface endpoints: what they refer to, the rules between an endpoint and
 //! its service, its zones and their ENI addresses, and its probe settings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 use ipnet::IpNet;
 
+use super::claims::{Claims, Owner};
 use super::names::GeneratedNames;
-use super::{Errors, Obj, find, id_rules, vpc};
+use super::{Errors, Obj, find, id_checks, vpc};
 use crate::config::ConfigPath;
 use crate::config::file::{ConfigFile, EndpointSection, EndpointZoneSection};
 use crate::model::names;
@@ -27,36 +29,53 @@ pub(super) struct Refs<'a> {
     pub(crate) previous: Option<&'a Model>,
 }
 
-pub(super) fn endpoints(refs: &Refs<'_>, errs: &mut Errors) -> Vec<Endpoint> {
+/// Every endpoint of the config, in order, and what they claim.
+pub(super) fn endpoints(refs: &Refs<'_>, errs: &mut Errors) -> (Vec<Endpoint>, Claims) {
+    let name_of = Owner::name;
     let mut check = EndpointCheck {
         refs,
-        ids: HashSet::new(),
-        eni_owner: HashMap::new(),
-        names: GeneratedNames::new(refs.server),
+        claims: Claims::default(),
+        name_of: &name_of,
     };
-    refs.cfg
+    let endpoints = refs
+        .cfg
         .endpoint
         .iter()
         .enumerate()
         .map(|(i, e)| check.endpoint(i, e, errs))
-        .collect()
+        .collect();
+    (endpoints, check.claims)
 }
 
 /// What the rules between endpoints remember from the endpoints before.
-struct EndpointCheck<'a> {
-    refs: &'a Refs<'a>,
-    ids: HashSet<String>,
-    /// An ENI address belongs to one ENI within a VPC: (VPC, address) →
-    /// the endpoint that has it.
-    eni_owner: HashMap<(String, IpAddr), String>,
-    names: GeneratedNames,
+pub(super) struct EndpointCheck<'a> {
+    pub(super) refs: &'a Refs<'a>,
+    /// Among them: an ENI address belongs to one ENI within a VPC.
+    pub(super) claims: Claims,
+    /// How an error names an endpoint that claimed something first.
+    pub(super) name_of: &'a dyn Fn(&Owner) -> String,
 }
 
 impl<'a> EndpointCheck<'a> {
-    fn endpoint(&mut self, i: usize, e: &EndpointSection, errs: &mut Errors) -> Endpoint {
+    /// Checks endpoint `i` of the config against the endpoints before it.
+    pub(super) fn endpoint(
+        &mut self,
+        i: usize,
+        e: &EndpointSection,
+        errs: &mut Errors,
+    ) -> Endpoint {
         let obj = Obj::item("endpoint", i, &e.id);
+        let owner = Owner {
+            id: Arc::from(e.id.as_str()),
+            index: i as u32,
+        };
         let probe = probe(self.refs.cfg, e, &obj, errs);
-        id_rules(&e.id, &mut self.ids, &obj, errs);
+        id_checks(
+            &e.id,
+            self.claims.ids.insert(e.id.clone(), ()).is_none(),
+            &obj,
+            errs,
+        );
         let vpc = vpc(self.refs.vpcs, &e.vpc);
         if vpc.is_none() {
             errs.push(&obj, "vpc", format!("no VPC with id '{}'", e.vpc));
@@ -75,7 +94,7 @@ impl<'a> EndpointCheck<'a> {
             let vpc = vpc.map(|(_, v)| v);
             service_rules(e, ip_version, svc, vpc, self.refs.previous, &obj, errs);
         }
-        let zones = self.zones(e, ip_version, &obj, errs);
+        let zones = self.zones(e, ip_version, &owner, &obj, errs);
         let mut ep = Endpoint {
             id: e.id.clone(),
             vpc: e.vpc.clone(),
@@ -93,7 +112,8 @@ impl<'a> EndpointCheck<'a> {
             probe,
         };
         if let Some(svc) = svc {
-            self.names.endpoint(&mut ep, svc, &obj, errs);
+            GeneratedNames::new(self.refs.server, &mut self.claims.names, self.name_of)
+                .endpoint(&mut ep, svc, &owner, &obj, errs);
         }
         ep
     }
@@ -103,6 +123,7 @@ impl<'a> EndpointCheck<'a> {
         &mut self,
         e: &EndpointSection,
         ip_version: IpVersion,
+        owner: &Owner,
         obj: &Obj,
         errs: &mut Errors,
     ) -> Vec<EndpointZone> {
@@ -124,7 +145,7 @@ impl<'a> EndpointCheck<'a> {
             let ipv6 = eni_ipv6(z, vsw, ip_version, at("ipv6"), obj, errs);
             for (f, addr) in [("ip", Some(IpAddr::V4(ip))), ("ipv6", ipv6.map(IpAddr::V6))] {
                 if let Some(addr) = addr {
-                    self.claim_eni_address(&e.vpc, addr, at(f), obj, errs);
+                    self.claim_eni_address(&e.vpc, addr, at(f), owner, obj, errs);
                 }
             }
             out.push(EndpointZone {
@@ -194,17 +215,22 @@ impl<'a> EndpointCheck<'a> {
         vpc: &str,
         addr: IpAddr,
         field: ConfigPath,
+        owner: &Owner,
         obj: &Obj,
         errs: &mut Errors,
     ) {
-        if let Some(owner) = self
-            .eni_owner
-            .insert((vpc.to_string(), addr), obj.name.clone())
+        if let Some(first) = self
+            .claims
+            .addresses
+            .insert((vpc.to_string(), addr), owner.clone())
         {
             errs.push(
                 obj,
                 field,
-                format!("{addr} is already an ENI address of {owner} in this VPC"),
+                format!(
+                    "{addr} is already an ENI address of {} in this VPC",
+                    (self.name_of)(&first)
+                ),
             );
         }
     }
@@ -431,24 +457,31 @@ fn kept_affinity(previous: Option<&Model>, endpoint: &str) -> bool {
 
 /// One VPC, one endpoint per custom domain: the first that enables it (in file
 /// order, or the first API call) keeps it.
-pub(super) fn custom_domains(endpoints: &[Endpoint], errs: &mut Errors) {
-    let mut owner: HashMap<(&str, &Name), &str> = HashMap::new();
+pub(super) fn custom_domains(endpoints: &[Endpoint], claims: &mut Claims, errs: &mut Errors) {
     for (i, e) in endpoints.iter().enumerate() {
-        let Some(domain) = &e.custom_domain else {
-            continue;
-        };
-        if let Some(first) = owner.insert((&e.vpc, domain), &e.id) {
-            owner.insert((&e.vpc, domain), first);
-            errs.push(
-                &Obj::item("endpoint", i, &e.id),
-                "custom_domain",
-                format!(
-                    "{domain} is already enabled in VPC '{}' by endpoint '{first}': one endpoint per custom domain in a VPC",
-                    e.vpc
-                ),
-            );
-        }
+        custom_domain(i, e, claims, errs);
     }
+}
+
+/// Endpoint `i` of the config enables its custom domain in its VPC, unless
+/// an endpoint before it did.
+pub(super) fn custom_domain(i: usize, e: &Endpoint, claims: &mut Claims, errs: &mut Errors) {
+    let Some(domain) = &e.custom_domain else {
+        return;
+    };
+    let key = (e.vpc.clone(), domain.clone());
+    if let Some(first) = claims.custom.get(&key) {
+        errs.push(
+            &Obj::item("endpoint", i, &e.id),
+            "custom_domain",
+            format!(
+                "{domain} is already enabled in VPC '{}' by endpoint '{first}': one endpoint per custom domain in a VPC",
+                e.vpc
+            ),
+        );
+        return;
+    }
+    claims.custom.insert(key, Arc::from(e.id.as_str()));
 }
 
 /// An ENI address lies inside its vSwitch CIDR and is not one the cloud

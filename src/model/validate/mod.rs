@@ -6,6 +6,7 @@
 //! `[state]`), `transfer` (`[[tsig_key]]`, `[[secondary]]`), `private_dns` (private zones,
 //! inbound listeners, forwarding), `server` (`[server]`, `[admin]`).
 
+mod claims;
 mod cloud_api;
 mod endpoint;
 mod names;
@@ -15,6 +16,7 @@ mod server;
 mod service;
 mod transfer;
 
+pub(crate) use claims::Claims;
 pub(crate) use server::admin_reachable;
 
 use std::collections::HashSet;
@@ -145,8 +147,8 @@ pub(crate) fn build(
         services: &services,
         previous,
     };
-    let endpoints = endpoint::endpoints(&refs, &mut errs);
-    endpoint::custom_domains(&endpoints, &mut errs);
+    let (endpoints, mut claims) = endpoint::endpoints(&refs, &mut errs);
+    endpoint::custom_domains(&endpoints, &mut claims, &mut errs);
     let inbound = private_dns::inbound(&cfg.inbound, &vpcs, &server, &mut errs);
     let forward = cfg
         .forward
@@ -165,14 +167,76 @@ pub(crate) fn build(
         vpcs,
         vswitches,
         services,
-        endpoints,
+        endpoints: endpoints.into_iter().map(Arc::new).collect(),
         inbound,
         forward,
         private_zones,
         admin,
         cloud_api,
         transfer,
+        claims,
     }))
+}
+
+/// Validates `current` with endpoint `id` replaced by `new` (or removed),
+/// by the rules `build` runs, checking only what the change touches: the
+/// changed endpoint against what the others claim (`Claims`), as a full
+/// build of the same change checks it, placed after every other
+/// endpoint. `cfg` is the config `current` was built from (its probe
+/// levels), `previous` as for `build`, and `index_of` says where a full
+/// build would place another endpoint, for the errors that name it.
+pub(crate) fn change_endpoint(
+    current: &Model,
+    cfg: &ConfigFile,
+    previous: Option<&Model>,
+    id: &str,
+    new: Option<&crate::config::file::EndpointSection>,
+    index_of: &dyn Fn(&str) -> usize,
+) -> Result<Model, Vec<ValidationError>> {
+    let mut parts = (**current).clone();
+    if let Some(pos) = parts.endpoints.iter().position(|e| e.id == id) {
+        let old = parts.endpoints.remove(pos);
+        parts.claims.release(&old);
+    }
+    let Some(section) = new else {
+        return Ok(Model::validated(parts));
+    };
+    let i = parts.endpoints.len();
+    let mut errs = Errors::default();
+    let refs = endpoint::Refs {
+        cfg,
+        server: &parts.server,
+        vpcs: &parts.vpcs,
+        vswitches: &parts.vswitches,
+        services: &parts.services,
+        previous,
+    };
+    // The claims hold the others' places in the model, which need not be
+    // a full build's: that one is asked for (only when an error names it).
+    let name_of = |o: &claims::Owner| {
+        if *o.id == *id {
+            return o.name();
+        }
+        claims::Owner {
+            id: o.id.clone(),
+            index: index_of(&o.id) as u32,
+        }
+        .name()
+    };
+    let mut check = endpoint::EndpointCheck {
+        refs: &refs,
+        claims: parts.claims.clone(),
+        name_of: &name_of,
+    };
+    let ep = check.endpoint(i, section, &mut errs);
+    let mut claims = check.claims;
+    endpoint::custom_domain(i, &ep, &mut claims, &mut errs);
+    if !errs.0.is_empty() {
+        return Err(errs.0);
+    }
+    parts.claims = claims;
+    parts.endpoints.push_back(Arc::new(ep));
+    Ok(Model::validated(parts))
 }
 
 /// The index and value of the element of `items` whose id is `id`.
@@ -189,10 +253,15 @@ fn vpc<'a>(vpcs: &'a [Vpc], id: &str) -> Option<(u32, &'a Vpc)> {
 }
 
 fn id_rules(id: &str, seen: &mut HashSet<String>, obj: &Obj, errs: &mut Errors) {
+    id_checks(id, seen.insert(id.to_string()), obj, errs);
+}
+
+/// `new`: no object of the kind before had this id.
+fn id_checks(id: &str, new: bool, obj: &Obj, errs: &mut Errors) {
     if let Err(m) = label(id) {
         errs.push(obj, "id", m);
     }
-    if !seen.insert(id.to_string()) {
+    if !new {
         errs.push(obj, "id", format!("duplicate id '{id}'"));
     }
 }
