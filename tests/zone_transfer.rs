@@ -67,6 +67,16 @@ impl Drop for Secondary {
 
 impl Secondary {
     /// Knot on `KNOT_IP`:`port`, secondary of `primary` for `zones`.
+    ///
+    /// `block-notify-after-transfer`: after every transfer that changes a
+    /// zone, Knot 3.2 plans its own NOTIFY (to its secondaries, even when it
+    /// has none) one second later, with a timer set from the moment of
+    /// the transfer while event times are whole seconds. A NOTIFY from
+    /// epdns arriving once the clock has reached that second plans the
+    /// refresh at the same second, which Knot takes for "nothing earlier"
+    /// and leaves the timer alone: the refresh then waits for the planned
+    /// NOTIFY, up to a second after the previous transfer. This Knot has no
+    /// secondaries of its own, so it does not send NOTIFY at all.
     fn knot(primary: SocketAddr, zones: &[&str], port: u16) -> Secondary {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
@@ -76,6 +86,7 @@ impl Secondary {
              database:\n  storage: \"{d}\"\n\
              key:\n  - id: {KEY}\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
              remote:\n  - id: primary\n    address: {}@{}\n    via: {KNOT_IP}\n    key: {KEY}\n\
+             \x20   block-notify-after-transfer: on\n\
              acl:\n  - id: notify\n    address: 127.0.0.0/8\n    key: {KEY}\n    action: notify\n\
              \x20 - id: readers\n    address: 127.0.0.1\n    action: transfer\n\
              template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n\

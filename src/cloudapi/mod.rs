@@ -14,6 +14,8 @@ pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod nonce;
 pub(crate) mod plane;
+#[cfg(test)]
+mod plane_tests;
 pub(crate) mod privatelink;
 pub(crate) mod privatezone;
 pub(crate) mod record;

@@ -215,15 +215,25 @@ impl Plane {
     }
 
     /// Applies changes the store reported (other replicas' writes, or the
-    /// whole state read again); returns the model to publish when anything
-    /// this replica did not hold yet changed. Its own writes coming back
-    /// are skipped.
+    /// whole state read again); returns the model to publish when what DNS
+    /// answers changed. Its own writes coming back are skipped.
+    ///
+    /// When only endpoints changed, the published model follows them
+    /// endpoint by endpoint (`published_with`), as a call through this
+    /// replica does: a change from another replica costs the same as one
+    /// made here, not a validation of the whole desired state. A private
+    /// zone, a resolver endpoint or the whole state read again builds the
+    /// model anew.
     pub(crate) fn apply(
         &mut self,
         ctx: &Ctx<'_>,
         events: Vec<StoreEvent>,
     ) -> Result<Option<Model>, String> {
         let mut changed = false;
+        let mut whole = false;
+        // The published sections, before these events, of the endpoints
+        // they touch.
+        let mut before: BTreeMap<String, Option<EndpointSection>> = BTreeMap::new();
         for event in events {
             match event {
                 StoreEvent::Put {
@@ -233,12 +243,18 @@ impl Plane {
                     revision,
                 } => {
                     if self.store.seen(&kind, &id, revision, true) {
-                        changed |= self.replace(&kind, &id, Some(&value));
+                        self.note_before(&kind, &id, &mut before);
+                        let replaced = self.replace(&kind, &id, Some(&value));
+                        changed |= replaced;
+                        whole |= replaced && kind != ENDPOINT;
                     }
                 }
                 StoreEvent::Delete { kind, id, revision } => {
                     if self.store.seen(&kind, &id, revision, false) {
-                        changed |= self.replace(&kind, &id, None);
+                        self.note_before(&kind, &id, &mut before);
+                        let replaced = self.replace(&kind, &id, None);
+                        changed |= replaced;
+                        whole |= replaced && kind != ENDPOINT;
                     }
                 }
                 StoreEvent::Reset { objects, revision } => {
@@ -264,6 +280,7 @@ impl Plane {
                         self.replace(OVERRIDE, &id, None);
                     }
                     changed = true;
+                    whole = true;
                 }
             }
         }
@@ -271,14 +288,50 @@ impl Plane {
             return Ok(None);
         }
         // Steps already due (a record written Creating that is Active by
-        // now) are taken before building, so that one build serves both.
+        // now) are taken before publishing, so that one change serves both.
         if self.store.shared() {
             for r in self.due(now_ms()) {
+                self.note_before(ENDPOINT, &r.id, &mut before);
                 self.endpoints.insert(r.id.clone(), r);
             }
         }
         self.validated = None;
-        self.published_model(ctx).map(Some)
+        if whole {
+            return self.published_model(ctx).map(Some);
+        }
+        let changes: Vec<(&str, Option<EndpointSection>)> = before
+            .iter()
+            .filter_map(|(id, old)| {
+                let new = self
+                    .endpoints
+                    .get(id)
+                    .and_then(|r| r.section(View::Published));
+                (!section_eq(old, &new)).then_some((id.as_str(), new))
+            })
+            .collect();
+        if changes.is_empty() {
+            // Only the desired view changed (e.g. an endpoint still
+            // Creating): DNS answers as before.
+            return Ok(None);
+        }
+        self.published_with(ctx, changes).map(Some)
+    }
+
+    /// Keeps the published section of endpoint `id` as it is before a
+    /// change, unless an earlier change of the same batch did.
+    fn note_before(
+        &self,
+        kind: &str,
+        id: &str,
+        before: &mut BTreeMap<String, Option<EndpointSection>>,
+    ) {
+        if kind == ENDPOINT && !before.contains_key(id) {
+            let section = self
+                .endpoints
+                .get(id)
+                .and_then(|r| r.section(View::Published));
+            before.insert(id.to_string(), section);
+        }
     }
 
     /// Replaces (or removes) one object as another replica wrote it;
