@@ -44,7 +44,7 @@ fn snapshot(text: &str, down: usize) -> Snapshot {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz.toml");
     let model = load_str(text, &path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let tables = Arc::new(Tables::build(&model, 1));
-    let up = (0..tables.targets.len()).map(|i| i >= down).collect();
+    let up = (0..tables.target_count()).map(|i| i >= down).collect();
     Snapshot { tables, up }
 }
 
