@@ -15,7 +15,30 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// `ServerSettings::ns_host`). Its parts are read through `Deref`
 /// (`model.endpoints`).
 #[derive(Debug, Clone)]
-pub struct Model(ModelParts);
+pub struct Model(ModelParts, Lineage);
+
+/// Where a model comes from: its own identity (a clone keeps it: same
+/// content), and the recent one-endpoint changes (`change_endpoint`) that
+/// led to it. The answer tables of an earlier model in that line are
+/// updated with only the endpoints changed since (`Model::changed_since`)
+/// instead of comparing every endpoint.
+#[derive(Debug, Clone)]
+struct Lineage {
+    id: u64,
+    /// (the model a change started from, the endpoint it changed), oldest
+    /// first; at most `MAX_STEPS`.
+    steps: Vec<(u64, std::sync::Arc<str>)>,
+}
+
+/// Changes remembered per model: enough for the changes an API call or a
+/// lifecycle step chains before the tables are updated; a model further
+/// off is compared endpoint by endpoint.
+const MAX_STEPS: usize = 64;
+
+fn next_model_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 /// What a `Model` holds.
 #[derive(Debug, Clone)]
@@ -86,7 +109,45 @@ pub(crate) struct Secondary {
 impl Model {
     /// Only validation calls this, once every rule has passed.
     pub(in crate::model) fn validated(parts: ModelParts) -> Model {
-        Model(parts)
+        Model(
+            parts,
+            Lineage {
+                id: next_model_id(),
+                steps: Vec::new(),
+            },
+        )
+    }
+
+    /// `from` with endpoint `id` changed (added, replaced or removed) into
+    /// `parts`: nothing else differs.
+    pub(in crate::model) fn changed(parts: ModelParts, from: &Model, id: &str) -> Model {
+        let mut steps = from.1.steps.clone();
+        if steps.len() == MAX_STEPS {
+            steps.remove(0);
+        }
+        steps.push((from.1.id, id.into()));
+        Model(
+            parts,
+            Lineage {
+                id: next_model_id(),
+                steps,
+            },
+        )
+    }
+
+    /// The ids of the endpoints changed since `earlier`, when this model
+    /// comes from it by recent one-endpoint changes (an id may repeat);
+    /// `None` when it does not (then only a full comparison tells).
+    pub fn changed_since(&self, earlier: &Model) -> Option<Vec<&str>> {
+        if self.1.id == earlier.1.id {
+            return Some(Vec::new());
+        }
+        let start = self
+            .1
+            .steps
+            .iter()
+            .position(|(from, _)| *from == earlier.1.id)?;
+        Some(self.1.steps[start..].iter().map(|(_, id)| &**id).collect())
     }
 
     /// Inbound listeners as bound, from (configured, bound) address pairs: a
