@@ -135,19 +135,37 @@ impl Model {
         )
     }
 
-    /// The ids of the endpoints changed since `earlier`, when this model
-    /// comes from it by recent one-endpoint changes (an id may repeat);
-    /// `None` when it does not (then only a full comparison tells).
-    pub fn changed_since(&self, earlier: &Model) -> Option<Vec<&str>> {
-        if self.1.id == earlier.1.id {
-            return Some(Vec::new());
+    /// The ids of the endpoints that may differ between `earlier` and
+    /// this model, when both come by recent one-endpoint changes from a
+    /// common model (an id may repeat): those changed on this model's side
+    /// (each put last: among the last `.0.len()` endpoints here) and those
+    /// changed on `earlier`'s side only. `None` when the two are not in
+    /// one line (then only a full comparison tells).
+    pub fn changed_since<'a>(&'a self, earlier: &'a Model) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+        fn ids(steps: &[(u64, std::sync::Arc<str>)]) -> Vec<&str> {
+            steps.iter().map(|(_, id)| &**id).collect()
         }
-        let start = self
-            .1
+        let (mine, theirs) = (&self.1, &earlier.1);
+        if mine.id == theirs.id {
+            return Some((Vec::new(), Vec::new()));
+        }
+        if let Some(p) = mine.steps.iter().position(|(from, _)| *from == theirs.id) {
+            return Some((ids(&mine.steps[p..]), Vec::new()));
+        }
+        if let Some(p) = theirs.steps.iter().position(|(from, _)| *from == mine.id) {
+            return Some((Vec::new(), ids(&theirs.steps[p..])));
+        }
+        // Both changed from a common model: the latest one they share.
+        let (p, q) = mine
             .steps
             .iter()
-            .position(|(from, _)| *from == earlier.1.id)?;
-        Some(self.1.steps[start..].iter().map(|(_, id)| &**id).collect())
+            .enumerate()
+            .rev()
+            .find_map(|(p, (from, _))| {
+                let q = theirs.steps.iter().position(|(f, _)| f == from)?;
+                Some((p, q))
+            })?;
+        Some((ids(&mine.steps[p..]), ids(&theirs.steps[q..])))
     }
 
     /// Inbound listeners as bound, from (configured, bound) address pairs: a

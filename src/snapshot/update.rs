@@ -27,7 +27,7 @@ impl Tables {
             return None;
         }
         let (changed, gone) = match new.changed_since(old) {
-            Some(ids) => recently_changed(new, ids),
+            Some((here, there)) => recently_changed(new, here, there),
             None => compared(old, new),
         };
         let mut t = self.renewed(new, serial);
@@ -99,21 +99,30 @@ impl Tables {
 /// Whether `old` and `new` differ in nothing the tables hold besides
 /// their endpoints.
 /// The endpoints of `new` changed since the model before, and the ids of
-/// those removed, from the ids of the changes between them (O(changes)):
-/// each change puts its endpoint last (`model::change_endpoint`), so one
-/// changed since is among the last `ids.len()` of `new`.
+/// those removed, from the ids of the changes between them
+/// (`Model::changed_since`): each change puts its endpoint last
+/// (`model::change_endpoint`), so one changed on `new`'s side is among
+/// its last `here.len()`; one changed on the other side only (rare: a
+/// published view and a desired one that branched) is looked up.
 fn recently_changed<'a>(
     new: &'a Model,
-    mut ids: Vec<&'a str>,
+    here: Vec<&'a str>,
+    there: Vec<&'a str>,
 ) -> (Vec<&'a Arc<Endpoint>>, Vec<&'a str>) {
-    let tail: Vec<&Arc<Endpoint>> = new.endpoints.iter().rev().take(ids.len()).collect();
+    let tail: Vec<&Arc<Endpoint>> = new.endpoints.iter().rev().take(here.len()).collect();
+    let mut ids: Vec<&str> = here.iter().chain(&there).copied().collect();
     ids.sort_unstable();
     ids.dedup();
     let mut changed = Vec::new();
     let mut gone = Vec::new();
     for id in ids {
-        match tail.iter().find(|e| e.id == id) {
-            Some(e) => changed.push(*e),
+        let found = match tail.iter().find(|e| e.id == id) {
+            Some(e) => Some(*e),
+            None if !here.contains(&id) => new.endpoints.iter().find(|e| e.id == id),
+            None => None,
+        };
+        match found {
+            Some(e) => changed.push(e),
             None => gone.push(id),
         }
     }
