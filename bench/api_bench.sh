@@ -9,7 +9,10 @@
 # Prints: resident memory (VmRSS, and VmHWM: the peak) after start, after the
 # writes and during a SIGHUP reload; API write -> DNS answer latency
 # (api_latency.py); dnsperf qps alone and while 100 writes/s arrive, in one
-# run; Knot's resident memory for the same zone. Needs: target/release/epdns,
+# run; Knot's resident memory for the same zone. EPDNS_BIN=PATH runs another
+# build (e.g. a copy of the previous commit's, to compare in one session);
+# PERF=1 records a CPU profile of epdns during the writes (perf, in OUT).
+# Needs: target/release/epdns,
 # dnsperf, knotd, dig, and PY (default /work/venv/bin/python3) with the
 # Alibaba Cloud PrivateLink SDK.
 set -eu
@@ -53,8 +56,8 @@ id = "lab-key"
 secret = "lab-secret"
 TOML
 fi
-echo "# $N endpoints x 3 zones, probes ${PROBES:-0}, epdns $(git -C "$REPO" rev-parse --short HEAD), out $OUT"
-"$REPO/target/release/epdns" serve --config "$CFG" --state "$OUT/state" >"$OUT/epdns.log" 2>&1 &
+echo "# $N endpoints x 3 zones, probes ${PROBES:-0}, epdns ${EPDNS_BIN:-$(git -C "$REPO" rev-parse --short HEAD)}, out $OUT"
+"${EPDNS_BIN:-$REPO/target/release/epdns}" serve --config "$CFG" --state "$OUT/state" >"$OUT/epdns.log" 2>&1 &
 EPDNS=$!; PIDS="$PIDS $EPDNS"
 wait_dns $DNS_PORT
 sleep 2
@@ -67,6 +70,9 @@ if [ "$WRITES" = 1 ]; then
     --rate 100 --duration 11 >"$OUT/load.txt" 2>&1 &
   LOAD=$!
   sleep 0.5
+  if [ "${PERF:-0}" = 1 ]; then
+    perf record -g -p $EPDNS -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1 &
+  fi
   echo "dnsperf with 100 writes/s:     $(qps) qps"
   wait $LOAD || true
   cat "$OUT/load.txt"

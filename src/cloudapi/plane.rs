@@ -17,15 +17,16 @@
 //! replicas move an endpoint to Active at the same moment, and none waits
 //! on another (a writer that died would otherwise leave it Creating).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::{error, info};
 
 use hickory_proto::rr::Name;
 
+use super::alloc::UsedAddresses;
 use super::error::ApiError;
 use super::privatezone::build as zone_build;
 use super::record::{
@@ -58,6 +59,9 @@ pub(crate) struct Plane {
     /// starts after it.
     opened: u64,
     endpoints: BTreeMap<String, EndpointRecord>,
+    /// The ids of the endpoints waiting for a lifecycle step: what
+    /// `advance` and the pending checks look at, instead of every endpoint.
+    pending: BTreeSet<String>,
     zones: BTreeMap<String, PvtzZone>,
     resolvers: BTreeMap<String, ResolverEndpointRecord>,
     /// Admin overrides by `endpoint/zone`.
@@ -69,6 +73,22 @@ pub(crate) struct Plane {
     /// generation it was validated against: once nothing is pending it is
     /// the model to publish, so a lifecycle step need not validate again.
     validated: Option<(u64, Model)>,
+    /// The ENI and resolver addresses in use (config and API), and the
+    /// config generation they were gathered against; `None` until a create
+    /// needs them. Kept up to date as records change, so that a create
+    /// does not gather every endpoint's addresses again.
+    used: Mutex<Option<(u64, UsedAddresses)>>,
+}
+
+/// The addresses in use, as `Plane::used` gives them.
+pub(crate) struct UsedGuard<'a>(MutexGuard<'a, Option<(u64, UsedAddresses)>>);
+
+impl std::ops::Deref for UsedGuard<'_> {
+    type Target = UsedAddresses;
+    fn deref(&self) -> &UsedAddresses {
+        // `Plane::used` fills it before handing the guard out.
+        &self.0.as_ref().expect("filled by Plane::used").1
+    }
 }
 
 /// Admin overrides, kept so that they outlive a restart and reach every
@@ -172,9 +192,15 @@ impl Plane {
         store: Box<dyn Store>,
         lifecycle: Duration,
     ) -> Result<Plane, StoreError> {
+        let endpoints: BTreeMap<String, EndpointRecord> = read_all(&*store, ENDPOINT)?;
         Ok(Plane {
             opened: store.revision()?,
-            endpoints: read_all(&*store, ENDPOINT)?,
+            pending: endpoints
+                .values()
+                .filter(|r| r.pending())
+                .map(|r| r.id.clone())
+                .collect(),
+            endpoints,
             zones: read_all(&*store, PVTZ_ZONE)?,
             resolvers: read_all(&*store, RESOLVER_ENDPOINT)?,
             overrides: read_all::<OverrideRecord>(&*store, OVERRIDE)?
@@ -185,6 +211,7 @@ impl Plane {
             store,
             lifecycle,
             validated: None,
+            used: Mutex::new(None),
         })
     }
 
@@ -260,8 +287,10 @@ impl Plane {
                 StoreEvent::Reset { objects, revision } => {
                     self.store.forget(revision);
                     self.endpoints.clear();
+                    self.pending.clear();
                     self.zones.clear();
                     self.resolvers.clear();
+                    *self.used_index() = None;
                     let mut overrides = Vec::new();
                     for (kind, id, value, revision) in objects {
                         self.store.seen(&kind, &id, revision, true);
@@ -292,7 +321,7 @@ impl Plane {
         if self.store.shared() {
             for r in self.due(now_ms()) {
                 self.note_before(ENDPOINT, &r.id, &mut before);
-                self.endpoints.insert(r.id.clone(), r);
+                self.set_endpoint(&r.id.clone(), Some(r));
             }
         }
         self.validated = None;
@@ -345,12 +374,12 @@ impl Plane {
         match (kind, value) {
             (ENDPOINT, Some(v)) => match decode(kind, id, v) {
                 Some(r) => {
-                    self.endpoints.insert(id.to_string(), r);
+                    self.set_endpoint(id, Some(r));
                     true
                 }
                 None => false,
             },
-            (ENDPOINT, None) => self.endpoints.remove(id).is_some(),
+            (ENDPOINT, None) => self.set_endpoint(id, None).is_some(),
             (PVTZ_ZONE, Some(v)) => match decode(kind, id, v) {
                 Some(z) => {
                     self.zones.insert(id.to_string(), z);
@@ -361,12 +390,12 @@ impl Plane {
             (PVTZ_ZONE, None) => self.zones.remove(id).is_some(),
             (RESOLVER_ENDPOINT, Some(v)) => match decode(kind, id, v) {
                 Some(r) => {
-                    self.resolvers.insert(id.to_string(), r);
+                    self.set_resolver(id, Some(r));
                     true
                 }
                 None => false,
             },
-            (RESOLVER_ENDPOINT, None) => self.resolvers.remove(id).is_some(),
+            (RESOLVER_ENDPOINT, None) => self.set_resolver(id, None).is_some(),
             (OVERRIDE, v) => {
                 let state = v
                     .and_then(|v| decode::<OverrideRecord>(kind, id, v))
@@ -394,7 +423,7 @@ impl Plane {
     fn due(&self, now: u64) -> Vec<EndpointRecord> {
         let lifecycle = self.lifecycle.as_millis() as u64;
         let mut moved = Vec::new();
-        for r in self.endpoints.values() {
+        for r in self.pending.iter().filter_map(|id| self.endpoints.get(id)) {
             let mut next = r.clone();
             if next.status == EndpointStatus::Creating && r.created_ms + lifecycle <= now {
                 next.status = EndpointStatus::Active;
@@ -444,6 +473,98 @@ impl Plane {
             None => self.overrides.remove(&id),
         };
         Ok(())
+    }
+
+    /// Puts (or removes) an endpoint record, keeping the addresses in use
+    /// up to date; the record it replaces.
+    fn set_endpoint(&mut self, id: &str, new: Option<EndpointRecord>) -> Option<EndpointRecord> {
+        if new.as_ref().is_some_and(EndpointRecord::pending) {
+            self.pending.insert(id.to_string());
+        } else {
+            self.pending.remove(id);
+        }
+        let old = match new {
+            Some(r) => {
+                let mut index = self.used_index();
+                if let Some((_, used)) = index.as_mut() {
+                    for a in r.addresses() {
+                        used.insert(&r.vpc, a);
+                    }
+                }
+                drop(index);
+                self.endpoints.insert(id.to_string(), r)
+            }
+            None => self.endpoints.remove(id),
+        };
+        if let (Some(r), Some((_, used))) = (&old, self.used_index().as_mut()) {
+            for a in r.addresses() {
+                used.remove(&r.vpc, a);
+            }
+        }
+        old
+    }
+
+    /// `set_endpoint` for a resolver endpoint.
+    fn set_resolver(
+        &mut self,
+        id: &str,
+        new: Option<ResolverEndpointRecord>,
+    ) -> Option<ResolverEndpointRecord> {
+        let old = match new {
+            Some(r) => {
+                if let Some((_, used)) = self.used_index().as_mut() {
+                    for a in r.addresses() {
+                        used.insert(&r.vpc, a);
+                    }
+                }
+                self.resolvers.insert(id.to_string(), r)
+            }
+            None => self.resolvers.remove(id),
+        };
+        if let (Some(r), Some((_, used))) = (&old, self.used_index().as_mut()) {
+            for a in r.addresses() {
+                used.remove(&r.vpc, a);
+            }
+        }
+        old
+    }
+
+    fn used_index(&self) -> MutexGuard<'_, Option<(u64, UsedAddresses)>> {
+        // A panic while the index was held leaves it as consistent as any
+        // other plane state; keep using it.
+        self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every ENI and resolver address in use, per VPC: the config's and
+    /// the API's (pending ones included). Gathered once per config
+    /// generation, then kept up to date by every record change.
+    pub(crate) fn used(&self, ctx: &Ctx<'_>) -> UsedGuard<'_> {
+        let mut index = self.used_index();
+        if index.as_ref().is_none_or(|(g, _)| *g != ctx.generation) {
+            let mut used = UsedAddresses::default();
+            for e in &ctx.base.endpoint {
+                for z in &e.zones {
+                    let v6 = z.ipv6.as_deref();
+                    for a in std::iter::once(z.ip.as_str()).chain(v6) {
+                        if let Ok(a) = a.parse() {
+                            used.insert(&e.vpc, a);
+                        }
+                    }
+                }
+            }
+            for r in self.endpoints.values() {
+                for a in r.addresses() {
+                    used.insert(&r.vpc, a);
+                }
+            }
+            for r in self.resolvers.values() {
+                for a in r.addresses() {
+                    used.insert(&r.vpc, a);
+                }
+            }
+            *index = Some((ctx.generation, used));
+        }
+        UsedGuard(index)
     }
 
     pub(crate) fn endpoints(&self) -> &BTreeMap<String, EndpointRecord> {
@@ -554,7 +675,7 @@ impl Plane {
     fn desired_model<'c>(&'c self, ctx: &'c Ctx<'_>) -> Option<&'c Model> {
         match &self.validated {
             Some((generation, m)) if *generation == ctx.generation => Some(m),
-            _ if !self.endpoints.values().any(EndpointRecord::pending) => Some(ctx.published),
+            _ if self.pending.is_empty() => Some(ctx.published),
             _ => None,
         }
     }
@@ -616,10 +737,7 @@ impl Plane {
         desired: Model,
     ) -> Result<Option<Model>, ApiError> {
         store_change(&mut *self.store, RESOLVER_ENDPOINT, id, new.as_ref())?;
-        match new {
-            Some(r) => self.resolvers.insert(id.to_string(), r),
-            None => self.resolvers.remove(id),
-        };
+        self.set_resolver(id, new);
         self.model_to_publish(ctx, desired, None).map(Some)
     }
 
@@ -639,10 +757,7 @@ impl Plane {
             .and_then(|r| r.section(View::Published));
         let after = new.as_ref().and_then(|r| r.section(View::Published));
         store_change(&mut *self.store, ENDPOINT, id, new.as_ref())?;
-        match new {
-            Some(r) => self.endpoints.insert(id.to_string(), r),
-            None => self.endpoints.remove(id),
-        };
+        self.set_endpoint(id, new);
         if section_eq(&before, &after) {
             self.validated = Some((ctx.generation, desired));
             return Ok(None);
@@ -683,7 +798,7 @@ impl Plane {
         desired: Model,
         endpoint: Option<(&str, Option<EndpointSection>)>,
     ) -> Result<Model, ApiError> {
-        if !self.endpoints.values().any(EndpointRecord::pending) {
+        if self.pending.is_empty() {
             // The desired view is the published one: validated already.
             self.validated = None;
             return Ok(desired);
@@ -733,7 +848,7 @@ impl Plane {
         self.store
             .put(ENDPOINT, &r.id, &bytes)
             .map_err(store_failed)?;
-        self.endpoints.insert(r.id.clone(), r);
+        self.set_endpoint(&r.id.clone(), Some(r));
         Ok(())
     }
 
@@ -751,8 +866,9 @@ impl Plane {
     /// When the next lifecycle step is due (ms since the epoch).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         let lifecycle = self.lifecycle.as_millis() as u64;
-        self.endpoints
-            .values()
+        self.pending
+            .iter()
+            .filter_map(|id| self.endpoints.get(id))
             .flat_map(|r| {
                 let created = (r.status == EndpointStatus::Creating).then_some(r.created_ms);
                 let zones = r
@@ -785,9 +901,9 @@ impl Plane {
                     .map_err(|e| e.to_string())?;
             }
             info!(endpoint = %r.id, status = r.status.as_str(), "endpoint lifecycle");
-            self.endpoints.insert(r.id.clone(), r);
+            self.set_endpoint(&r.id.clone(), Some(r));
         }
-        if !self.endpoints.values().any(EndpointRecord::pending)
+        if self.pending.is_empty()
             && let Some((generation, model)) = self.validated.take()
             && generation == ctx.generation
         {

@@ -100,6 +100,15 @@ pub(crate) enum View {
 }
 
 impl EndpointRecord {
+    /// The addresses of its ENIs (those that parse: validation names the
+    /// others).
+    pub(crate) fn addresses(&self) -> impl Iterator<Item = std::net::IpAddr> + '_ {
+        self.zones
+            .iter()
+            .flat_map(|z| std::iter::once(z.ip.as_str()).chain(z.ipv6.as_deref()))
+            .filter_map(|a| a.parse().ok())
+    }
+
     /// Something waits for its lifecycle delay.
     pub(crate) fn pending(&self) -> bool {
         self.status == EndpointStatus::Creating
@@ -205,6 +214,11 @@ pub(crate) struct IpConfig {
 }
 
 impl ResolverEndpointRecord {
+    /// The addresses of its listeners (those that parse).
+    pub(crate) fn addresses(&self) -> impl Iterator<Item = std::net::IpAddr> + '_ {
+        self.ip_configs.iter().filter_map(|c| c.ip.parse().ok())
+    }
+
     /// Its listeners as the config's `[[inbound]]` sections.
     pub(crate) fn sections(&self) -> impl Iterator<Item = InboundSection> + '_ {
         self.ip_configs.iter().map(|c| InboundSection {

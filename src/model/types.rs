@@ -15,7 +15,30 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// `ServerSettings::ns_host`). Its parts are read through `Deref`
 /// (`model.endpoints`).
 #[derive(Debug, Clone)]
-pub struct Model(ModelParts);
+pub struct Model(ModelParts, Lineage);
+
+/// Where a model comes from: its own identity (a clone keeps it: same
+/// content), and the recent one-endpoint changes (`change_endpoint`) that
+/// led to it. The answer tables of an earlier model in that line are
+/// updated with only the endpoints changed since (`Model::changed_since`)
+/// instead of comparing every endpoint.
+#[derive(Debug, Clone)]
+struct Lineage {
+    id: u64,
+    /// (the model a change started from, the endpoint it changed), oldest
+    /// first; at most `MAX_STEPS`.
+    steps: Vec<(u64, std::sync::Arc<str>)>,
+}
+
+/// Changes remembered per model: enough for the changes an API call or a
+/// lifecycle step chains before the tables are updated; a model further
+/// off is compared endpoint by endpoint.
+const MAX_STEPS: usize = 64;
+
+fn next_model_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 /// What a `Model` holds.
 #[derive(Debug, Clone)]
@@ -86,7 +109,63 @@ pub(crate) struct Secondary {
 impl Model {
     /// Only validation calls this, once every rule has passed.
     pub(in crate::model) fn validated(parts: ModelParts) -> Model {
-        Model(parts)
+        Model(
+            parts,
+            Lineage {
+                id: next_model_id(),
+                steps: Vec::new(),
+            },
+        )
+    }
+
+    /// `from` with endpoint `id` changed (added, replaced or removed) into
+    /// `parts`: nothing else differs.
+    pub(in crate::model) fn changed(parts: ModelParts, from: &Model, id: &str) -> Model {
+        let mut steps = from.1.steps.clone();
+        if steps.len() == MAX_STEPS {
+            steps.remove(0);
+        }
+        steps.push((from.1.id, id.into()));
+        Model(
+            parts,
+            Lineage {
+                id: next_model_id(),
+                steps,
+            },
+        )
+    }
+
+    /// The ids of the endpoints that may differ between `earlier` and
+    /// this model, when both come by recent one-endpoint changes from a
+    /// common model (an id may repeat): those changed on this model's side
+    /// (each put last: among the last `.0.len()` endpoints here) and those
+    /// changed on `earlier`'s side only. `None` when the two are not in
+    /// one line (then only a full comparison tells).
+    pub fn changed_since<'a>(&'a self, earlier: &'a Model) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+        fn ids(steps: &[(u64, std::sync::Arc<str>)]) -> Vec<&str> {
+            steps.iter().map(|(_, id)| &**id).collect()
+        }
+        let (mine, theirs) = (&self.1, &earlier.1);
+        if mine.id == theirs.id {
+            return Some((Vec::new(), Vec::new()));
+        }
+        if let Some(p) = mine.steps.iter().position(|(from, _)| *from == theirs.id) {
+            return Some((ids(&mine.steps[p..]), Vec::new()));
+        }
+        if let Some(p) = theirs.steps.iter().position(|(from, _)| *from == mine.id) {
+            return Some((Vec::new(), ids(&theirs.steps[p..])));
+        }
+        // Both changed from a common model: the latest one they share.
+        let (p, q) = mine
+            .steps
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(p, (from, _))| {
+                let q = theirs.steps.iter().position(|(f, _)| f == from)?;
+                Some((p, q))
+            })?;
+        Some((ids(&mine.steps[p..]), ids(&theirs.steps[q..])))
     }
 
     /// Inbound listeners as bound, from (configured, bound) address pairs: a

@@ -21,7 +21,7 @@ use crate::snapshot::{Publisher, Tables};
 use crate::store::{OverrideWrite, StoreEvent};
 
 use super::cloud::{ApiJob, Finished, Output};
-use super::control::{Control, next_serial};
+use super::control::{Control, next_serial, release_freed_memory};
 impl Control {
     pub(super) fn lifecycle_deadline(&self) -> Option<tokio::time::Instant> {
         let due = self.cloud.as_ref()?.plane.as_ref()?.next_deadline()?;
@@ -257,6 +257,7 @@ impl Control {
                 "the change is stored but could not be published: {e:#}"
             )));
         }
+        trim_now_and_then();
         // Validation and the table update (or build) on the blocking pool.
         info!(
             endpoints = self.model.endpoints.len(),
@@ -296,5 +297,28 @@ impl Control {
         self.publisher = publisher;
         self.model = Arc::new(new);
         self.publish();
+    }
+}
+
+/// Each published write frees the model and tables it replaced; glibc
+/// keeps much of that in its per-thread arenas (40 s of create/delete at
+/// 100 writes/s grew the resident set of 10,000 x 3 endpoints from 121 to
+/// 158 MB, of which a trim gave back 12 MB). Hand it back at most once a
+/// second, off the control loop, so that churn does not ratchet the RSS up.
+fn trim_now_and_then() {
+    static LAST_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = now_ms();
+    let last = LAST_MS.load(std::sync::atomic::Ordering::Relaxed);
+    if now.saturating_sub(last) >= 1000
+        && LAST_MS
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_ok()
+    {
+        tokio::task::spawn_blocking(release_freed_memory);
     }
 }

@@ -26,24 +26,13 @@ impl Tables {
         if !only_endpoints_differ(old, new) {
             return None;
         }
-        // O(n) pointer compares: a changed model shares its unchanged
-        // endpoints with the one before (`model::change_endpoint`).
-        let before: HashMap<&str, &Arc<Endpoint>> =
-            old.endpoints.iter().map(|e| (e.id.as_str(), e)).collect();
-        let mut gone: HashMap<&str, ()> = before.keys().map(|id| (*id, ())).collect();
-        let mut changed = Vec::new();
-        for ep in &new.endpoints {
-            gone.remove(ep.id.as_str());
-            let same = before
-                .get(ep.id.as_str())
-                .is_some_and(|old| Arc::ptr_eq(old, ep) || ***old == **ep);
-            if !same {
-                changed.push(ep);
-            }
-        }
+        let (changed, gone) = match new.changed_since(old) {
+            Some((here, there)) => recently_changed(new, here, there),
+            None => compared(old, new),
+        };
         let mut t = self.renewed(new, serial);
         let mut freed = Vec::new();
-        for id in gone.keys() {
+        for id in gone {
             freed.extend(t.remove_endpoint(id));
         }
         for ep in &changed {
@@ -109,6 +98,57 @@ impl Tables {
 
 /// Whether `old` and `new` differ in nothing the tables hold besides
 /// their endpoints.
+/// The endpoints of `new` changed since the model before, and the ids of
+/// those removed, from the ids of the changes between them
+/// (`Model::changed_since`): each change puts its endpoint last
+/// (`model::change_endpoint`), so one changed on `new`'s side is among
+/// its last `here.len()`; one changed on the other side only (rare: a
+/// published view and a desired one that branched) is looked up.
+fn recently_changed<'a>(
+    new: &'a Model,
+    here: Vec<&'a str>,
+    there: Vec<&'a str>,
+) -> (Vec<&'a Arc<Endpoint>>, Vec<&'a str>) {
+    let tail: Vec<&Arc<Endpoint>> = new.endpoints.iter().rev().take(here.len()).collect();
+    let mut ids: Vec<&str> = here.iter().chain(&there).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut changed = Vec::new();
+    let mut gone = Vec::new();
+    for id in ids {
+        let found = match tail.iter().find(|e| e.id == id) {
+            Some(e) => Some(*e),
+            None if !here.contains(&id) => new.endpoints.iter().find(|e| e.id == id),
+            None => None,
+        };
+        match found {
+            Some(e) => changed.push(e),
+            None => gone.push(id),
+        }
+    }
+    (changed, gone)
+}
+
+/// The same by comparing every endpoint (O(n) pointer compares: a changed
+/// model shares its unchanged endpoints with the one before), for models
+/// not in one line of recent changes.
+fn compared<'a>(old: &'a Model, new: &'a Model) -> (Vec<&'a Arc<Endpoint>>, Vec<&'a str>) {
+    let before: HashMap<&str, &Arc<Endpoint>> =
+        old.endpoints.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut gone: HashMap<&str, ()> = before.keys().map(|id| (*id, ())).collect();
+    let mut changed = Vec::new();
+    for ep in &new.endpoints {
+        gone.remove(ep.id.as_str());
+        let same = before
+            .get(ep.id.as_str())
+            .is_some_and(|old| Arc::ptr_eq(old, ep) || ***old == **ep);
+        if !same {
+            changed.push(ep);
+        }
+    }
+    (changed, gone.into_keys().collect())
+}
+
 fn only_endpoints_differ(old: &Model, new: &Model) -> bool {
     let zones_same = old.private_zones.len() == new.private_zones.len()
         && old

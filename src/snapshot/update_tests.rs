@@ -406,3 +406,54 @@ fn a_derived_publish_keeps_the_health_of_unchanged_enis_and_reads_the_new_ones()
     assert!(down(&s, "e0"), "the unchanged ENI keeps its health");
     assert!(down(&s, "e1"), "the new ENI's health is read");
 }
+
+#[test]
+fn tables_follow_between_two_models_changed_from_a_common_one() {
+    // The control plane publishes a view and then another that branched
+    // from the same model (the published view, then the desired one once
+    // nothing is pending): the tables of one are updated to the other
+    // from the changes on both sides.
+    let (names, clients) = (names(), clients());
+    let base = parse(BASE);
+    let mut rng = Rng(0x5eed);
+    let change = |m: &Model, rng: &mut Rng| -> Model {
+        loop {
+            let id = IDS[rng.below(IDS.len())];
+            let new = (rng.below(4) != 0).then(|| endpoint(rng, id));
+            let section = new
+                .as_ref()
+                .map(|t| parse(&format!("{BASE}{t}")).endpoint.remove(0));
+            let index_of = |_: &str| 0;
+            if let Ok(next) =
+                crate::model::change_endpoint(m, &base, None, id, section.as_ref(), &index_of)
+            {
+                return next;
+            }
+        }
+    };
+    let mut common = model(&BTreeMap::new()).expect("the base config is valid");
+    for _ in 0..6 {
+        common = change(&common, &mut rng);
+    }
+    for round in 0..30 {
+        let (mut from, mut to) = (common.clone(), common.clone());
+        for _ in 0..rng.below(3) {
+            from = change(&from, &mut rng);
+        }
+        for _ in 0..rng.below(3) {
+            to = change(&to, &mut rng);
+        }
+        let updated = Tables::build(&from, 1)
+            .update(&from, &to, 2)
+            .expect("only endpoints changed");
+        let updated = Arc::new(updated.tables);
+        let built = Arc::new(Tables::build(&to, 2));
+        assert_eq!(
+            answers(&updated, &names, &clients),
+            answers(&built, &names, &clients),
+            "round {round}"
+        );
+        assert_eq!(updated.target_count(), built.target_count());
+        common = to;
+    }
+}

@@ -1,11 +1,8 @@
 //! CreateVpcEndpoint, UpdateVpcEndpointAttribute, DeleteVpcEndpoint.
 
-use std::collections::HashSet;
-use std::net::IpAddr;
-
 use serde_json::json;
 
-use super::super::alloc::free_address;
+use super::super::alloc::{Used, free_address};
 use super::super::error::ApiError;
 use super::super::plane::{Ctx, Plane, endpoint_param, now_ms};
 use super::super::record::{EndpointRecord, EndpointStatus, ZoneRecord, ZoneStatus};
@@ -137,7 +134,8 @@ fn new_record(
         return Err(ApiError::missing("SecurityGroupId.1"));
     }
     let now = now_ms();
-    let mut used = used_addresses(plane, ctx, &vpc);
+    let index = plane.used(ctx);
+    let mut used = index.of(&vpc);
     let mut zones = Vec::new();
     for (n, z) in params.structs("Zone") {
         zones.push(zone_record(
@@ -236,7 +234,7 @@ pub(super) fn zone_record(
     prefix: &str,
     z: &std::collections::BTreeMap<&str, &str>,
     ip_version: &str,
-    used: &mut HashSet<IpAddr>,
+    used: &mut Used<'_>,
     now: u64,
 ) -> Result<ZoneRecord, ApiError> {
     let param = |f: &str| format!("{prefix}{f}");
@@ -286,7 +284,7 @@ pub(super) fn zone_record(
 fn allocate(
     vsw: Option<&VswitchSection>,
     v6: bool,
-    used: &HashSet<IpAddr>,
+    used: &Used<'_>,
     param: &str,
 ) -> Result<String, ApiError> {
     let Some(vsw) = vsw else {
@@ -308,28 +306,6 @@ fn allocate(
                 format!("{param}: vSwitch '{}' has no free address left", vsw.id),
             )
         })
-}
-
-/// Every ENI address of the VPC's endpoints: the config's and the API's
-/// (pending ones included).
-pub(crate) fn used_addresses(plane: &Plane, ctx: &Ctx<'_>, vpc: &str) -> HashSet<IpAddr> {
-    let config = ctx
-        .base
-        .endpoint
-        .iter()
-        .filter(|e| e.vpc == vpc)
-        .flat_map(|e| e.zones.iter().map(|z| (z.ip.as_str(), z.ipv6.as_deref())));
-    let api = plane
-        .endpoints()
-        .values()
-        .filter(|e| e.vpc == vpc)
-        .flat_map(|e| e.zones.iter().map(|z| (z.ip.as_str(), z.ipv6.as_deref())));
-    config
-        .chain(api)
-        .flat_map(|(v4, v6)| [Some(v4), v6])
-        .flatten()
-        .filter_map(|a| a.parse().ok())
-        .collect()
 }
 
 /// `ep-` and 20 lowercase letters and digits, like the cloud's ids.

@@ -5,7 +5,6 @@
 //! `services` lists the endpoint services.
 
 mod endpoint;
-pub(crate) use endpoint::used_addresses;
 mod groups;
 mod services;
 mod tags;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::super::error::ApiError;
 use super::super::plane::{Ctx, Plane, endpoint_param, now_ms};
 use super::super::request::Params;
-use super::endpoint::{used_addresses, write, zone_record};
+use super::endpoint::{write, zone_record};
 use super::{Found, Outcome, find, find_mut, view};
 
 pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome {
@@ -16,7 +16,8 @@ pub(crate) fn add(plane: &mut Plane, ctx: &Ctx<'_>, params: &Params) -> Outcome 
                 .into_iter()
                 .filter_map(|k| params.get(k).map(|v| (k, v)))
                 .collect();
-        let mut used = used_addresses(plane, ctx, &r.vpc);
+        let index = plane.used(ctx);
+        let mut used = index.of(&r.vpc);
         let zone = zone_record(ctx, "", &fields, &r.ip_version, &mut used, now_ms())?;
         r.zones.push(zone);
         Ok(r)

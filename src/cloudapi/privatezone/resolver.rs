@@ -5,13 +5,13 @@
 //! config's `[[inbound]]` listeners are: queries arriving on it are answered
 //! as for that VPC. It is open from the call's reply on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde_json::{Value, json};
 
-use super::super::alloc::free_address;
+use super::super::alloc::{Used, free_address};
 use super::super::error::ApiError;
 use super::super::plane::{Ctx, Plane, now_ms};
 use super::super::privatelink::{Outcome, view::time};
@@ -65,7 +65,8 @@ fn new_record(
     if configs.is_empty() {
         return Err(ApiError::missing("IpConfig.1.VSwitchId"));
     }
-    let mut used = used_addresses(plane, ctx, vpc_id);
+    let index = plane.used(ctx);
+    let mut used = index.of(vpc_id);
     let mut ip_configs = Vec::new();
     for (n, c) in configs {
         let config = ip_config(ctx, vpc_id, n, &c, &used)?;
@@ -95,7 +96,7 @@ fn ip_config(
     vpc: &str,
     n: u32,
     c: &BTreeMap<&str, &str>,
-    used: &HashSet<IpAddr>,
+    used: &Used<'_>,
 ) -> Result<IpConfig, ApiError> {
     let param = |f: &str| format!("IpConfig.{n}.{f}");
     let Some(vswitch) = c.get("VSwitchId").filter(|v| !v.is_empty()) else {
@@ -155,7 +156,7 @@ fn ip_config(
 
 /// The rule of `free_address` for an address given: inside the CIDR, not
 /// reserved (the first and the last three), not in use.
-fn usable(net: IpNet, ip: IpAddr, used: &HashSet<IpAddr>) -> Result<(), String> {
+fn usable(net: IpNet, ip: IpAddr, used: &Used<'_>) -> Result<(), String> {
     if !net.contains(&ip) {
         return Err(format!("{ip} is outside the vSwitch's CIDR {net}"));
     }
@@ -174,20 +175,6 @@ fn usable(net: IpNet, ip: IpAddr, used: &HashSet<IpAddr>) -> Result<(), String> 
         return Err(format!("{ip} is already in use in this VPC"));
     }
     Ok(())
-}
-
-/// Every ENI and resolver address of the VPC.
-fn used_addresses(plane: &Plane, ctx: &Ctx<'_>, vpc: &str) -> HashSet<IpAddr> {
-    let mut used = super::super::privatelink::used_addresses(plane, ctx, vpc);
-    used.extend(
-        plane
-            .resolvers()
-            .values()
-            .filter(|r| r.vpc == vpc)
-            .flat_map(|r| r.ip_configs.iter())
-            .filter_map(|c| c.ip.parse::<IpAddr>().ok()),
-    );
-    used
 }
 
 /// `hr-` and 20 lowercase letters and digits, like the cloud's ids.

@@ -199,7 +199,7 @@ pub(crate) fn change_endpoint(
         parts.claims.release(&old);
     }
     let Some(section) = new else {
-        return Ok(Model::validated(parts));
+        return Ok(Model::changed(parts, current, id));
     };
     let i = parts.endpoints.len();
     let mut errs = Errors::default();
@@ -236,7 +236,7 @@ pub(crate) fn change_endpoint(
     }
     parts.claims = claims;
     parts.endpoints.push_back(Arc::new(ep));
-    Ok(Model::validated(parts))
+    Ok(Model::changed(parts, current, id))
 }
 
 /// The index and value of the element of `items` whose id is `id`.
