@@ -67,7 +67,12 @@ pub(crate) fn find(msg: &[u8]) -> Result<Option<Signed>, String> {
     if ar == 0 {
         return Ok(None);
     }
-    let mut d = BinDecoder::new(&msg[12..]);
+    // The decoder starts at the message's first byte, past the header:
+    // compression pointers count from there, and a decoder over the
+    // records alone would follow them to the wrong bytes (a name after
+    // the question, such as an IXFR query's SOA, is a pointer).
+    let mut d = BinDecoder::new(msg);
+    d.read_slice(12).map_err(|e| format!("header: {e}"))?;
     for _ in 0..qd {
         Query::read(&mut d).map_err(|e| format!("question: {e}"))?;
     }
@@ -388,6 +393,27 @@ mod tests {
             verify_request(&tampered, &signed, Some(&right), SIGNED_AT),
             Err(Refusal::WrongMac)
         );
+    }
+
+    /// An IXFR query as secondaries send it: its SOA's names compressed
+    /// to the question's, which a zone name of any length must not break.
+    #[test]
+    fn an_ixfr_query_with_compressed_names_is_found_and_verifies() {
+        let k = key("xfr-key.", TsigAlgorithm::HmacSha256, SECRET);
+        for zone in ["api.lab.", "privatelink.aliyuncs.com.", "a."] {
+            let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+            q.extend_from_slice(&Name::from_str(zone).unwrap().to_bytes().unwrap());
+            q.extend_from_slice(&[0, 251, 0, 1]);
+            // Owner, MNAME and RNAME: pointers to the question's name.
+            q.extend_from_slice(&[0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 24]);
+            q.extend_from_slice(&[0xc0, 12, 0xc0, 12]);
+            q.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]);
+            assert!(Message::from_vec(&q).is_ok(), "{zone}: the query parses");
+            StreamSigner::request(&k, 0x1234, SIGNED_AT).sign(&mut q, None, Vec::new());
+            let signed = find(&q).unwrap().expect("the TSIG record is found");
+            assert_eq!(signed.key.to_string(), "xfr-key.");
+            assert_eq!(verify_request(&q, &signed, Some(&k), SIGNED_AT), Ok(()));
+        }
     }
 
     #[test]
