@@ -253,25 +253,19 @@ pub(crate) async fn clear_override(
     apply(&st, &endpoint, &zone, None).await
 }
 
-/// Sets the override and, with a state store, keeps it there before
-/// answering; when the store refuses (e.g. etcd unreachable) the previous
-/// override is restored and the call fails with 503.
+/// Sets the override; with a state store, keeps it there first, so that
+/// an override the store refuses (e.g. etcd unreachable: 503) is never
+/// answered, not even for the moment a write takes to fail.
 async fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>) -> Response {
-    let before = st
-        .health
-        .overrides()
-        .into_iter()
-        .find(|(e, z, _)| e == endpoint && z == zone)
-        .map(|(_, _, s)| s);
-    let set = st.health.set_override(endpoint, zone, state);
-    if set.is_ok()
-        && let Some(writes) = &st.shared.override_writes
-        && let Err(e) = keep(writes, endpoint, zone, state).await
-    {
-        let _ = st.health.set_override(endpoint, zone, before);
-        return error(StatusCode::SERVICE_UNAVAILABLE, e);
+    if let Some(writes) = &st.shared.override_writes {
+        if let Err(e) = st.health.check_override(endpoint, zone, state) {
+            return override_error(e);
+        }
+        if let Err(e) = keep(writes, endpoint, zone, state).await {
+            return error(StatusCode::SERVICE_UNAVAILABLE, e);
+        }
     }
-    match set {
+    match st.health.set_override(endpoint, zone, state) {
         Ok(addresses) => Json(json!({
             "endpoint": endpoint,
             "zone": zone,
@@ -279,8 +273,14 @@ async fn apply(st: &ApiState, endpoint: &str, zone: &str, state: Option<Health>)
             "addresses": addresses,
         }))
         .into_response(),
-        Err(e @ HealthError::NoSuchTarget { .. }) => error(StatusCode::NOT_FOUND, e.to_string()),
-        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => override_error(e),
+    }
+}
+
+fn override_error(e: HealthError) -> Response {
+    match e {
+        e @ HealthError::NoSuchTarget { .. } => error(StatusCode::NOT_FOUND, e.to_string()),
+        e => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 

@@ -484,6 +484,33 @@ impl HealthTable {
     /// returns them to their probe state (`None`). The override wins over probes
     /// until cleared and survives reloads while the endpoint+zone has targets.
     /// Returns the number of addresses it covers.
+    /// Whether `set_override` would accept this override, without setting
+    /// it: an override that must be stored first is checked, stored, and
+    /// only then set, so that one the store refuses is never answered.
+    pub fn check_override(
+        &self,
+        endpoint: &str,
+        zone: &str,
+        state: Option<State>,
+    ) -> Result<(), HealthError> {
+        if state == Some(State::Unknown) {
+            return Err(HealthError::UnknownOverride);
+        }
+        let inner = self.lock();
+        if inner
+            .targets
+            .keys()
+            .any(|k| k.endpoint == endpoint && k.zone == zone)
+        {
+            Ok(())
+        } else {
+            Err(HealthError::NoSuchTarget {
+                endpoint: endpoint.to_string(),
+                zone: zone.to_string(),
+            })
+        }
+    }
+
     pub fn set_override(
         &self,
         endpoint: &str,
