@@ -111,33 +111,52 @@ fn access_keys(sections: &[AccessKeySection], errs: &mut Errors) -> Vec<AccessKe
 /// The key's secret from `secret` or from the variable `secret_env` names.
 /// Messages never include the secret.
 fn secret(k: &AccessKeySection, obj: &Obj, errs: &mut Errors) -> Option<Arc<str>> {
-    let (field, value) = match (&k.secret, &k.secret_env) {
+    let (field, value) = secret_text(
+        k.secret.as_deref(),
+        k.secret_env.as_deref(),
+        "set secret or secret_env",
+        obj,
+        errs,
+    )?;
+    if value.is_empty() {
+        errs.push(obj, field, "the secret is empty");
+        return None;
+    }
+    Some(value.into())
+}
+
+/// A secret written in the config (`secret`) or in the environment variable
+/// `secret_env` names, with the field it came from; `missing` is the error
+/// when neither is set. Messages never include the secret.
+pub(super) fn secret_text(
+    secret: Option<&str>,
+    secret_env: Option<&str>,
+    missing: &str,
+    obj: &Obj,
+    errs: &mut Errors,
+) -> Option<(&'static str, String)> {
+    match (secret, secret_env) {
         (Some(_), Some(_)) => {
             errs.push(obj, "secret_env", "set secret or secret_env, not both");
-            return None;
+            None
         }
-        (Some(s), None) => ("secret", s.clone()),
+        (Some(s), None) => Some(("secret", s.to_string())),
         (None, Some(var)) => match std::env::var(var) {
-            Ok(s) => ("secret_env", s),
+            Ok(s) => Some(("secret_env", s)),
             Err(_) => {
                 errs.push(
                     obj,
                     "secret_env",
                     format!("the environment variable {var} is not set (or not UTF-8)"),
                 );
-                return None;
+                None
             }
         },
         (None, None) => {
-            errs.push(obj, "secret", "set secret or secret_env");
-            return None;
+            errs.push(obj, "secret", missing);
+            None
         }
-    };
-    if value.is_empty() {
-        errs.push(obj, field, "the secret is empty");
-        return None;
     }
-    Some(value.into())
 }
 
 #[cfg(test)]

@@ -112,28 +112,13 @@ pub(super) fn transfer(cfg: &ConfigFile, errs: &mut Errors) -> Transfer {
 /// The key's bytes from the base64 `secret` or the variable `secret_env`
 /// names. Messages never include the secret.
 fn secret(k: &TsigKeySection, obj: &Obj, errs: &mut Errors) -> Option<Vec<u8>> {
-    let (field, value) = match (&k.secret, &k.secret_env) {
-        (Some(_), Some(_)) => {
-            errs.push(obj, "secret_env", "set secret or secret_env, not both");
-            return None;
-        }
-        (Some(s), None) => ("secret", s.clone()),
-        (None, Some(var)) => match std::env::var(var) {
-            Ok(s) => ("secret_env", s),
-            Err(_) => {
-                errs.push(
-                    obj,
-                    "secret_env",
-                    format!("the environment variable {var} is not set (or not UTF-8)"),
-                );
-                return None;
-            }
-        },
-        (None, None) => {
-            errs.push(obj, "secret", "set secret (base64) or secret_env");
-            return None;
-        }
-    };
+    let (field, value) = super::cloud_api::secret_text(
+        k.secret.as_deref(),
+        k.secret_env.as_deref(),
+        "set secret (base64) or secret_env",
+        obj,
+        errs,
+    )?;
     match base64::engine::general_purpose::STANDARD.decode(value.trim()) {
         Ok(bytes) if bytes.is_empty() => {
             errs.push(obj, field, "the secret is empty");
